@@ -1,0 +1,262 @@
+"""Metrics: weekly series, the run summary, the customer ledger, and pool invariants.
+
+Every metric has a definition and a unit in :data:`METRIC_INFO` (formulas from
+shared/domain.md). Churn is counted only among customers up for renewal unless the name
+says "reported" (the disguised whole-base number, seed 003).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import betaln
+
+from model.pools import State
+
+if TYPE_CHECKING:
+    from model.model import GTMModel
+
+YEAR_WEEKS = 52
+SNAPSHOT_WEEKS = 13
+LTV_DISCOUNT_RATE_PER_YEAR = 0.10  # for ltv_cohort (assumed)
+LTV_MAX_PERIODS = 200
+
+METRIC_INFO: dict[str, tuple[str, str]] = {
+    "ltv": ("USD", "ARPA x gross margin / logo_churn (seed 000, Skok); ARPA = ARR / customers at the end"),
+    "ltv_cohort": ("USD", "ARPA of new customers x gross margin x sum_t S(t) x years per term, discounted 10%/yr;"
+                   " S from an sBG fitted by maximum likelihood to the renewals of customers acquired in the run"
+                   " (right-censored)"),
+    "logo_churn": ("fraction per year", "customers lost at renewal / customers up for renewal, last 52 weeks,"
+                   " annualised by the mean term"),
+    "reported_churn": ("fraction per year", "customers lost in the last 52 weeks / all customers 52 weeks ago"
+                       " (whole base: the disguised number)"),
+    "grr": ("fraction", "MRR today of customers active 52 weeks ago, each capped at its MRR then, / their MRR then"),
+    "nrr": ("fraction", "MRR today of customers active 52 weeks ago / their MRR then (with expansion)"),
+    "cac": ("USD per customer", "sales and marketing cost (marketer, SDR, AE pay + programmes) / new customers"),
+    "cac_ratio": ("USD per USD of new ARR", "sales and marketing cost / new ARR booked"),
+    "ltv_to_cac": ("ratio", "ltv / cac"),
+    "payback_months": ("months", "cac / (mean first MRR of new customers x gross margin)"),
+    "arr": ("USD", "annual recurring revenue of active contracts at the end"),
+    "customers": ("customers", "active customers at the end"),
+    "new_customers": ("customers", "customers acquired during the run"),
+    "mqls": ("leads", "marketing qualified leads created during the run"),
+    "sqls": ("leads", "sales qualified leads (meetings booked) during the run"),
+    "bookings": ("USD", "new ARR booked during the run (first-year net ACV)"),
+    "win_rate": ("fraction", "opportunities won / opportunities closed (won or lost after a cycle)"),
+    "mql_to_sql": ("fraction", "sqls / mqls"),
+    "mean_customer_fit": ("fit in [0, 1]", "mean hidden ICP fit of customers acquired during the run"),
+    "speed_to_lead_weeks": ("weeks", "mean time from MQL creation to first SDR touch"),
+}
+SUMMARY_METRICS: tuple[str, ...] = tuple(METRIC_INFO)
+
+SERIES_INFO: dict[str, tuple[str, str]] = {
+    "arr_usd": ("USD", "ARR of active contracts at the end of the week"),
+    "customers": ("customers", "active customers at the end of the week"),
+    "new_customers": ("customers/week", "customers acquired this week"),
+    "logo_churn_annual": ("fraction per year", "trailing-52-week renewal churn, annualised"),
+    "reported_churn_annual": ("fraction per year", "trailing-52-week churned / customers 52 weeks ago"),
+    "reported_retention": ("fraction", "1 - reported_churn_annual (CS's siloed vanity KPI)"),
+    "nrr": ("fraction", "trailing-52-week net revenue retention (quarterly, carried forward)"),
+    "grr": ("fraction", "trailing-52-week gross revenue retention (quarterly, carried forward)"),
+    "speed_to_lead_weeks": ("weeks", "mean wait before first SDR touch of leads worked this week"),
+    "mqls": ("leads/week", "MQLs created this week (marketing's siloed KPI)"),
+    "sqls": ("leads/week", "SQLs booked this week (SDRs' siloed KPI)"),
+    "bookings_usd": ("USD/week", "new ARR booked this week (AEs' siloed KPI)"),
+    "lead_queue": ("leads", "MQLs waiting for an SDR"),
+    "sql_queue": ("leads", "SQLs waiting for an AE slot"),
+    "opportunities": ("opportunities", "open opportunities"),
+    "sm_cost_usd": ("USD/week", "sales and marketing cost this week"),
+}
+TIMESERIES_METRICS: tuple[str, ...] = tuple(SERIES_INFO)
+
+
+class WeeklySeries:
+    """Per-week counters kept as numpy arrays (index = week number, 0-based)."""
+
+    COUNTERS = ("due", "churned", "due_term_weeks", "customers_start", "mqls", "sqls", "touched", "wait_weeks",
+                "new_customers", "new_arr_usd", "opps_closed", "sm_cost_usd", "revenue_usd")
+
+    def __init__(self, weeks: int, n_pods: int) -> None:
+        self.weeks = weeks
+        self.data = {name: np.zeros(weeks + 1) for name in self.COUNTERS}
+        self.outcomes = np.zeros((weeks + 1, n_pods))
+        self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.retention = {"nrr": np.nan, "grr": np.nan}
+
+    def start_week(self, m: GTMModel) -> None:
+        t = m.week
+        cust = m.accounts.where(State.CUSTOMER)
+        self.data["customers_start"][t] = len(cust)
+        if (self.weeks - t) % SNAPSHOT_WEEKS == 0:
+            self.snapshots[t] = (cust, m.accounts.mrr_usd[cust].copy())
+            self._update_retention(m, t)
+
+    def _update_retention(self, m: GTMModel, t: int) -> None:
+        then = self.snapshots.get(t - YEAR_WEEKS)
+        if then is not None:
+            self.retention = dict(zip(("nrr", "grr"), retention_ratios(m, *then)))
+            self.snapshots.pop(t - YEAR_WEEKS - SNAPSHOT_WEEKS, None)
+
+    def record_renewals(self, m: GTMModel, due: np.ndarray, churned: np.ndarray) -> None:
+        t, acc = m.week, m.accounts
+        self.data["due"][t] += len(due)
+        self.data["churned"][t] += churned.sum()
+        self.data["due_term_weeks"][t] += acc.contract_weeks[due].sum()
+        np.add.at(self.outcomes[t], acc.pod[due], 1.0)
+
+    def outcomes_seen(self, before_week: float) -> np.ndarray:
+        """Renewal outcomes per pod recorded before ``before_week`` (M11 feedback)."""
+        upto = int(np.floor(before_week))
+        return self.outcomes[: max(upto, 0)].sum(axis=0)
+
+    def end_week(self, m: GTMModel) -> dict[str, float]:
+        t, d, tally = m.week - 1, self.data, m.tally
+        for name in ("mqls", "sqls", "touched", "wait_weeks", "new_customers", "new_arr_usd", "opps_closed",
+                     "revenue_usd"):
+            d[name][t] = tally[name]
+        d["sm_cost_usd"][t] = m.sm_payroll_usd_per_week + m.p["program_cost_per_lead_usd"] * tally["mqls"]
+        acc = m.accounts
+        churn, reported = trailing_churn(self, t + 1)
+        return {
+            "arr_usd": m.arr_usd, "customers": float(len(acc.where(State.CUSTOMER))),
+            "new_customers": float(tally["new_customers"]), "logo_churn_annual": churn,
+            "reported_churn_annual": reported, "reported_retention": 1.0 - reported,
+            "nrr": self.retention["nrr"], "grr": self.retention["grr"],
+            "speed_to_lead_weeks": tally["wait_weeks"] / tally["touched"] if tally["touched"] else np.nan,
+            "mqls": float(tally["mqls"]), "sqls": float(tally["sqls"]), "bookings_usd": tally["new_arr_usd"],
+            "lead_queue": float(len(acc.where(State.LEAD))), "sql_queue": float(len(acc.where(State.SQL))),
+            "opportunities": float(len(acc.where(State.OPPORTUNITY))), "sm_cost_usd": d["sm_cost_usd"][t],
+        }
+
+
+def trailing_churn(series: WeeklySeries, end: int) -> tuple[float, float]:
+    """(renewal churn annualised, reported whole-base churn) over weeks [end-52, end)."""
+    start = max(end - YEAR_WEEKS, 0)
+    d = series.data
+    due, churned = d["due"][start:end].sum(), d["churned"][start:end].sum()
+    if due == 0:
+        return np.nan, np.nan
+    per_renewal = churned / due
+    mean_term = d["due_term_weeks"][start:end].sum() / due
+    annual = 1.0 - (1.0 - per_renewal) ** (YEAR_WEEKS / mean_term)
+    base = d["customers_start"][start]
+    return float(annual), float(churned / base) if base else np.nan
+
+
+def retention_ratios(m: GTMModel, rows: np.ndarray, mrr_then: np.ndarray) -> tuple[float, float]:
+    """(NRR, GRR) of the customers ``rows`` whose MRR was ``mrr_then``."""
+    if mrr_then.sum() <= 0:
+        return np.nan, np.nan
+    acc = m.accounts
+    now = np.where(acc.state[rows] == State.CUSTOMER, acc.mrr_usd[rows], 0.0)
+    return float(now.sum() / mrr_then.sum()), float(np.minimum(now, mrr_then).sum() / mrr_then.sum())
+
+
+def fit_sbg(survived: np.ndarray, churned: np.ndarray) -> tuple[float, float]:
+    """Maximum-likelihood (alpha, beta) of a shifted-beta-geometric model (Fader & Hardie 2007).
+
+    Args:
+        survived: renewals each customer survived.
+        churned: whether it then churned (False = still active: right-censored).
+    """
+    def nll(log_ab: np.ndarray) -> float:
+        a, b = np.exp(log_ab)
+        base = betaln(a, b)
+        ll = np.where(churned, betaln(a + 1, b + survived) - base, betaln(a, b + survived) - base)
+        return -float(ll.sum())
+
+    result = minimize(nll, x0=np.log([1.0, 5.0]), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9})
+    return tuple(float(v) for v in np.exp(result.x))
+
+
+def sbg_survival(alpha: float, beta: float, periods: np.ndarray) -> np.ndarray:
+    """S(t) = B(alpha, beta + t) / B(alpha, beta)."""
+    return np.exp(betaln(alpha, beta + periods) - betaln(alpha, beta))
+
+
+def summarise(m: GTMModel) -> dict[str, float]:
+    """The run's headline metrics (see :data:`METRIC_INFO`)."""
+    p, d, acc = m.p, m.series.data, m.accounts
+    churn, reported = trailing_churn(m.series, m.week)
+    new = np.flatnonzero((acc.view("state") >= State.CUSTOMER) & ~acc.view("initial"))
+    customers_now = len(acc.where(State.CUSTOMER))
+    sm_cost, n_new, new_arr = d["sm_cost_usd"].sum(), d["new_customers"].sum(), d["new_arr_usd"].sum()
+    arpa = m.arr_usd / customers_now if customers_now else np.nan
+    gm = p["gross_margin"]
+    ltv = arpa * gm / churn if churn and churn > 0 else np.nan
+    cac = sm_cost / n_new if n_new else np.nan
+    first_mrr = acc.initial_mrr_usd[new].mean() if len(new) else np.nan
+    snap = m.series.snapshots.get(m.week - YEAR_WEEKS)
+    nrr, grr = retention_ratios(m, *snap) if snap is not None else (np.nan, np.nan)
+    return {
+        "ltv": ltv, "ltv_cohort": _ltv_cohort(m, new, gm), "logo_churn": churn, "reported_churn": reported,
+        "grr": grr, "nrr": nrr, "cac": cac, "cac_ratio": sm_cost / new_arr if new_arr else np.nan,
+        "ltv_to_cac": ltv / cac if cac else np.nan, "payback_months": cac / (first_mrr * gm) if n_new else np.nan,
+        "arr": m.arr_usd, "customers": float(customers_now), "new_customers": float(n_new),
+        "mqls": d["mqls"].sum(), "sqls": d["sqls"].sum(), "bookings": new_arr,
+        "win_rate": n_new / d["opps_closed"].sum() if d["opps_closed"].sum() else np.nan,
+        "mql_to_sql": d["sqls"].sum() / d["mqls"].sum() if d["mqls"].sum() else np.nan,
+        "mean_customer_fit": float(acc.fit[new].mean()) if len(new) else np.nan,
+        "speed_to_lead_weeks": d["wait_weeks"].sum() / d["touched"].sum() if d["touched"].sum() else np.nan,
+    }
+
+
+def _ltv_cohort(m: GTMModel, new: np.ndarray, gm: float) -> float:
+    acc = m.accounts
+    churned = acc.state[new] == State.CHURNED
+    if len(new) == 0 or not churned.any():
+        return np.nan
+    alpha, beta = fit_sbg(acc.renewals[new], churned)
+    years = m.p["contract_weeks"] / YEAR_WEEKS
+    t = np.arange(LTV_MAX_PERIODS)
+    discount = (1.0 + LTV_DISCOUNT_RATE_PER_YEAR) ** (-t * years)
+    arpa = 12.0 * acc.initial_mrr_usd[new].mean()
+    return float(arpa * gm * years * (sbg_survival(alpha, beta, t) * discount).sum())
+
+
+def customer_ledger(m: GTMModel) -> pd.DataFrame:
+    """One row per customer ever acquired.
+
+    Columns: customer_id (pool row), acquired_week, churned_week (NaN while active),
+    contract_weeks, renewals (survived), theta, fit, mrr (USD/month; at churn for the
+    churned), initial_mrr, segment, pod, initial (on the books at week 0), discount,
+    expectation, value_realised, multi_year, csm, ae (-1 for the initial base).
+    """
+    acc = m.accounts
+    rows = np.flatnonzero(acc.view("state") >= State.CUSTOMER)
+    cols = {"acquired_week": "acquired_week", "churned_week": "churned_week", "contract_weeks": "contract_weeks",
+            "renewals": "renewals", "theta": "theta", "fit": "fit", "mrr": "mrr_usd", "initial_mrr": "initial_mrr_usd",
+            "segment": "segment", "pod": "pod", "initial": "initial", "discount": "discount",
+            "expectation": "expectation", "value_realised": "value_realised", "multi_year": "multi_year",
+            "csm": "csm", "ae": "ae"}
+    frame = pd.DataFrame({out: getattr(acc, col)[rows] for out, col in cols.items()})
+    frame.insert(0, "customer_id", rows)
+    return frame
+
+
+def check_invariants(m: GTMModel) -> None:
+    """Assert the pools are consistent. Raises AssertionError naming the broken invariant."""
+    acc = m.accounts
+    state = acc.view("state")
+    assert np.isin(state, [s.value for s in State]).all(), "every account is in exactly one known state"
+    cust = state == State.CUSTOMER
+    churned = state == State.CHURNED
+    assert np.isfinite(acc.view("acquired_week")[cust | churned]).all(), "customers have an acquisition week"
+    assert np.isnan(acc.view("churned_week")[cust]).all(), "active customers have no churn week"
+    assert np.isfinite(acc.view("churned_week")[churned]).all(), "churned customers have a churn week"
+    arr = 12.0 * acc.view("mrr_usd")[cust].sum()
+    assert abs(arr - m.arr_usd) <= 1e-6 * max(1.0, arr), f"ARR {m.arr_usd} != sum of active contracts {arr}"
+    assert (acc.view("mrr_usd")[cust] > 0).all(), "active contracts have positive MRR"
+    for role, cap in m.capacity.items():
+        assert (cap >= 0).all() and (m.lending[role] >= 0).all(), f"{role} capacity is non-negative"
+    assert (m.help_capacity >= 0).all(), "help capacity is non-negative"
+    busy = np.bincount(acc.view("ae")[state == State.OPPORTUNITY], minlength=m.n_staff["ae"])
+    assert (busy <= np.floor(m.capacity["ae"]) + 1e-9).all(), "no AE runs more opportunities than slots"
+    for name in ("intent", "context", "relationship"):
+        values = acc.view(name)
+        finite = values[np.isfinite(values)]
+        assert (finite >= 0).all() and (finite <= 1 + 1e-9).all(), f"{name} stays in [0, 1]"
+    assert all((v >= 0).all() for v in m.series.data.values()), "weekly counts are non-negative"

@@ -1,0 +1,264 @@
+"""GTMModel: the go-to-market organisation as a Mesa 3 model.
+
+One tick is one week. Order within a week (see docs/MODEL.md, "Process overview"):
+incidents -> help requests -> marketing -> SDR qualification -> AE selling and closing
+-> customer success -> renewals -> (every ``review_weeks``) policy reviews -> data collection.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.agent import AgentSet
+
+from agents import ROLES, StaffAgent
+from model import customers, funnel, metrics, rewards
+from model.market import draw_fit, draw_segments, segment_values
+from model.params import shared_weight, validate
+from model.pools import AccountPool, State
+
+SUMMARY_METRICS = metrics.SUMMARY_METRICS
+TIMESERIES_METRICS = metrics.TIMESERIES_METRICS
+
+
+class GTMModel(mesa.Model):
+    """A B2B SaaS go-to-market organisation whose LTV and churn emerge from incentives and structure.
+
+    Args:
+        structure: "assembly_line" or "pod".
+        kpi: "siloed", "shared" or "blend" (with ``shared_kpi_weight``).
+        seed: root seed; the market, process and learning streams are spawned from it.
+        **params: any parameter declared in :mod:`model.params` (validated; unknown
+            names and out-of-range values raise ``ValueError``).
+
+    Attributes:
+        p: the full, validated parameter dict.
+        week: weeks completed.
+        accounts: the pool of every lead, opportunity and customer.
+        staff: role name -> AgentSet of that role, agents in owner-index order.
+        arr_usd: annual recurring revenue of active contracts, USD.
+        datacollector: Mesa DataCollector with the weekly series and each agent's policy.
+    """
+
+    def __init__(self, structure: str = "assembly_line", kpi: str = "siloed", seed: int | None = None,
+                 **params: Any) -> None:
+        self.p = validate({"structure": structure, "kpi": kpi, **params})
+        super().__init__(seed=seed)
+        self.seed = seed
+        streams = np.random.SeedSequence(seed).spawn(3)
+        self.market_rng, self.process_rng, self.learning_rng = (np.random.default_rng(s) for s in streams)
+        self.week = 0
+        self.shared_weight = shared_weight(self.p)
+        self.accounts = AccountPool()
+        self.arr_usd = 0.0
+        self.tally: Counter = Counter()
+        self._setup_organisation()
+        self._setup_initial_customers()
+        self.series = metrics.WeeklySeries(self.p["weeks"], self.n_pods)
+        self.book_snapshots: dict[int, dict[str, np.ndarray]] = {}
+        self.open_windows: list[int] = []
+        self.lending = {role: np.zeros(n) for role, n in self.n_staff.items()}
+        self.help_capacity = np.zeros(len(self.members["sdr"]))
+        if self.p["adaptive"]:
+            self._start_trials()
+        self._refresh_policies()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _reporter(name) for name in TIMESERIES_METRICS},
+            agenttype_reporters={cls: {n: n for n in cls.POLICY} for cls in ROLES},
+        )
+        self.current: dict[str, float] = {}
+
+    # ---------------------------------------------------------------- set-up
+    def _setup_organisation(self) -> None:
+        p = self.p
+        pods = p["n_pods"] if p["structure"] == "pod" else 1
+        self.n_pods = pods
+        self.info_sharing = p["info_sharing_pod"] if p["structure"] == "pod" else p["info_sharing_assembly"]
+        self.handoff_keep = 1.0 - p["handoff_context_loss"] * (1.0 - self.info_sharing)
+        self.handoff_delay = p["handoff_delay_weeks"] if p["structure"] == "assembly_line" else 0.0
+        pooled = p["structure"] == "assembly_line" or p["pod_capacity_pooling"]
+        self.group_of_pod = np.zeros(pods, dtype=np.int64) if pooled else np.arange(pods)
+        factor = 1.0 + p["specialisation_gain"] if p["structure"] == "assembly_line" else 1.0
+        self.staff: dict[str, AgentSet] = {}
+        self.n_staff, self.pod_of, self.capacity, self.members = {}, {}, {}, {}
+        for cls in ROLES:
+            n = p[f"n_{cls.role}s"]
+            capacity = p[cls.CAPACITY_PARAM] / (n if cls.role == "marketer" else 1) * factor
+            agents = [cls(self, i, i % pods, capacity) for i in range(n)]
+            self.staff[cls.role] = AgentSet(agents, random=self.random)
+            self.n_staff[cls.role] = n
+            self.pod_of[cls.role] = np.array([a.pod for a in agents])
+            self.capacity[cls.role] = np.full(n, capacity)
+            groups = self.group_of_pod[self.pod_of[cls.role]]
+            self.members[cls.role] = [np.flatnonzero(groups == g) for g in range(self.group_of_pod.max() + 1)]
+        self.champion_hazard_per_week = 1.0 - (1.0 - p["champion_turnover_per_year"]) ** (1.0 / 52.0)
+        cost = sum(p[f"cost_{r}_usd_per_year"] * self.n_staff[r] for r in ("marketer", "sdr", "ae"))
+        self.sm_payroll_usd_per_week = cost / 52.0
+
+    def _setup_initial_customers(self) -> None:
+        """The installed base at week 0, drawn from the market stream.
+
+        Each has survived ``k`` renewals (k uniform on 0..4), so its theta is drawn from the
+        sBG posterior Beta(alpha, beta + k) of a customer who survived k renewals.
+        """
+        p, rng, n = self.p, self.market_rng, self.p["initial_customers"]
+        past = rng.integers(0, 5, n)
+        segment = draw_segments(rng, n, p)
+        fit = draw_fit(rng, n, p)
+        theta = rng.beta(p["churn_alpha"], p["churn_beta"] + past)
+        term = p["contract_weeks"]
+        renewal = rng.uniform(0.0, term, n)
+        mrr = segment_values(p, "acv")[segment] * 0.9 / 12.0
+        pod = np.arange(n) % self.n_pods
+        rows = self.accounts.add(
+            n, state=State.CUSTOMER, fit=fit, intent=0.0, theta=theta, segment=segment, pod=pod, context=0.5,
+            created_week=renewal - term * (past + 1), acquired_week=renewal - term * (past + 1),
+            renewal_week=renewal, contract_weeks=term, renewals=past, discount=0.1,
+            expectation=1.0 + p["overpromise_effect"] * funnel.OVERPROMISE_EXPECTATION * 0.2,
+            list_acv_usd=segment_values(p, "acv")[segment], mrr_usd=mrr, initial_mrr_usd=mrr,
+            value_realised=0.9 * (1.0 - customers.POTENTIAL_SLOPE * p["fit_effect"] * (0.5 - fit)),
+            relationship=0.5, incident_damage=0.0, revenue_usd=0.0, initial=True,
+        )
+        customers.assign_csm(self, rows)
+        self.arr_usd = 12.0 * mrr.sum()
+
+    # ---------------------------------------------------------------- policies
+    def _refresh_policies(self) -> None:
+        self._policy = {
+            role: {name: np.array([a.learner.value(name) for a in agents]) for name in agents[0].learner.names}
+            for role, agents in self.staff.items()
+        }
+
+    def policy(self, role: str, name: str) -> np.ndarray:
+        """Decision variable ``name`` in force for every agent of ``role``, by owner index."""
+        return self._policy[role][name]
+
+    def targeting_noise_sd(self) -> np.ndarray:
+        """M11: each marketer's fit-signal noise, sharpened by the renewal outcomes it has seen."""
+        delay = self.p["feedback_delay_weeks"] * (1.0 - self.info_sharing)
+        seen = self.series.outcomes_seen(self.week - delay)
+        if self.p["structure"] == "assembly_line":
+            seen = np.full(self.n_pods, seen.sum())
+        seen = seen[self.pod_of["marketer"]]
+        return self.p["targeting_noise_sd"] / np.sqrt(1.0 + self.p["feedback_learning"] * seen / 100.0)
+
+    # ---------------------------------------------------------------- a week
+    def step(self) -> None:
+        """Advance one week."""
+        self.tally.clear()
+        self.series.start_week(self)
+        customers.incidents(self)
+        self._ask_for_help()
+        funnel.marketing(self)
+        funnel.qualification(self)
+        funnel.selling(self)
+        customers.customer_success(self)
+        customers.renewals(self)
+        self.week += 1
+        if self.p["adaptive"] and self.week % self.p["review_weeks"] == 0:
+            self._review()
+        self.current = self.series.end_week(self)
+        self.datacollector.collect(self)
+        if self.week >= self.p["weeks"]:
+            self.running = False
+
+    def _ask_for_help(self) -> None:
+        """M8 (seeds 000, 003): a team in trouble asks for help; others lend their help_share.
+
+        A pod's SDR queue is in trouble when its backlog exceeds ``help_trigger_weeks`` of
+        its capacity. Marketers and AEs of the same group then lend ``help_share`` of
+        their week; each lent person works the queue at ``help_efficiency`` of an SDR.
+        """
+        p, acc = self.p, self.accounts
+        leads = acc.where(State.LEAD)
+        groups = self.group_of_pod[acc.pod[leads]]
+        backlog = np.bincount(groups, minlength=len(self.members["sdr"]))
+        sdr_cap = np.array([self.capacity["sdr"][m].sum() for m in self.members["sdr"]])
+        trouble = (backlog > p["help_trigger_weeks"] * sdr_cap) & (p["help_efficiency"] > 0)
+        self.help_capacity = np.zeros(len(trouble))
+        for role in ("marketer", "ae"):
+            group = self.group_of_pod[self.pod_of[role]]
+            self.lending[role] = self.policy(role, "help_share") * trouble[group]
+            lent = np.bincount(group, self.lending[role], len(trouble))
+            self.help_capacity += lent * p["sdr_leads_per_week"] * p["help_efficiency"]
+
+    def onboard(self, rows: np.ndarray) -> None:
+        """Won opportunities become customers (called by the closing stage)."""
+        customers.onboard(self, rows)
+
+    def record_renewals(self, due: np.ndarray, churned: np.ndarray) -> None:
+        """Count this week's renewal outcomes (for churn metrics and M11 feedback)."""
+        self.series.record_renewals(self, due, churned)
+
+    # ---------------------------------------------------------------- learning
+    def _start_trials(self) -> None:
+        self.book_snapshots[self.week] = rewards.book_snapshot(self)
+        self.open_windows.append(self.week)
+        self.agents.do("start_trial")
+
+    def _review(self) -> None:
+        """End every agent's trial, pay out due shared rewards, start new trials."""
+        start, w = self.week - self.p["review_weeks"], self.shared_weight
+        for role, agents in self.staff.items():
+            kpi = rewards.siloed_kpi(self, role, start, self.week)
+            for agent in agents:
+                agent.end_trial(float(kpi[agent.index]), w)
+        due = [s for s in self.open_windows if s + self.p["shared_reward_horizon_weeks"] <= self.week]
+        for s in due:
+            if w > 0:
+                for role, agents in self.staff.items():
+                    value = rewards.shared_value_usd(self, role, s, s + self.p["review_weeks"])
+                    for agent in agents:
+                        agent.receive_shared_reward(s, float(value[agent.index]), w)
+            self.open_windows.remove(s)
+            del self.book_snapshots[s]
+        self._start_trials()
+        self._refresh_policies()
+
+    # ---------------------------------------------------------------- running and results
+    def run(self) -> GTMModel:
+        """Run to the horizon (``weeks``) and release Mesa's id registry; returns self."""
+        while self.running and self.week < self.p["weeks"]:
+            self.step()
+        self.release()
+        return self
+
+    def release(self) -> None:
+        """Drop this model from ``mesa.Agent._ids`` (Mesa 3.3.1 keeps finished models alive there)."""
+        StaffAgent._ids.pop(self, None)
+        mesa.Agent._ids.pop(self, None)
+
+    def summary(self) -> dict[str, float]:
+        """Headline metrics of the run; definitions and units in :data:`model.metrics.METRIC_INFO`."""
+        return metrics.summarise(self)
+
+    def customer_ledger(self) -> pd.DataFrame:
+        """One row per customer ever acquired (see :func:`model.metrics.customer_ledger`)."""
+        return metrics.customer_ledger(self)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Weekly model-level series collected by the DataCollector, indexed by week."""
+        frame = self.datacollector.get_model_vars_dataframe()
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="week")
+        return frame
+
+    def policies(self) -> pd.DataFrame:
+        """Each agent's decision variables every week (long format: week, role, agent, variable, value)."""
+        frames = []
+        for cls in ROLES:
+            wide = self.datacollector.get_agenttype_vars_dataframe(cls).reset_index()
+            long = wide.melt(id_vars=["Step", "AgentID"], var_name="variable", value_name="value")
+            frames.append(long.assign(role=cls.role))
+        return pd.concat(frames, ignore_index=True).rename(columns={"Step": "week", "AgentID": "agent"})
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError if the pools are inconsistent (tested every tick)."""
+        metrics.check_invariants(self)
+
+
+def _reporter(name: str):
+    return lambda m: m.current[name]

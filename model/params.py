@@ -1,0 +1,330 @@
+"""Every model parameter, declared once: name, default, unit, allowed values, meaning, source.
+
+The table here is the single source of truth for the keyword arguments of
+:class:`model.GTMModel`, for ``alignsim run --set``, for scenario files and for
+experiment specs. ``docs/MODEL.md`` renders it (``python -m model.params``).
+
+Sources are abbreviated: ``domain`` = shared/domain.md calibration priors,
+``seed NNN`` = shared/seeds, ``assumed`` = no trustworthy figure; a free
+parameter to sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter.
+
+    Attributes:
+        name: keyword name.
+        default: default value.
+        unit: unit of the value ("" for dimensionless).
+        meaning: one-line description.
+        source: where the default comes from.
+        low: smallest allowed value (numbers).
+        high: largest allowed value (numbers).
+        choices: allowed values (strings).
+        kind: one of "float", "int", "bool", "choice".
+        group: section for the documentation table.
+    """
+
+    name: str
+    default: Any
+    unit: str
+    meaning: str
+    source: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    kind: str = "float"
+    group: str = "setup"
+
+    def allowed(self) -> str:
+        """Human description of the allowed values."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        what = "an integer" if self.kind == "int" else "a number"
+        return f"{what} in [{self.low:g}, {self.high:g}]"
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` converted to this parameter's type.
+
+        Raises:
+            ValueError: naming the parameter, the value and what is allowed.
+        """
+        bad = ValueError(f"parameter {self.name!r}: got {value!r}; allowed: {self.allowed()}")
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise bad
+            return value
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+                return value.lower() in ("true", "1")
+            raise bad
+        if isinstance(value, bool):
+            raise bad
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise bad from None
+        if not math.isfinite(number) or not (self.low <= number <= self.high):
+            raise bad
+        if self.kind == "int":
+            if number != int(number):
+                raise bad
+            return int(number)
+        return number
+
+
+def _p(group: str, name: str, default: Any, unit: str, low: Any, high: Any, meaning: str, source: str) -> Param:
+    if isinstance(default, bool):
+        kind = "bool"
+    elif isinstance(low, tuple):
+        return Param(name, default, unit, meaning, source, choices=low, kind="choice", group=group)
+    elif isinstance(default, int):
+        kind = "int"
+    else:
+        kind = "float"
+    return Param(name, default, unit, meaning, source, low, high, kind=kind, group=group)
+
+
+STRUCTURES = ("assembly_line", "pod")
+KPI_REGIMES = ("siloed", "shared", "blend")
+
+_TABLE = [
+    # --- set-up -------------------------------------------------------------------------
+    _p("setup", "structure", "assembly_line", "", STRUCTURES, None,
+       "organisation: specialist teams with pooled queues, or cross-functional pods", "seed 003 step 3; seed 001"),
+    _p("setup", "kpi", "siloed", "", KPI_REGIMES, None,
+       "KPI regime: siloed (weight 0), shared (weight 1) or blend (uses shared_kpi_weight)", "seeds 000, 001, 003"),
+    _p("setup", "shared_kpi_weight", 0.5, "", 0.0, 1.0,
+       "weight of the shared (company outcome) KPI in every agent's reward; used when kpi='blend'", "seed 003 step 5"),
+    _p("setup", "weeks", 260, "weeks", 1, 2600, "horizon of a run", "issue 2 (five years)"),
+    _p("setup", "adaptive", True, "", None, None,
+       "agents adapt their decision variables to their reward; False = everyone keeps the default policy",
+       "design"),
+    _p("setup", "retention_effects", True, "", None, None,
+       "organisation's actions adjust churn at renewal; False = churn probability is exactly theta (sBG)",
+       "Fader & Hardie 2007"),
+    _p("setup", "n_marketers", 4, "people", 1, 400, "marketers", "assumed (mid-market team)"),
+    _p("setup", "n_sdrs", 6, "people", 1, 400, "sales development reps", "assumed"),
+    _p("setup", "n_aes", 6, "people", 1, 400, "account executives", "domain: ~$1M quota each"),
+    _p("setup", "n_csms", 6, "people", 1, 400, "customer success managers", "domain: $1-2M ARR per CSM"),
+    _p("setup", "n_pods", 2, "pods", 1, 100, "number of pods (pod structure only); staff split round-robin",
+       "seed 003 (pods of ~2+2+2)"),
+    _p("setup", "initial_customers", 300, "customers", 0, 100000,
+       "customers on the books at week 0 (random tenure and renewal dates)", "assumed"),
+    # --- market -------------------------------------------------------------------------
+    _p("market", "prospects_per_week", 300.0, "accounts/week", 1.0, 1e6,
+       "prospect accounts the marketers can reach each week (the market stream)", "calibrated to funnel priors"),
+    _p("market", "market_fit_mean", 0.5, "", 0.05, 0.95, "mean hidden ICP fit of prospects", "assumed"),
+    _p("market", "market_fit_concentration", 4.0, "", 0.5, 100.0,
+       "Beta concentration (alpha+beta) of prospect fit", "assumed"),
+    _p("market", "intent_mean", 0.4, "", 0.05, 0.95, "mean hidden buying intent of a new lead", "assumed"),
+    _p("market", "share_smb", 0.3, "", 0.0, 1.0, "share of prospects in the SMB segment", "domain: ACV bands"),
+    _p("market", "share_enterprise", 0.1, "", 0.0, 1.0, "share of prospects in the enterprise segment",
+       "domain: ACV bands"),
+    _p("market", "acv_smb_usd", 12000.0, "USD/year", 100.0, 1e7, "list ACV, SMB", "domain: KBCM (SMB < $25K)"),
+    _p("market", "acv_mm_usd", 30000.0, "USD/year", 100.0, 1e7, "list ACV, mid-market",
+       "domain: KBCM median ~$28K"),
+    _p("market", "acv_ent_usd", 110000.0, "USD/year", 100.0, 1e8, "list ACV, enterprise",
+       "domain: KBCM (ENT > $100K)"),
+    _p("market", "cycle_smb_weeks", 3.0, "weeks", 1.0, 104.0, "sales cycle, SMB", "domain: Bridge Group 14-30 d"),
+    _p("market", "cycle_mm_weeks", 8.0, "weeks", 1.0, 104.0, "sales cycle, mid-market",
+       "domain: Bridge Group 30-90 d"),
+    _p("market", "cycle_ent_weeks", 20.0, "weeks", 1.0, 156.0, "sales cycle, enterprise",
+       "domain: Bridge Group 90-180+ d"),
+    _p("market", "sales_cycle_scale", 1.0, "", 0.1, 5.0, "multiplies every segment's sales cycle (for sweeps)",
+       "design"),
+    _p("market", "gross_margin", 0.78, "", 0.05, 1.0, "subscription gross margin", "domain: KeyBanc ~79%"),
+    _p("market", "churn_alpha", 1.2, "", 0.05, 100.0, "sBG: theta ~ Beta(alpha, beta), churn prob. per renewal",
+       "domain: ~10% annual logo churn"),
+    _p("market", "churn_beta", 14.0, "", 0.05, 1000.0, "sBG beta parameter", "domain: ~10% annual logo churn"),
+    _p("market", "contract_weeks", 52, "weeks", 4, 156, "standard contract term; churn only at renewal (M10)",
+       "seed 003"),
+    # --- costs --------------------------------------------------------------------------
+    _p("cost", "cost_marketer_usd_per_year", 160000.0, "USD/year", 0.0, 1e7, "fully loaded cost per marketer",
+       "assumed"),
+    _p("cost", "cost_sdr_usd_per_year", 100000.0, "USD/year", 0.0, 1e7, "fully loaded cost per SDR", "assumed"),
+    _p("cost", "cost_ae_usd_per_year", 230000.0, "USD/year", 0.0, 1e7, "fully loaded cost per AE (OTE)",
+       "domain: ICONIQ pay mix"),
+    _p("cost", "cost_csm_usd_per_year", 130000.0, "USD/year", 0.0, 1e7, "fully loaded cost per CSM (not S&M)",
+       "assumed"),
+    _p("cost", "program_cost_per_lead_usd", 900.0, "USD/lead", 0.0, 1e6, "marketing programme spend per MQL",
+       "calibrated: CAC ratio ~1.1-1.2"),
+    # --- capacities ---------------------------------------------------------------------
+    _p("capacity", "sdr_leads_per_week", 16.0, "leads/week", 0.1, 1e4, "leads one SDR can work per week",
+       "assumed"),
+    _p("capacity", "ae_opportunity_slots", 40.0, "opportunities", 1.0, 1e4,
+       "concurrent opportunities one AE can run", "assumed"),
+    _p("capacity", "csm_hours_per_week", 40.0, "hours/week", 1.0, 200.0, "working hours of one CSM", "assumed"),
+    # --- M1 targeting -------------------------------------------------------------------
+    _p("M1", "fit_effect", 1.0, "", 0.0, 1.0,
+       "M1 lever: how much ICP fit drives value realised and ticket load (0 = fit irrelevant)", "seeds 000, 003"),
+    _p("M1", "targeting_noise_sd", 0.25, "", 0.0, 5.0, "noise of a marketer's fit signal before feedback",
+       "assumed"),
+    _p("M1", "keep_share_narrow", 0.05, "", 0.0, 1.0, "share of reached prospects made MQLs at breadth 0",
+       "assumed"),
+    _p("M1", "keep_share_broad", 0.45, "", 0.0, 1.0, "share of reached prospects made MQLs at breadth 1",
+       "assumed"),
+    _p("M1", "ticket_hours_per_customer_week", 0.12, "hours/week", 0.0, 10.0,
+       "CSM ticket hours per average customer; poor fit opens more tickets", "seed 000"),
+    # --- M2 MQL/SQL ---------------------------------------------------------------------
+    _p("M2", "mql_definition_gap", 0.3, "", 0.0, 1.0,
+       "M2 lever: share of engagement-only (no BANT) MQLs at full breadth (0 = one shared definition)",
+       "seed 003"),
+    # --- M3 SDR -------------------------------------------------------------------------
+    _p("M3", "sdr_signal_noise_sd", 0.15, "", 0.0, 5.0, "noise of an SDR's BANT read of a lead", "assumed"),
+    _p("M3", "sdr_threshold_effect", 1.0, "", 0.0, 1.0,
+       "M3 lever: SDR qualification threshold applies (0 = SDRs pass every lead they work)", "seed 003"),
+    # --- M4 AE --------------------------------------------------------------------------
+    _p("M4", "overpromise_effect", 1.0, "", 0.0, 1.0,
+       "M4 lever: over-promising raises win odds and customer expectations (0 = no effect)", "seeds 001, 003"),
+    _p("M4", "discount_effect", 1.0, "", 0.0, 1.0, "M4 lever: discounting raises win odds (0 = no effect)",
+       "seed 003"),
+    _p("M4", "allow_multi_year", True, "", None, None,
+       "M4/M10 lever: AEs may push multi-year (2 x contract_weeks) terms", "seed 003"),
+    _p("M4", "multiyear_booking_credit", 0.5, "", 0.0, 1.0,
+       "bookings credit for each extra contract year (comp-plan kicker)", "assumed"),
+    _p("M4", "win_base_logit", -3.4, "", -10.0, 10.0, "win-odds intercept (calibrated: win rate 15-30%)",
+       "domain: SiriusDecisions"),
+    # --- M5 / M6 / M7 structure ---------------------------------------------------------
+    _p("M5", "handoff_context_loss", 0.3, "", 0.0, 1.0,
+       "M5 lever: share of account context lost at a hand-off with no information sharing", "seeds 001, 004"),
+    _p("M5", "info_sharing_assembly", 0.1, "", 0.0, 1.0,
+       "information shared across hand-offs in the assembly line (CRM silos)", "seed 004; assumed"),
+    _p("M5", "info_sharing_pod", 0.7, "", 0.0, 1.0, "information shared inside a pod", "seed 003; assumed"),
+    _p("M5", "handoff_delay_weeks", 0.5, "weeks", 0.0, 8.0,
+       "routing delay of a hand-off between separate teams (none inside a pod)", "assumed"),
+    _p("M6", "specialisation_gain", 0.15, "", 0.0, 1.0,
+       "M6 lever: extra productivity of assembly-line specialists over versatile pod members", "seed 003"),
+    _p("M7", "lead_decay_per_week", 0.5, "1/week", 0.0, 10.0,
+       "M7 lever: buying intent decays as exp(-rate x wait) while a lead waits", "Oldroyd et al., HBR 2011"),
+    _p("M7", "lead_expiry_weeks", 6.0, "weeks", 0.5, 104.0, "a lead still unworked after this is lost",
+       "assumed"),
+    _p("M7", "pod_capacity_pooling", False, "", None, None,
+       "M7 lever: pods may borrow idle SDR/AE capacity across pods (True removes partitioning)", "design"),
+    # --- M8 help ------------------------------------------------------------------------
+    _p("M8", "help_efficiency", 0.5, "", 0.0, 1.0,
+       "M8 lever: productivity of a helper working another team's queue (0 = help achieves nothing)",
+       "seeds 000, 003"),
+    _p("M8", "help_trigger_weeks", 1.0, "weeks", 0.0, 52.0,
+       "a team is 'in trouble' when its backlog exceeds this many weeks of its capacity", "assumed"),
+    # --- M9 champions -------------------------------------------------------------------
+    _p("M9", "champion_turnover_per_year", 0.2, "1/year", 0.0, 1.0,
+       "M9 lever: probability per year that a customer's champion leaves (resets the relationship)",
+       "seeds 001, 003"),
+    # --- customer dynamics --------------------------------------------------------------
+    _p("customer", "adoption_rate_per_hour", 0.06, "1/hour", 0.0, 10.0,
+       "value realisation speed per CSM adoption hour on a customer", "assumed"),
+    _p("customer", "adoption_base_rate", 0.01, "1/week", 0.0, 1.0, "value realisation with no CSM help",
+       "assumed"),
+    _p("customer", "relationship_rate_per_hour", 0.15, "1/hour", 0.0, 10.0,
+       "relationship built per CSM renewal/upsell hour", "assumed"),
+    _p("customer", "relationship_decay_per_week", 0.01, "1/week", 0.0, 1.0, "relationship fades without contact",
+       "assumed"),
+    _p("customer", "churn_value_gap_coef", 2.5, "logit", 0.0, 20.0,
+       "renewal churn log-odds per unit of unmet expectations (expectation - value realised)", "seeds 001, 003"),
+    _p("customer", "churn_relationship_coef", 1.0, "logit", 0.0, 20.0,
+       "renewal churn log-odds saved by a fully built relationship with a champion", "seed 001 (happy customers)"),
+    _p("customer", "expansion_per_renewal", 0.6, "", 0.0, 2.0,
+       "largest MRR expansion at renewal (successful customer, strong relationship)", "domain: NRR 100-110%"),
+    _p("customer", "contraction_per_renewal", 0.3, "", 0.0, 1.0,
+       "largest MRR contraction at renewal (value far below expectations)", "domain: GRR 90-93%"),
+    # --- M11 feedback -------------------------------------------------------------------
+    _p("M11", "feedback_learning", 1.0, "", 0.0, 10.0,
+       "M11 lever: how much observed renewal outcomes sharpen marketers' fit signal (0 = none)", "seeds 002, 004"),
+    _p("M11", "feedback_delay_weeks", 26.0, "weeks", 0.0, 260.0,
+       "delay before CS outcomes reach marketing with no information sharing", "seed 004"),
+    # --- M12 incidents ------------------------------------------------------------------
+    _p("M12", "incidents_per_year", 4.0, "1/year", 0.0, 52.0, "M12 lever: service incidents per year (0 = none)",
+       "seed 004"),
+    _p("M12", "incident_reach", 0.3, "", 0.0, 1.0, "share of customers an incident affects", "assumed"),
+    _p("M12", "incident_damage", 0.15, "logit", 0.0, 5.0, "renewal churn log-odds added per incident (decays)",
+       "assumed"),
+    _p("M12", "uninformed_amplifier", 1.0, "", 0.0, 10.0,
+       "M12 lever: extra damage when the staff a customer calls were not told (0 = none)", "seed 004"),
+    # --- M13 vanity ---------------------------------------------------------------------
+    _p("M13", "vanity_kpis", True, "", None, None,
+       "M13 lever: siloed KPIs are the raw vanity counts (False = quality-adjusted versions)", "seed 003"),
+    # --- learning -----------------------------------------------------------------------
+    _p("learning", "review_weeks", 13, "weeks", 1, 104, "length of one policy trial (a quarter)", "design"),
+    _p("learning", "learning_rate", 0.3, "", 0.0, 10.0, "step size of the policy-gradient update", "assumed"),
+    _p("learning", "exploration_sd", 0.08, "", 0.0, 1.0, "s.d. of the policy perturbation tried each quarter",
+       "assumed"),
+    _p("learning", "shared_reward_horizon_weeks", 78, "weeks", 1, 520,
+       "shared reward of a trial = gross-margin revenue of the accounts touched, known this long after",
+       "domain (delayed shared signals)"),
+    _p("learning", "shared_reward_dilution", 0.5, "", 0.0, 1.0,
+       "share of the shared reward that is the company's (not the agent's own cohort)",
+       "domain (diluted shared signals)"),
+]
+
+PARAMS: dict[str, Param] = {p.name: p for p in _TABLE}
+DEFAULTS: dict[str, Any] = {p.name: p.default for p in _TABLE}
+
+
+def validate(values: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``values`` over the defaults and check every one.
+
+    Args:
+        values: parameter overrides by name.
+
+    Returns:
+        A full, typed parameter dict.
+
+    Raises:
+        ValueError: for an unknown name, a value out of range, or inconsistent values.
+    """
+    unknown = sorted(set(values) - set(PARAMS))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r}; see 'alignsim params' for the list")
+    merged = dict(DEFAULTS)
+    for name, value in values.items():
+        merged[name] = PARAMS[name].check(value)
+    if merged["share_smb"] + merged["share_enterprise"] > 1.0:
+        raise ValueError(
+            f"parameters 'share_smb' + 'share_enterprise': got {merged['share_smb'] + merged['share_enterprise']:g};"
+            " allowed: a sum of at most 1"
+        )
+    if merged["keep_share_narrow"] > merged["keep_share_broad"]:
+        raise ValueError(
+            f"parameter 'keep_share_narrow': got {merged['keep_share_narrow']:g}; allowed: at most keep_share_broad"
+            f" ({merged['keep_share_broad']:g})"
+        )
+    if merged["structure"] == "pod":
+        smallest = min(merged[f"n_{r}"] for r in ("marketers", "sdrs", "aes", "csms"))
+        if merged["n_pods"] > smallest:
+            raise ValueError(
+                f"parameter 'n_pods': got {merged['n_pods']}; allowed: at most the smallest team ({smallest}),"
+                " so every pod has every role"
+            )
+    return merged
+
+
+def shared_weight(params: dict[str, Any]) -> float:
+    """Weight of the shared KPI implied by ``kpi`` (siloed 0, shared 1, blend as given)."""
+    return {"siloed": 0.0, "shared": 1.0}.get(params["kpi"], params["shared_kpi_weight"])
+
+
+def markdown_table() -> str:
+    """The parameter table in Markdown, for docs/MODEL.md."""
+    rows = ["| group | name | default | unit | allowed | meaning | source |", "|---|---|---|---|---|---|---|"]
+    for p in _TABLE:
+        rows.append(
+            f"| {p.group} | `{p.name}` | {p.default!r} | {p.unit} | {p.allowed()} | {p.meaning} | {p.source} |"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,91 @@
+"""Numpy-backed pool of accounts: every lead, opportunity and customer is one row.
+
+A row moves through the funnel by changing its ``state``; no Python object exists per
+account. Arrays grow by doubling, so appending a week's leads is amortised O(n).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+
+class State(IntEnum):
+    """Where an account is. Every row is in exactly one state."""
+
+    LEAD = 0  # MQL waiting for (or being worked by) an SDR
+    DISQUALIFIED = 1  # an SDR did not pass it
+    EXPIRED = 2  # waited too long in a queue and went cold
+    SQL = 3  # meeting booked, waiting for an AE slot
+    OPPORTUNITY = 4  # an AE is running the sales cycle
+    LOST = 5  # lost or qualified out by the AE
+    CUSTOMER = 6  # paying, active contract
+    CHURNED = 7  # did not renew
+
+
+FLOAT_FIELDS = (
+    # hidden truth (never seen directly by staff)
+    "fit", "intent", "theta",
+    # what the current owner knows of the account, 1 = everything (M5)
+    "context",
+    # funnel timestamps in weeks (fractional inside a week); NaN = not reached
+    "created_week", "ready_week", "touch_week", "sql_week", "opp_start_week", "opp_end_week",
+    "acquired_week", "churned_week", "renewal_week",
+    # deal terms set by the AE
+    "discount", "expectation", "list_acv_usd", "mrr_usd", "initial_mrr_usd",
+    # customer state
+    "value_realised", "relationship", "incident_damage", "revenue_usd",
+)
+INT_FIELDS = (
+    "state", "segment", "pod", "marketer", "sdr", "ae", "csm", "contract_weeks", "renewals",
+)
+BOOL_FIELDS = ("junk", "initial", "multi_year")
+
+
+class AccountPool:
+    """Growable struct-of-arrays holding every account ever seen.
+
+    Attributes:
+        n: number of rows in use; arrays are valid on ``[:n]``.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.n = 0
+        self._capacity = capacity
+        for name in FLOAT_FIELDS:
+            setattr(self, name, np.full(capacity, np.nan))
+        for name in INT_FIELDS:
+            setattr(self, name, np.full(capacity, -1, dtype=np.int64))
+        for name in BOOL_FIELDS:
+            setattr(self, name, np.zeros(capacity, dtype=bool))
+
+    def _grow(self, needed: int) -> None:
+        new_capacity = self._capacity
+        while new_capacity < needed:
+            new_capacity *= 2
+        for name in FLOAT_FIELDS + INT_FIELDS + BOOL_FIELDS:
+            old = getattr(self, name)
+            fill = np.nan if name in FLOAT_FIELDS else (-1 if name in INT_FIELDS else False)
+            new = np.full(new_capacity, fill, dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        self._capacity = new_capacity
+
+    def add(self, count: int, **columns: np.ndarray | float | int) -> np.ndarray:
+        """Append ``count`` rows with the given column values; return their indices."""
+        if self.n + count > self._capacity:
+            self._grow(self.n + count)
+        rows = np.arange(self.n, self.n + count)
+        for name, values in columns.items():
+            getattr(self, name)[rows] = values
+        self.n += count
+        return rows
+
+    def where(self, state: State) -> np.ndarray:
+        """Indices of the rows currently in ``state``."""
+        return np.flatnonzero(self.state[: self.n] == state)
+
+    def view(self, name: str) -> np.ndarray:
+        """The used part of column ``name``."""
+        return getattr(self, name)[: self.n]

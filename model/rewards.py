@@ -1,0 +1,85 @@
+"""What each KPI pays each agent for a policy trial, computed for a whole role at once.
+
+Siloed KPIs are personal counts known when the quarter ends. With ``vanity_kpis`` (M13,
+seed 003) they are the raw counts each team can inflate; without, each counts only what
+the next stage accepts. The shared KPI is the gross-margin revenue of the accounts the
+agent touched in the trial, read ``shared_reward_horizon_weeks`` after the trial began,
+blended with the company's figure per head (``shared_reward_dilution``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.pools import State
+
+if TYPE_CHECKING:
+    from model.model import GTMModel
+
+#: pool column holding the week an account was touched, and the owner column, per role
+TOUCH = {"marketer": ("created_week", "marketer"), "sdr": ("touch_week", "sdr"), "ae": ("opp_start_week", "ae")}
+
+
+def _touched(m: GTMModel, role: str, start: int, end: int, when: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (and their owners) the role touched in weeks [start, end), by column ``when``."""
+    acc = m.accounts
+    week_col, owner_col = TOUCH[role]
+    week = acc.view(when or week_col)
+    owner = acc.view(owner_col)
+    rows = np.flatnonzero((week >= start) & (week < end) & (owner >= 0))
+    return rows, owner[rows]
+
+
+def book_snapshot(m: GTMModel) -> dict[str, np.ndarray]:
+    """The CSMs' books at the start of a trial: who, whose, revenue and renewals so far."""
+    acc = m.accounts
+    rows = acc.where(State.CUSTOMER)
+    return {"rows": rows, "owner": acc.csm[rows].copy(), "revenue": acc.revenue_usd[rows].copy(),
+            "renewals": acc.renewals[rows].copy()}
+
+
+def siloed_kpi(m: GTMModel, role: str, start: int, end: int) -> np.ndarray:
+    """Each agent's siloed KPI for weeks [start, end)."""
+    acc, vanity, n = m.accounts, m.p["vanity_kpis"], m.n_staff[role]
+    if role == "csm":
+        return _csm_retention(m, start, end)
+    if role == "ae":
+        rows, owner = _touched(m, role, start, end, when="acquired_week")
+        arr = 12.0 * acc.initial_mrr_usd[rows]
+        if vanity:
+            arr = arr * (1.0 + m.p["multiyear_booking_credit"] * (acc.contract_weeks[rows] / m.p["contract_weeks"] - 1))
+        return np.bincount(owner, arr, n)
+    when = "created_week" if role == "marketer" else "sql_week"
+    rows, owner = _touched(m, role, start, end, when=when)
+    if not vanity:  # count only what the next stage accepted
+        accepted = acc.sql_week[rows] if role == "marketer" else acc.opp_end_week[rows]
+        owner = owner[~np.isnan(accepted)]
+    return np.bincount(owner, minlength=n).astype(float)
+
+
+def _csm_retention(m: GTMModel, start: int, end: int) -> np.ndarray:
+    acc, snap, n = m.accounts, m.book_snapshots[start], m.n_staff["csm"]
+    rows, owner = snap["rows"], snap["owner"]
+    churned = (acc.state[rows] == State.CHURNED) & (acc.churned_week[rows] < end)
+    if m.p["vanity_kpis"]:  # reported retention: churned over the whole book (disguised)
+        base = np.bincount(owner, minlength=n)
+    else:  # retention of the customers who were up for renewal
+        base = np.bincount(owner, churned | (acc.renewals[rows] > snap["renewals"]), n)
+    lost = np.bincount(owner, churned, n)
+    return 1.0 - np.divide(lost, base, out=np.zeros(n), where=base > 0)
+
+
+def shared_value_usd(m: GTMModel, role: str, start: int, end: int) -> np.ndarray:
+    """Each agent's shared reward (USD of gross margin) for the trial of weeks [start, end)."""
+    acc, n = m.accounts, m.n_staff[role]
+    if role == "csm":
+        snap = m.book_snapshots[start]
+        owner, value = snap["owner"], acc.revenue_usd[snap["rows"]] - snap["revenue"]
+    else:
+        rows, owner = _touched(m, role, start, end)
+        value = acc.revenue_usd[rows]
+    value = m.p["gross_margin"] * value
+    dilution = m.p["shared_reward_dilution"]
+    return (1.0 - dilution) * np.bincount(owner, value, n) + dilution * value.sum() / n
