@@ -96,7 +96,8 @@ def customer_success(m: GTMModel) -> None:
     value = acc.value_realised[cust]
     acc.value_realised[cust] = value + np.minimum(rate, 1.0) * (potential - value)
     rel = acc.relationship[cust]
-    rel = rel + p["relationship_rate_per_hour"] * relationship_hours * (1.0 - rel) - p["relationship_decay_per_week"] * rel
+    gain = p["relationship_rate_per_hour"] * relationship_hours * (1.0 - rel)
+    rel = rel + gain - p["relationship_decay_per_week"] * rel
     champion_left = m.process_rng.random(len(cust)) < m.champion_hazard_per_week
     acc.relationship[cust] = np.where(champion_left, 0.0, np.clip(rel, 0.0, 1.0))
     acc.incident_damage[cust] *= INCIDENT_MEMORY_PER_WEEK

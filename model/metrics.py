@@ -97,7 +97,8 @@ class WeeklySeries:
     def _update_retention(self, m: GTMModel, t: int) -> None:
         then = self.snapshots.get(t - YEAR_WEEKS)
         if then is not None:
-            self.retention = dict(zip(("nrr", "grr"), retention_ratios(m, *then)))
+            nrr, grr = retention_ratios(m, *then)
+            self.retention = {"nrr": nrr, "grr": grr}
             self.snapshots.pop(t - YEAR_WEEKS - SNAPSHOT_WEEKS, None)
 
     def record_renewals(self, m: GTMModel, due: np.ndarray, churned: np.ndarray) -> None:
