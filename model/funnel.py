@@ -65,7 +65,7 @@ def _expire(m: GTMModel, idx: np.ndarray, since: np.ndarray) -> np.ndarray:
 
 
 def qualification(m: GTMModel) -> None:
-    """M3, M7, M8: SDRs work the MQL queue FIFO and pass leads whose BANT read clears their threshold.
+    """M3, M7, M8: SDRs work the MQL queue newest-first and pass leads whose BANT read clears their threshold.
 
     M3 (seed 003): the threshold is each SDR's own decision variable. M7 (seed 003;
     Oldroyd et al. HBR 2011): intent decays with the wait before first touch, and a pod's
@@ -82,7 +82,9 @@ def qualification(m: GTMModel) -> None:
         queue = idx[m.group_of_pod[acc.pod[idx]] == group]
         if len(queue) == 0:
             continue
-        queue = queue[np.argsort(acc.ready_week[queue], kind="stable")]
+        # newest first: SDR teams work fresh inbound before it cools (speed to lead); under
+        # overload the oldest leads expire instead of every lead going cold in a FIFO line
+        queue = queue[np.argsort(-acc.ready_week[queue], kind="stable")]
         caps = np.append(sdr_capacity[members], m.help_capacity[group])
         thresholds = np.append(threshold[members], threshold[members].mean())
         owners = np.append(members, -1)

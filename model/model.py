@@ -133,6 +133,23 @@ class GTMModel(mesa.Model):
             for role, agents in self.staff.items()
         }
 
+    def set_policy(self, role: str, name: str, value: float) -> GTMModel:
+        """Put every ``role`` agent's decision variable ``name`` at ``value`` (a what-if; returns self).
+
+        Raises:
+            ValueError: for an unknown role or variable, or a value outside the variable's bounds.
+        """
+        if role not in self.staff or name not in self.staff[role][0].learner.names:
+            raise ValueError(f"unknown decision variable {role}.{name}")
+        for agent in self.staff[role]:
+            learner = agent.learner
+            i = learner.names.index(name)
+            if not learner.low[i] <= value <= learner.high[i]:
+                raise ValueError(f"{role}.{name}: got {value!r}; allowed: [{learner.low[i]:g}, {learner.high[i]:g}]")
+            learner.policy[i] = learner.trial_policy[i] = value
+        self._refresh_policies()
+        return self
+
     def policy(self, role: str, name: str) -> np.ndarray:
         """Decision variable ``name`` in force for every agent of ``role``, by owner index."""
         return self._policy[role][name]

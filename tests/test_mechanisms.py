@@ -1,0 +1,233 @@
+"""Each mechanism M1-M13: acts in the claimed direction when on, neutral when its lever is off.
+
+Direction tests compare paired runs (same seed = same market, common random numbers) over
+6 seeds and require the mean paired difference to exceed 2 standard errors
+(:func:`tests.support.assert_positive`). Neutrality tests require exact equality where the
+lever removes the only channel, or a difference within 2 standard errors otherwise.
+Policies are fixed (``adaptive=False``) unless the mechanism is about learning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.mechanisms import ABLATIONS, MECHANISMS
+from model.pools import State
+from tests.support import assert_positive, paired, run
+
+SDR_T = ("sdr", "qualification_threshold")
+HONESTY, DISCOUNT = ("ae", "honesty"), ("ae", "discount")
+HELP = {("marketer", "help_share"): 0.4, ("ae", "help_share"): 0.4}
+NO_HELP = {("marketer", "help_share"): 0.0, ("ae", "help_share"): 0.0}
+
+
+def same_outcome(a: dict, b: dict, **base) -> None:
+    for seed in (0, 1):
+        pd.testing.assert_frame_equal(run(seed, **base, **a).timeseries(), run(seed, **base, **b).timeseries())
+
+
+def test_every_mechanism_has_lever_source_and_known_parameters() -> None:
+    from model.params import PARAMS
+    assert [m.mid for m in MECHANISMS] == [f"M{i}" for i in range(1, 14)]
+    for m in MECHANISMS:
+        assert m.source and m.off and set(m.off) <= set(PARAMS)
+
+
+UNTARGETED = {"weeks": 260, "targeting_noise_sd": 3.0}  # customers span the whole market's fit range
+
+
+def renewal_churn_by_fit(**params) -> tuple[float, float, float]:
+    """(per-renewal churn of the worse-fit half, of the better-fit half, binomial SE of the difference).
+
+    Pools the new customers of three seeds; SE = sqrt(sum p(1-p)/n) over the two halves.
+    """
+    ledger = pd.concat([run(seed, **UNTARGETED, **params).customer_ledger() for seed in range(3)])
+    ledger = ledger[~ledger["initial"]]
+    churned = ledger["churned_week"].notna()
+    low = ledger["fit"] < ledger["fit"].median()
+    rates, variances = [], []
+    for half in (low, ~low):
+        events, exposures = churned[half].sum(), (ledger["renewals"][half] + churned[half]).sum()
+        rate = events / exposures
+        rates.append(rate)
+        variances.append(rate * (1 - rate) / exposures)
+    return rates[0], rates[1], float(np.sqrt(sum(variances)))
+
+
+def test_m1_poor_fit_customers_churn_more() -> None:
+    low, high, se = renewal_churn_by_fit()
+    assert low - high > 2 * se
+
+
+def test_m1_off_fit_does_not_change_churn() -> None:
+    low, high, se = renewal_churn_by_fit(fit_effect=0.0)
+    assert abs(low - high) < 2.5 * se
+
+
+def test_m1_poorer_market_churns_more() -> None:
+    assert_positive(paired("logo_churn", {"market_fit_mean": 0.3}, {"market_fit_mean": 0.7}))
+
+
+def test_m2_definition_gap_wastes_sdr_capacity() -> None:
+    assert_positive(paired("mql_to_sql", {"mql_definition_gap": 0.0}, {"mql_definition_gap": 0.8}))
+
+
+def test_m2_off_no_engagement_only_leads() -> None:
+    assert not run(0, mql_definition_gap=0.0).accounts.view("junk").any()
+    assert run(0, mql_definition_gap=0.5).accounts.view("junk").any()
+
+
+def test_m3_sdr_threshold_sets_pass_through() -> None:
+    assert_positive(paired("mql_to_sql", {"policy": {SDR_T: 0.2}}, {"policy": {SDR_T: 0.8}}))
+    assert_positive(paired("win_rate", {"policy": {SDR_T: 0.8}}, {"policy": {SDR_T: 0.2}}))
+
+
+def test_m3_off_threshold_has_no_effect() -> None:
+    same_outcome({"policy": {SDR_T: 0.2}}, {"policy": {SDR_T: 0.8}}, sdr_threshold_effect=0.0)
+
+
+def test_m4_overpromising_wins_more_and_churns_more() -> None:
+    assert_positive(paired("win_rate", {"policy": {HONESTY: 0.0}}, {"policy": {HONESTY: 1.0}}))
+    assert_positive(paired("logo_churn", {"policy": {HONESTY: 0.0}}, {"policy": {HONESTY: 1.0}}))
+
+
+def test_m4_discount_wins_more_at_lower_price() -> None:
+    assert_positive(paired("win_rate", {"policy": {DISCOUNT: 0.4}}, {"policy": {DISCOUNT: 0.0}}))
+
+
+def test_m4_off_honesty_has_no_effect() -> None:
+    same_outcome({"policy": {HONESTY: 0.0}}, {"policy": {HONESTY: 1.0}}, overpromise_effect=0.0)
+
+
+def test_m4_off_no_multi_year_contracts() -> None:
+    push = {("ae", "multi_year_push"): 1.0}
+    assert run(0, policy=push).customer_ledger()["multi_year"].any()
+    assert not run(0, policy=push, allow_multi_year=False).customer_ledger()["multi_year"].any()
+
+
+def test_m5_context_loss_lowers_win_rate() -> None:
+    assert_positive(paired("win_rate", {"handoff_context_loss": 0.0}, {"handoff_context_loss": 0.8}))
+
+
+def test_m5_off_context_is_never_lost() -> None:
+    m = run(0, handoff_context_loss=0.0)
+    new = ~m.accounts.view("initial")
+    assert np.all(m.accounts.view("context")[new] == 1.0)
+
+
+def test_m6_specialisation_adds_capacity_when_capacity_binds() -> None:
+    busy = {"prospects_per_week": 600}
+    assert_positive(paired("new_customers", {"specialisation_gain": 0.5}, {"specialisation_gain": 0.0}, base=busy))
+
+
+def test_m6_off_assembly_staff_have_pod_capacity() -> None:
+    line = run(0, weeks=1, specialisation_gain=0.0)
+    pods = run(0, weeks=1, structure="pod")
+    for role in ("sdr", "ae", "csm"):
+        assert np.array_equal(line.capacity[role], pods.capacity[role])
+
+
+def test_m7_leads_decay_while_waiting() -> None:
+    assert_positive(paired("sqls", {"lead_decay_per_week": 0.0}, {"lead_decay_per_week": 2.0}))
+
+
+def test_m7_partitioned_pods_lose_leads_pooled_pods_keep() -> None:
+    """4 marketers over 3 pods: pod 0 gets twice the leads for the same SDRs while total capacity
+    suffices; partitioned, pod 0's overflow expires; pooled, other pods' idle SDRs work it."""
+    pods = {"structure": "pod", "n_pods": 3}
+    assert_positive(paired("sqls", {"pod_capacity_pooling": True}, {"pod_capacity_pooling": False}, base=pods))
+
+
+def test_m7_off_intent_does_not_decay() -> None:
+    decayed = run(0, weeks=20).accounts
+    kept = run(0, weeks=20, lead_decay_per_week=0.0).accounts
+    assert decayed.view("intent").sum() < kept.view("intent").sum()
+
+
+def test_m8_help_works_leads_that_would_expire() -> None:
+    swamped = {"prospects_per_week": 500, "n_sdrs": 4}
+    assert_positive(paired("sqls", {"policy": HELP}, {"policy": NO_HELP}, base=swamped))
+
+
+def test_m8_off_help_changes_nothing() -> None:
+    same_outcome({"policy": HELP}, {"policy": NO_HELP}, help_efficiency=0.0, prospects_per_week=500, n_sdrs=4)
+
+
+def test_m9_champion_turnover_raises_churn() -> None:
+    assert_positive(paired("logo_churn", {"champion_turnover_per_year": 1.0}, {"champion_turnover_per_year": 0.0}))
+
+
+def test_m9_off_no_champion_changes() -> None:
+    m = run(0, champion_turnover_per_year=0.0)
+    assert m.tally["champion_changes"] == 0
+    assert np.all(m.accounts.view("relationship")[m.accounts.where(State.CUSTOMER)] > 0)
+
+
+def test_m10_churn_only_at_renewal() -> None:
+    ledger = run(0, policy={("ae", "multi_year_push"): 0.5}).customer_ledger()
+    gone = ledger.dropna(subset=["churned_week"])
+    tenure = gone["churned_week"] - gone["acquired_week"]
+    terms = tenure / gone["contract_weeks"]
+    assert np.allclose(terms, np.round(terms)) and (np.round(terms) >= 1).all()
+
+
+def test_m10_long_contracts_disguise_churn() -> None:
+    """With two-year terms half the base cannot churn in a year: reported churn < renewal churn."""
+    diffs = np.array([(lambda s: s["logo_churn"] - s["reported_churn"])(run(seed, contract_weeks=104).summary())
+                      for seed in range(6)])
+    assert_positive(diffs)
+
+
+def test_m10_off_annual_terms_report_true_churn() -> None:
+    s = run(0, weeks=208, allow_multi_year=False).summary()
+    assert s["reported_churn"] == pytest.approx(s["logo_churn"], abs=0.02)
+
+
+def test_m11_feedback_sharpens_targeting() -> None:
+    assert_positive(paired("mean_customer_fit", {"feedback_learning": 5.0}, {"feedback_learning": 0.0}))
+
+
+def test_m11_off_targeting_noise_stays_constant() -> None:
+    m = run(0, feedback_learning=0.0)
+    assert np.all(m.targeting_noise_sd() == m.p["targeting_noise_sd"])
+    assert np.all(run(0).targeting_noise_sd() < m.p["targeting_noise_sd"])
+
+
+def test_m12_incidents_raise_churn() -> None:
+    assert_positive(paired("logo_churn", {"incidents_per_year": 12.0}, {"incidents_per_year": 0.0}))
+
+
+def test_m12_uninformed_staff_make_it_worse() -> None:
+    assert_positive(paired("logo_churn", {"uninformed_amplifier": 3.0}, {"uninformed_amplifier": 0.0},
+                           base={"incidents_per_year": 8.0}))
+
+
+def test_m12_off_no_incident_damage() -> None:
+    m = run(0, incidents_per_year=0.0)
+    assert m.accounts.view("incident_damage")[m.accounts.view("state") == State.CUSTOMER].max() == 0.0
+
+
+def final_mean_policy(variable: str, **params) -> np.ndarray:
+    values = []
+    for seed in range(6):
+        pol = run(seed, adaptive=True, weeks=260, **params).policies()
+        last = pol[(pol["week"] == pol["week"].max()) & (pol["variable"] == variable)]
+        values.append(last["value"].mean())
+    return np.array(values)
+
+
+def test_m13_vanity_kpis_push_marketing_to_volume() -> None:
+    """Siloed marketers paid on raw MQL count target more broadly than those paid on accepted MQLs."""
+    assert_positive(final_mean_policy("breadth", vanity_kpis=True) - final_mean_policy("breadth", vanity_kpis=False))
+
+
+def test_m13_off_has_no_effect_without_learning() -> None:
+    same_outcome({"vanity_kpis": True}, {"vanity_kpis": False})
+
+
+@pytest.mark.parametrize("mid", list(ABLATIONS))
+def test_every_ablation_is_a_valid_run(mid: str) -> None:
+    m = run(0, weeks=40, **ABLATIONS[mid])
+    m.check_invariants()

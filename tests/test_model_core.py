@@ -1,0 +1,137 @@
+"""Core contract of GTMModel: interface, validation, determinism, invariants, regime channel."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import SUMMARY_METRICS, TIMESERIES_METRICS, GTMModel
+from model.metrics import METRIC_INFO, SERIES_INFO
+from model.params import PARAMS
+from tests.support import run
+
+
+def test_summary_has_every_documented_metric_with_unit() -> None:
+    summary = run(weeks=60).summary()
+    assert set(summary) == set(SUMMARY_METRICS) == set(METRIC_INFO)
+    for required in ("ltv", "ltv_cohort", "logo_churn", "reported_churn", "grr", "nrr", "cac", "ltv_to_cac",
+                     "payback_months", "arr", "customers", "new_customers", "mqls", "sqls", "bookings",
+                     "mean_customer_fit", "speed_to_lead_weeks"):
+        assert required in summary and METRIC_INFO[required][0]
+
+
+def test_timeseries_has_one_row_per_week_and_documented_columns() -> None:
+    ts = run(weeks=30).timeseries()
+    assert list(ts.index) == list(range(1, 31))
+    assert tuple(ts.columns) == TIMESERIES_METRICS == tuple(SERIES_INFO)
+
+
+def test_ledger_has_one_row_per_customer_with_required_columns() -> None:
+    m = run(weeks=104)
+    ledger = m.customer_ledger()
+    for col in ("acquired_week", "churned_week", "contract_weeks", "theta", "fit", "mrr"):
+        assert col in ledger
+    assert ledger["customer_id"].is_unique
+    active = ledger["churned_week"].isna()
+    assert active.sum() == m.summary()["customers"]
+    assert len(ledger) - (ledger["initial"]).sum() == m.summary()["new_customers"]
+
+
+@pytest.mark.parametrize(("name", "value", "allowed"), [
+    ("structure", "matrix", "one of 'assembly_line', 'pod'"),
+    ("kpi", "bonus", "one of 'siloed', 'shared', 'blend'"),
+    ("weeks", 0, "an integer in [1, 2600]"),
+    ("handoff_context_loss", 1.5, "a number in [0, 1]"),
+    ("n_aes", 2.5, "an integer"),
+    ("adaptive", "maybe", "true or false"),
+])
+def test_bad_value_names_parameter_value_and_allowed(name: str, value: object, allowed: str) -> None:
+    with pytest.raises(ValueError) as err:
+        GTMModel(**{name: value})
+    message = str(err.value)
+    assert repr(name) in message and repr(value) in message and allowed in message
+
+
+def test_unknown_parameter_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown parameter 'handoff_loss'"):
+        GTMModel(handoff_loss=0.2)
+
+
+def test_more_pods_than_people_is_refused() -> None:
+    with pytest.raises(ValueError, match="'n_pods'"):
+        GTMModel(structure="pod", n_pods=5, n_marketers=4)
+
+
+def test_every_parameter_default_passes_its_own_check() -> None:
+    for p in PARAMS.values():
+        assert p.check(p.default) == p.default
+
+
+def test_same_seed_gives_identical_series_and_ledger() -> None:
+    a, b = run(seed=11, adaptive=True, structure="pod"), run(seed=11, adaptive=True, structure="pod")
+    pd.testing.assert_frame_equal(a.timeseries(), b.timeseries())
+    pd.testing.assert_frame_equal(a.customer_ledger(), b.customer_ledger())
+    pd.testing.assert_frame_equal(a.policies(), b.policies())
+    assert a.summary() == pytest.approx(b.summary(), nan_ok=True, rel=0, abs=0)
+
+
+def test_different_seeds_differ() -> None:
+    assert run(seed=1).summary()["new_customers"] != run(seed=2).summary()["new_customers"]
+
+
+@pytest.mark.parametrize("structure", ["assembly_line", "pod"])
+def test_without_adaptation_the_kpi_regime_has_no_channel(structure: str) -> None:
+    """adaptive=False: the reward is never used, so siloed and shared runs are identical."""
+    siloed = run(seed=5, structure=structure, kpi="siloed", adaptive=False)
+    shared = run(seed=5, structure=structure, kpi="shared", adaptive=False)
+    pd.testing.assert_frame_equal(siloed.timeseries(), shared.timeseries())
+    pd.testing.assert_frame_equal(siloed.customer_ledger(), shared.customer_ledger())
+
+
+def test_with_adaptation_the_regime_changes_behaviour() -> None:
+    siloed = run(seed=5, kpi="siloed", adaptive=True)
+    shared = run(seed=5, kpi="shared", adaptive=True)
+    assert not siloed.policies()["value"].equals(shared.policies()["value"])
+
+
+def test_market_is_common_across_cells() -> None:
+    """Common random numbers: the prospects' hidden draws do not depend on structure or regime."""
+    a = GTMModel(seed=3, structure="assembly_line", kpi="siloed")
+    b = GTMModel(seed=3, structure="pod", kpi="shared")
+    assert np.array_equal(a.accounts.view("theta"), b.accounts.view("theta"))
+    assert a.market_rng.random() == b.market_rng.random()
+
+
+@pytest.mark.parametrize("params", [
+    {"structure": "assembly_line", "kpi": "siloed"},
+    {"structure": "pod", "kpi": "shared", "n_pods": 3},
+    {"structure": "pod", "kpi": "blend", "shared_kpi_weight": 0.3, "pod_capacity_pooling": True},
+])
+def test_invariants_hold_every_tick(params: dict) -> None:
+    m = GTMModel(seed=2, weeks=120, **params)
+    m.check_invariants()
+    for _ in range(120):
+        m.step()
+        m.check_invariants()
+
+
+def test_run_releases_the_model_from_mesa_id_registry() -> None:
+    m = run(weeks=5)
+    assert m not in mesa.Agent._ids
+
+
+def test_works_with_mesa_batch_run() -> None:
+    results = mesa.batch_run(GTMModel, parameters={"structure": ["pod"], "weeks": 8, "seed": [1, 2]},
+                             iterations=1, max_steps=8, number_processes=1, data_collection_period=-1,
+                             display_progress=False)
+    assert len(results) == 2 and {r["seed"] for r in results} == {1, 2}
+    assert all("arr_usd" in r for r in results)
+
+
+def test_set_policy_checks_bounds() -> None:
+    m = GTMModel()
+    with pytest.raises(ValueError, match=r"sdr.qualification_threshold: got 2"):
+        m.set_policy("sdr", "qualification_threshold", 2)
+    assert m.set_policy("ae", "discount", 0.3).policy("ae", "discount").tolist() == [0.3] * 6
