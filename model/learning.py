@@ -4,7 +4,7 @@ Each agent runs quarter-long policy trials: it perturbs its policy, works a quar
 the perturbed policy, and moves its policy towards the perturbation in proportion to the
 standardised reward it earned (an evolution-strategies / REINFORCE estimate of the reward
 gradient; Salimans et al. 2017). A siloed KPI is personal and known when the quarter ends;
-the shared KPI (gross-margin revenue of the accounts touched) is known only
+the shared KPI (LTV of the accounts touched: revenue collected plus projected) is known only
 ``shared_reward_horizon_weeks`` after the trial started and is partly the company's
 number, not the agent's own (dilution). Both are properties of the reward only: the
 learning rule is the same for every regime, which is what lets outcomes emerge.

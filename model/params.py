@@ -262,7 +262,7 @@ _TABLE = [
     _p("learning", "exploration_sd", 0.08, "", 0.0, 1.0, "s.d. of the policy perturbation tried each quarter",
        "assumed"),
     _p("learning", "shared_reward_horizon_weeks", 78, "weeks", 1, 520,
-       "shared reward of a trial = gross-margin revenue of the accounts touched, known this long after",
+       "shared reward of a trial = LTV of the accounts touched (realised + projected), read this long after",
        "domain (delayed shared signals)"),
     _p("learning", "shared_reward_dilution", 0.5, "", 0.0, 1.0,
        "share of the shared reward that is the company's (not the agent's own cohort)",

@@ -2,9 +2,10 @@
 
 Siloed KPIs are personal counts known when the quarter ends. With ``vanity_kpis`` (M13,
 seed 003) they are the raw counts each team can inflate; without, each counts only what
-the next stage accepts. The shared KPI is the gross-margin revenue of the accounts the
-agent touched in the trial, read ``shared_reward_horizon_weeks`` after the trial began,
-blended with the company's figure per head (``shared_reward_dilution``).
+the next stage accepts. The shared KPI is the LTV of the accounts the agent touched in
+the trial (revenue collected plus projected lifetime revenue, at gross margin, seed 000),
+read ``shared_reward_horizon_weeks`` after the trial began, blended with the company's
+figure per head (``shared_reward_dilution``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.metrics import LTV_DISCOUNT_RATE_PER_YEAR
 from model.pools import State
 
 if TYPE_CHECKING:
@@ -71,15 +73,28 @@ def _csm_retention(m: GTMModel, start: int, end: int) -> np.ndarray:
     return 1.0 - np.divide(lost, base, out=np.zeros(n), where=base > 0)
 
 
+def cohort_ltv_usd(m: GTMModel, rows: np.ndarray, revenue_before: np.ndarray | float = 0.0) -> np.ndarray:
+    """LTV of accounts as known today: gross margin x (revenue collected + projected revenue).
+
+    Projection for an account still active: ARR / (company logo churn + 10% discount rate), the
+    discounted form of the seed-000 formula with today's trailing renewal churn (10% if unknown).
+    """
+    acc = m.accounts
+    churn = m.current.get("logo_churn_annual", np.nan)
+    churn = 0.10 if not np.isfinite(churn) else churn
+    active = acc.state[rows] == State.CUSTOMER
+    projected = np.where(active, 12.0 * acc.mrr_usd[rows], 0.0) / (churn + LTV_DISCOUNT_RATE_PER_YEAR)
+    return m.p["gross_margin"] * (acc.revenue_usd[rows] - revenue_before + projected)
+
+
 def shared_value_usd(m: GTMModel, role: str, start: int, end: int) -> np.ndarray:
-    """Each agent's shared reward (USD of gross margin) for the trial of weeks [start, end)."""
-    acc, n = m.accounts, m.n_staff[role]
+    """Each agent's shared reward (USD of LTV) for the trial of weeks [start, end)."""
+    n = m.n_staff[role]
     if role == "csm":
         snap = m.book_snapshots[start]
-        owner, value = snap["owner"], acc.revenue_usd[snap["rows"]] - snap["revenue"]
+        owner, value = snap["owner"], cohort_ltv_usd(m, snap["rows"], snap["revenue"])
     else:
         rows, owner = _touched(m, role, start, end)
-        value = acc.revenue_usd[rows]
-    value = m.p["gross_margin"] * value
+        value = cohort_ltv_usd(m, rows)
     dilution = m.p["shared_reward_dilution"]
     return (1.0 - dilution) * np.bincount(owner, value, n) + dilution * value.sum() / n
