@@ -53,7 +53,8 @@ class GTMModel(mesa.Model):
         self.market_rng, self.process_rng, self.learning_rng = (np.random.default_rng(s) for s in streams)
         self.week = 0
         self.shared_weight = shared_weight(self.p)
-        self.accounts = AccountPool()
+        expected_rows = self.p["initial_customers"] + self.p["weeks"] * self.p["prospects_per_week"] * 0.5
+        self.accounts = AccountPool(capacity=int(expected_rows) + 1024)
         self.arr_usd = 0.0
         self.tally: Counter = Counter()
         self._setup_organisation()
@@ -66,10 +67,11 @@ class GTMModel(mesa.Model):
         if self.p["adaptive"]:
             self._start_trials()
         self._refresh_policies()
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in TIMESERIES_METRICS},
-            agenttype_reporters={cls: {n: n for n in cls.POLICY} for cls in ROLES},
-        )
+        self.datacollector = mesa.DataCollector(model_reporters={n: _reporter(n) for n in TIMESERIES_METRICS})
+        # policies change only at reviews, so they are collected then (and at week 0), not weekly
+        policy_reporters = {cls: {name: name for name in cls.POLICY} for cls in ROLES}
+        self.policycollector = mesa.DataCollector(agenttype_reporters=policy_reporters)
+        self.policycollector.collect(self)
         self.current: dict[str, float] = {}
 
     # ---------------------------------------------------------------- set-up
@@ -175,9 +177,11 @@ class GTMModel(mesa.Model):
         funnel.selling(self)
         customers.customer_success(self)
         customers.renewals(self)
+        self.accounts.compact()
         self.week += 1
         if self.p["adaptive"] and self.week % self.p["review_weeks"] == 0:
             self._review()
+            self.policycollector.collect(self)
         self.current = self.series.end_week(self)
         self.datacollector.collect(self)
         if self.week >= self.p["weeks"]:
@@ -264,10 +268,13 @@ class GTMModel(mesa.Model):
         return frame
 
     def policies(self) -> pd.DataFrame:
-        """Each agent's decision variables every week (long format: week, role, agent, variable, value)."""
+        """Each agent's decision variables at week 0 and after every review (long format).
+
+        Columns: week (policy in force from this week on), agent, variable, value, role.
+        """
         frames = []
         for cls in ROLES:
-            wide = self.datacollector.get_agenttype_vars_dataframe(cls).reset_index()
+            wide = self.policycollector.get_agenttype_vars_dataframe(cls).reset_index()
             long = wide.melt(id_vars=["Step", "AgentID"], var_name="variable", value_name="value")
             frames.append(long.assign(role=cls.role))
         return pd.concat(frames, ignore_index=True).rename(columns={"Step": "week", "AgentID": "agent"})

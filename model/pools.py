@@ -24,6 +24,9 @@ class State(IntEnum):
     CHURNED = 7  # did not renew
 
 
+#: states a row never leaves
+TERMINAL = np.array([State.DISQUALIFIED, State.EXPIRED, State.LOST, State.CHURNED])
+
 FLOAT_FIELDS = (
     # hidden truth (never seen directly by staff)
     "fit", "intent", "theta",
@@ -52,6 +55,8 @@ class AccountPool:
 
     def __init__(self, capacity: int = 4096) -> None:
         self.n = 0
+        self._live = np.empty(0, dtype=np.int64)
+        self._live_upto = 0
         self._capacity = capacity
         for name in FLOAT_FIELDS:
             setattr(self, name, np.full(capacity, np.nan))
@@ -83,8 +88,22 @@ class AccountPool:
         return rows
 
     def where(self, state: State) -> np.ndarray:
-        """Indices of the rows currently in ``state``."""
-        return np.flatnonzero(self.state[: self.n] == state)
+        """Indices (ascending) of the rows currently in ``state``.
+
+        Scans only the live rows (not terminal at the last :meth:`compact`) plus rows added
+        since; terminal states are absorbing, so no row in ``state`` is missed.
+        """
+        rows = self._candidates()
+        return rows[self.state[rows] == state]
+
+    def _candidates(self) -> np.ndarray:
+        return np.concatenate((self._live, np.arange(self._live_upto, self.n)))
+
+    def compact(self) -> None:
+        """Forget rows that reached a terminal state (call once a week; keeps :meth:`where` fast)."""
+        rows = self._candidates()
+        self._live = rows[~np.isin(self.state[rows], TERMINAL)]
+        self._live_upto = self.n
 
     def view(self, name: str) -> np.ndarray:
         """The used part of column ``name``."""

@@ -135,3 +135,13 @@ def test_set_policy_checks_bounds() -> None:
     with pytest.raises(ValueError, match=r"sdr.qualification_threshold: got 2"):
         m.set_policy("sdr", "qualification_threshold", 2)
     assert m.set_policy("ae", "discount", 0.3).policy("ae", "discount").tolist() == [0.3] * 6
+
+
+def test_pool_where_matches_a_full_scan_every_tick() -> None:
+    """The live-row index behind AccountPool.where misses nothing (terminal states are absorbing)."""
+    m = GTMModel(seed=4, weeks=80, structure="pod")
+    for _ in range(80):
+        m.step()
+        state = m.accounts.view("state")
+        for s in (0, 3, 4, 6):
+            assert np.array_equal(m.accounts.where(s), np.flatnonzero(state == s))
