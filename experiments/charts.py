@@ -1,0 +1,428 @@
+"""Every chart of an experiment folder, drawn from its CSVs and manifest alone (PNG + SVG).
+
+Charts (each drawn when the experiment's factors allow it):
+    1. ``structure_x_kpi``: LTV, logo churn, NRR, CAC per cell with 95% CI of the mean.
+    2. ``timeseries``: ARR, customers, logo churn, speed-to-lead per cell with 95% CI bands.
+    3. ``interaction``: structure x KPI interaction plot for LTV and logo churn.
+    4. ``vanity_vs_truth``: each team's KPI next to company LTV, % change vs the baseline cell.
+    5. ``sweep_<factor>``: headline metrics vs one factor, one line per cell, 95% CI bands.
+    6. ``phase_<f1>_x_<f2>``: pod - assembly-line LTV over two factors with the break-even contour.
+    7. ``ablation``: pod and shared-KPI LTV advantage left with each mechanism switched off.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from experiments import stats
+from experiments.metrics import HEADLINE, TEAM_KPIS, TS_HEADLINE, label
+from experiments.palette import BAND_CI, cell_color, cell_label
+from experiments.store import TIMESERIES
+from experiments.tables import Experiment
+
+CHART_DIR = "charts"
+QUESTION = ("structure", "kpi")
+MAX_TS_CELLS = 8
+
+
+def plot_experiment(out_dir: Path) -> list[Path]:
+    """Draw every applicable chart into ``out_dir/charts``; return the PNG paths."""
+    exp = Experiment(out_dir)
+    written: list[Path] = []
+    for draw in (
+        chart_2x2,
+        chart_timeseries,
+        chart_interaction,
+        chart_vanity,
+        chart_sweep,
+        chart_phase,
+        chart_ablation,
+    ):
+        written += draw(exp)
+    return written
+
+
+# --- helpers ---------------------------------------------------------------------------
+def _save(fig: Any, exp: Experiment, name: str) -> list[Path]:
+    folder = exp.dir / CHART_DIR
+    folder.mkdir(exist_ok=True)
+    png = folder / f"{name}.png"
+    fig.savefig(png, dpi=130, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return [png]
+
+
+def _question_only(exp: Experiment) -> bool:
+    return set(exp.factors) <= set(QUESTION) and bool(set(exp.factors) & set(QUESTION))
+
+
+def _present(exp: Experiment, metrics: tuple[str, ...]) -> list[str]:
+    return [m for m in metrics if m in exp.metrics]
+
+
+def _grid(n: int) -> tuple[Any, np.ndarray]:
+    cols = min(n, 2)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 3.9 * rows), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()
+
+
+def _reps_note(exp: Experiment) -> str:
+    m = exp.manifest
+    return f"{m['replicates']} replicates per cell, common random numbers, root seed {m['root_seed']}"
+
+
+def _numeric(values: list[Any]) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+# --- 1. the 2 x 2 ----------------------------------------------------------------------
+def chart_2x2(exp: Experiment) -> list[Path]:
+    """Bars of LTV, logo churn, NRR and CAC per cell with 95% CI of the mean."""
+    metrics = _present(exp, HEADLINE)
+    if not _question_only(exp) or not metrics or exp.runs.empty:
+        return []
+    fig, axes = _grid(len(metrics))
+    for ax, metric in zip(axes, metrics, strict=False):
+        for i, cell in enumerate(exp.cells):
+            ci = stats.mean_ci(exp.values(i, metric).to_numpy())
+            err = [[ci.mean - ci.ci_low], [ci.ci_high - ci.mean]] if math.isfinite(ci.ci_low) else None
+            ax.bar(i, ci.mean, color=cell_color(cell, i), yerr=err, capsize=5, label=cell_label(cell))
+        ax.set_xticks(range(len(exp.cells)), [cell_label(c) for c in exp.cells], rotation=15)
+        ax.set_ylabel(label(metric))
+        ax.set_title(metric)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=len(labels),
+        fontsize=9,
+        frameon=False,
+        title=f"bars: mean; error bars: {BAND_CI}",
+        title_fontsize=9,
+    )
+    fig.suptitle(f"Structure x KPI: headline metrics per cell ({_reps_note(exp)})")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return _save(fig, exp, "structure_x_kpi")
+
+
+# --- 2. time series --------------------------------------------------------------------
+def read_timeseries(exp: Experiment, metrics: list[str]) -> pd.DataFrame:
+    """timeseries.csv rows of ``metrics`` with a ``cell`` column."""
+    path = exp.dir / TIMESERIES
+    if not path.exists():
+        return pd.DataFrame(columns=["run_id", "week", "metric", "value", "cell"])
+    parts = []
+    for chunk in pd.read_csv(path, chunksize=500_000):
+        parts.append(chunk[chunk["metric"].isin(metrics)])
+    frame = pd.concat(parts) if parts else pd.DataFrame(columns=["run_id", "week", "metric", "value"])
+    frame["cell"] = frame["run_id"].str.split("-").str[0].astype(int)
+    return frame
+
+
+def chart_timeseries(exp: Experiment) -> list[Path]:
+    """Weekly ARR, customers, logo churn and speed-to-lead per cell: mean line and 95% CI band."""
+    if len(exp.cells) > MAX_TS_CELLS or not _question_only(exp):
+        return []
+    frame = read_timeseries(exp, list(TS_HEADLINE))
+    metrics = [m for m in TS_HEADLINE if m in set(frame["metric"])]
+    if not metrics:
+        return []
+    fig, axes = _grid(len(metrics))
+    for ax, metric in zip(axes, metrics, strict=False):
+        rows = frame[frame["metric"] == metric]
+        for i, cell in enumerate(exp.cells):
+            _band_line(ax, rows[rows["cell"] == i], cell_color(cell, i), cell_label(cell))
+        ax.set_xlabel("week")
+        ax.set_ylabel(label(metric))
+        ax.set_title(metric)
+    axes[0].legend(fontsize=8, title=f"line: mean; band: {BAND_CI}", title_fontsize=8)
+    every = exp.manifest.get("timeseries_every_weeks")
+    fig.suptitle(f"Time series per cell (sampled every {every} weeks; {_reps_note(exp)})")
+    fig.tight_layout()
+    return _save(fig, exp, "timeseries")
+
+
+def _band_line(ax: Any, rows: pd.DataFrame, color: str, name: str) -> None:
+    weeks, means, lows, highs = [], [], [], []
+    for week, group in rows.groupby("week"):
+        ci = stats.mean_ci(group["value"].to_numpy())
+        weeks.append(week)
+        means.append(ci.mean)
+        lows.append(ci.ci_low)
+        highs.append(ci.ci_high)
+    ax.plot(weeks, means, color=color, label=name, lw=1.6)
+    ax.fill_between(weeks, lows, highs, color=color, alpha=0.2, lw=0)
+
+
+# --- 3. interaction --------------------------------------------------------------------
+def chart_interaction(exp: Experiment) -> list[Path]:
+    """Mean LTV and logo churn by KPI regime, one line per structure, with 95% CI of the mean."""
+    metrics = _present(exp, ("ltv", "logo_churn"))
+    if not _question_only(exp) or any(len(exp.factors.get(f, [])) != 2 for f in QUESTION) or not metrics:
+        return []
+    kpis, structures = exp.factors["kpi"], exp.factors["structure"]
+    fig, axes = _grid(len(metrics))
+    for ax, metric in zip(axes, metrics, strict=False):
+        for s in structures:
+            cis = [stats.mean_ci(exp.values(exp.find_cell(structure=s, kpi=k), metric).to_numpy()) for k in kpis]
+            means = [c.mean for c in cis]
+            err = [[c.mean - c.ci_low for c in cis], [c.ci_high - c.mean for c in cis]]
+            ax.errorbar(
+                range(len(kpis)),
+                means,
+                yerr=err,
+                marker="o",
+                capsize=5,
+                lw=2,
+                color=cell_color({"structure": s}),
+                label=s,
+            )
+        ax.set_xticks(range(len(kpis)), [f"KPI: {k}" for k in kpis])
+        ax.set_xlim(-0.4, len(kpis) - 0.6)
+        ax.set_ylabel(label(metric))
+        ax.set_title(metric)
+    axes[0].legend(fontsize=8, title=f"error bars: {BAND_CI}", title_fontsize=8)
+    fig.suptitle("Structure x KPI interaction (non-parallel lines = interaction; see interaction.csv)")
+    fig.tight_layout()
+    return _save(fig, exp, "interaction")
+
+
+# --- 4. vanity vs truth ----------------------------------------------------------------
+def team_kpi_values(exp: Experiment, cell: int, kpi: str) -> pd.Series:
+    """A team KPI per replicate; reported retention is 1 - reported_churn."""
+    if kpi == "reported_retention":
+        return 1.0 - exp.values(cell, "reported_churn")
+    return exp.values(cell, kpi)
+
+
+def chart_vanity(exp: Experiment) -> list[Path]:
+    """Each team's own KPI next to company LTV: paired % change of each cell vs the baseline cell."""
+    if not _question_only(exp) or len(exp.cells) < 2 or "ltv" not in exp.metrics:
+        return []
+    source = {"reported_retention": "reported_churn"}
+    kpis = [(k, name) for k, name in TEAM_KPIS if source.get(k, k) in exp.metrics]
+    kpis.append(("ltv", "company: LTV (truth)"))
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    others = list(range(1, len(exp.cells)))
+    width = 0.8 / len(others)
+    for j, cell in enumerate(others):
+        means, lows, highs = [], [], []
+        for kpi, _ in kpis:
+            base, other = team_kpi_values(exp, 0, kpi), team_kpi_values(exp, cell, kpi)
+            common = base.index.intersection(other.index)
+            ratio = 100.0 * (other.loc[common] / base.loc[common] - 1.0)
+            ci = stats.mean_ci(ratio.replace([np.inf, -np.inf], np.nan).to_numpy())
+            means.append(ci.mean)
+            lows.append(ci.mean - ci.ci_low)
+            highs.append(ci.ci_high - ci.mean)
+        xs = np.arange(len(kpis)) + (j - (len(others) - 1) / 2) * width
+        ax.bar(
+            xs,
+            means,
+            width,
+            yerr=[lows, highs],
+            capsize=3,
+            color=cell_color(exp.cells[cell], cell),
+            label=cell_label(exp.cells[cell]),
+        )
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axvline(len(kpis) - 1.5, color="grey", ls=":", lw=1)
+    ax.set_xticks(range(len(kpis)), [name for _, name in kpis], rotation=10)
+    ax.set_ylabel(f"% change vs {cell_label(exp.cells[0])} (paired by replicate)")
+    ax.legend(fontsize=8, title=f"bars: mean; error bars: {BAND_CI}", title_fontsize=8)
+    ax.set_title(f"Vanity vs truth: team KPIs vs company LTV, relative to {cell_label(exp.cells[0])}")
+    fig.tight_layout()
+    return _save(fig, exp, "vanity_vs_truth")
+
+
+# --- 5. one-factor sweeps --------------------------------------------------------------
+def sweep_factor(exp: Experiment) -> str | None:
+    """The single numeric non-question factor with >= 2 levels, if the design has exactly one."""
+    swept = [f for f, v in exp.factors.items() if f not in (*QUESTION, "ablate") and len(v) >= 2]
+    if len(swept) != 1 or not _numeric(exp.factors[swept[0]]):
+        return None
+    return swept[0]
+
+
+def chart_sweep(exp: Experiment) -> list[Path]:
+    """Headline metrics vs the swept factor; one line per combination of the other factors."""
+    factor = sweep_factor(exp)
+    metrics = _present(exp, HEADLINE)
+    if factor is None or not metrics or exp.runs.empty:
+        return []
+    groups = _groups(exp, factor)
+    fig, axes = _grid(len(metrics))
+    for ax, metric in zip(axes, metrics, strict=False):
+        for g, (context, cells) in enumerate(groups):
+            cis = [stats.mean_ci(exp.values(c, metric).to_numpy()) for c in cells]
+            xs = [exp.cells[c][factor] for c in cells]
+            color = cell_color(context, g)
+            ax.plot(xs, [c.mean for c in cis], marker="o", color=color, label=cell_label(context), lw=1.6)
+            ax.fill_between(xs, [c.ci_low for c in cis], [c.ci_high for c in cis], color=color, alpha=0.2, lw=0)
+        ax.set_xlabel(_param_label(factor))
+        ax.set_ylabel(label(metric))
+        ax.set_title(f"{metric} vs {factor}")
+    axes[0].legend(fontsize=8, title=f"line: mean; band: {BAND_CI}", title_fontsize=8)
+    fig.suptitle(f"One-factor sweep of {factor} ({_reps_note(exp)})")
+    fig.tight_layout()
+    return _save(fig, exp, f"sweep_{factor}")
+
+
+def _groups(exp: Experiment, factor: str) -> list[tuple[dict[str, Any], list[int]]]:
+    groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+    for i, cell in enumerate(exp.cells):
+        context = {k: v for k, v in cell.items() if k != factor}
+        groups.setdefault(repr(sorted(context.items())), (context, []))[1].append(i)
+    return [(ctx, sorted(cells, key=lambda c: exp.cells[c][factor])) for ctx, cells in groups.values()]
+
+
+def _param_label(name: str) -> str:
+    try:
+        from model.params import PARAMS
+
+        unit = PARAMS[name].unit
+    except (ImportError, KeyError):
+        unit = ""
+    return f"{name} ({unit})" if unit else f"{name} (dimensionless)"
+
+
+# --- 6. phase diagram ------------------------------------------------------------------
+def phase_factors(exp: Experiment) -> tuple[str, str] | None:
+    """The two numeric factors of a phase grid that also varies structure (assembly_line, pod)."""
+    if set(exp.factors.get("structure", [])) != {"assembly_line", "pod"}:
+        return None
+    grid = [f for f, v in exp.factors.items() if f not in (*QUESTION, "ablate") and len(v) >= 2 and _numeric(v)]
+    return (grid[0], grid[1]) if len(grid) == 2 else None
+
+
+def phase_table(exp: Experiment, metric: str = "ltv") -> pd.DataFrame:
+    """Paired pod - assembly-line difference of ``metric`` at every grid point (and KPI level)."""
+    fx, fy = phase_factors(exp)
+    rows = []
+    for i, cell in enumerate(exp.cells):
+        if cell["structure"] != "assembly_line":
+            continue
+        j = exp.find_cell(**{**cell, "structure": "pod"})
+        d = stats.paired_diff(*exp.paired(i, j, metric))
+        rows.append(
+            {
+                **{k: v for k, v in cell.items() if k != "structure"},
+                "diff": d.mean_diff,
+                "ci_low": d.ci_low,
+                "ci_high": d.ci_high,
+            }
+        )
+    return pd.DataFrame(rows).sort_values([fy, fx])
+
+
+def chart_phase(exp: Experiment) -> list[Path]:
+    """Heat map of pod - assembly-line LTV over two factors with the zero (break-even) contour."""
+    pair = phase_factors(exp)
+    if pair is None or "ltv" not in exp.metrics or exp.runs.empty:
+        return []
+    fx, fy = pair
+    table = phase_table(exp)
+    panels = [(k, table[table["kpi"] == k]) for k in exp.factors["kpi"]] if "kpi" in table else [(None, table)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 5), squeeze=False)
+    limit = float(np.nanmax(np.abs(table["diff"]))) or 1.0
+    for ax, (kpi, rows) in zip(axes[0], panels, strict=True):
+        mesh = _phase_panel(ax, rows, fx, fy, limit)
+        fixed = exp.manifest["spec"].get("base", {}).get("kpi", "siloed (default)")
+        ax.set_title(f"KPI: {kpi}" if kpi else f"KPI: {fixed}")
+    bar = fig.colorbar(mesh, ax=list(axes[0]))
+    bar.set_label(f"pod - assembly_line: {label('ltv')}\n(mean of paired differences)")
+    fig.suptitle(
+        f"Phase diagram: where pods beat the assembly line on LTV (black line: break-even; dots: {BAND_CI} excludes 0)"
+    )
+    return _save(fig, exp, f"phase_{fx}_x_{fy}")
+
+
+def _phase_panel(ax: Any, rows: pd.DataFrame, fx: str, fy: str, limit: float) -> Any:
+    xs = sorted(rows[fx].unique())
+    ys = sorted(rows[fy].unique())
+    z = rows.pivot_table(index=fy, columns=fx, values="diff").reindex(index=ys, columns=xs).to_numpy()
+    mesh = ax.pcolormesh(xs, ys, z, cmap="RdBu", vmin=-limit, vmax=limit, shading="nearest")
+    if np.nanmin(z) < 0 < np.nanmax(z) and len(xs) > 1 and len(ys) > 1:
+        contour = ax.contour(xs, ys, z, levels=[0.0], colors="black", linewidths=2)
+        ax.clabel(contour, fmt={0.0: "break-even"}, fontsize=8)
+    sure = rows[(rows["ci_low"] > 0) | (rows["ci_high"] < 0)]
+    ax.scatter(sure[fx], sure[fy], s=10, color="black", label=f"{BAND_CI} excludes 0")
+    ax.set_xlabel(_param_label(fx))
+    ax.set_ylabel(_param_label(fy))
+    return mesh
+
+
+# --- 7. mechanism ablation -------------------------------------------------------------
+def ablation_table(exp: Experiment, metric: str = "ltv") -> pd.DataFrame:
+    """Per ablated mechanism: pod and shared-KPI advantage (paired, averaged over the other factor)."""
+    rows = []
+    for level in exp.factors["ablate"]:
+        row: dict[str, Any] = {"ablate": level}
+        for factor, (a, b), other in (
+            ("structure", ("assembly_line", "pod"), "kpi"),
+            ("kpi", ("siloed", "shared"), "structure"),
+        ):
+            diffs = [_paired_series(exp, level, factor, a, b, other, o, metric) for o in exp.factors[other]]
+            per_rep = pd.concat(diffs, axis=1).dropna().mean(axis=1)
+            ci = stats.mean_ci(per_rep.to_numpy())
+            row.update({f"{factor}_adv": ci.mean, f"{factor}_low": ci.ci_low, f"{factor}_high": ci.ci_high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _paired_series(
+    exp: Experiment, level: str, factor: str, a: str, b: str, other: str, o: str, metric: str
+) -> pd.Series:
+    ia = exp.find_cell(ablate=level, **{factor: a, other: o})
+    ib = exp.find_cell(ablate=level, **{factor: b, other: o})
+    return exp.values(ib, metric) - exp.values(ia, metric)
+
+
+def ablation_applies(exp: Experiment) -> bool:
+    """True for a structure x kpi x ablate design with both question factors at their two levels."""
+    return (
+        "ablate" in exp.factors
+        and set(exp.factors.get("structure", [])) == {"assembly_line", "pod"}
+        and {"siloed", "shared"} <= set(exp.factors.get("kpi", []))
+    )
+
+
+def chart_ablation(exp: Experiment) -> list[Path]:
+    """Horizontal bars: LTV advantage of pods and of shared KPIs with each mechanism switched off."""
+    if not ablation_applies(exp) or "ltv" not in exp.metrics or exp.runs.empty:
+        return []
+    table = ablation_table(exp)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.45 * len(table) + 2.2), sharey=True)
+    titles = {"structure": "pod - assembly_line", "kpi": "shared - siloed KPI"}
+    ys = np.arange(len(table))
+    for ax, factor in zip(axes, ("structure", "kpi"), strict=True):
+        full = table.loc[table["ablate"] == "none", f"{factor}_adv"]
+        err = [table[f"{factor}_adv"] - table[f"{factor}_low"], table[f"{factor}_high"] - table[f"{factor}_adv"]]
+        accent = cell_color({"structure": "pod", "kpi": "shared"})
+        colors = ["#555555" if a == "none" else accent for a in table["ablate"]]
+        ax.barh(ys, table[f"{factor}_adv"], xerr=err, color=colors, capsize=3, label=f"error bars: {BAND_CI}")
+        if len(full):
+            ax.axvline(float(full.iloc[0]), color="black", ls="--", lw=1, label="full model (nothing off)")
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_xlabel(f"{titles[factor]}: {label('ltv')}, paired, mean over the other factor")
+        ax.set_title(f"LTV advantage of {titles[factor]}")
+        ax.legend(fontsize=8)
+    axes[0].set_yticks(ys, [("nothing off" if a == "none" else f"{a} off") for a in table["ablate"]])
+    axes[0].invert_yaxis()
+    fig.suptitle(f"Mechanism ablation: how much advantage remains with each mechanism off ({_reps_note(exp)})")
+    fig.tight_layout()
+    return _save(fig, exp, "ablation")

@@ -1,0 +1,181 @@
+"""The ``alignsim`` command: outputs, determinism of ``compare``, and one-line user errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.cli import main
+from model import SUMMARY_METRICS, TIMESERIES_METRICS
+from model.params import PARAMS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_run_prints_table_and_writes_files(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "run",
+            "--structure",
+            "pod",
+            "--kpi",
+            "shared",
+            "--seed",
+            "7",
+            "--weeks",
+            "26",
+            "--set",
+            "n_pods=3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].split() == ["metric", "value", "unit"]
+    assert {line.split()[0] for line in printed[2:] if line} == set(SUMMARY_METRICS)
+    record = json.loads((out / "summary.json").read_text())
+    assert set(record["summary"]) == set(SUMMARY_METRICS)
+    assert record["seed"] == 7
+    assert record["params"]["structure"] == "pod" and record["params"]["n_pods"] == 3
+    assert record["params"]["weeks"] == 26
+    assert {"versions", "git_commit", "timestamp_utc"} <= set(record["metadata"])
+    frame = pd.read_csv(out / "timeseries.csv", index_col="week")
+    assert list(frame.index) == list(range(1, 27))
+    assert set(TIMESERIES_METRICS) <= set(frame.columns)
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_run_is_deterministic_and_scenario_then_set_precedence(tmp_path, capsys):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('description = "t"\nn_aes = 8\nn_sdrs = 5\n')
+    args = ["run", "--seed", "3", "--weeks", "13", "--scenario", str(scenario), "--set", "n_aes=9"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert a["summary"] == b["summary"]
+    assert a["params"]["n_aes"] == 9 and a["params"]["n_sdrs"] == 5
+    assert (tmp_path / "a" / "timeseries.csv").read_bytes() == (tmp_path / "b" / "timeseries.csv").read_bytes()
+
+
+def test_params_lists_every_parameter(capsys):
+    assert main(["params"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["name", "default", "unit", "allowed"]
+    assert {line.split()[0] for line in lines[2:]} == set(PARAMS)
+
+
+def test_compare_output_identical_whatever_workers(tmp_path, capsys):
+    outs = []
+    for workers in ("1", "2"):
+        folder = tmp_path / f"w{workers}"
+        code = main(
+            [
+                "compare",
+                "--reps",
+                "3",
+                "--weeks",
+                "26",
+                "--seed",
+                "4",
+                "--workers",
+                workers,
+                "--out",
+                str(folder),
+                "--no-progress",
+            ]
+        )
+        assert code == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1]
+    for header in ("ltv (USD)", "logo_churn", "nrr", "cac", "95% CI of the mean"):
+        assert header in outs[0]
+    assert "interaction" in outs[0]
+    for name in ("runs.csv", "summary.csv", "timeseries.csv", "contrasts.csv", "interaction.csv"):
+        assert (tmp_path / "w1" / name).read_bytes() == (tmp_path / "w2" / name).read_bytes(), name
+    runs = pd.read_csv(tmp_path / "w1" / "runs.csv")
+    assert len(runs) == 12 and set(SUMMARY_METRICS) <= set(runs.columns)
+    assert runs.groupby("replicate")["seed"].nunique().eq(1).all()
+    assert (tmp_path / "w1" / "charts" / "structure_x_kpi.png").exists()
+    assert (tmp_path / "w1" / "charts" / "structure_x_kpi.svg").exists()
+
+
+BAD_TOML = "name = \n[factors\n"
+EMPTY_FACTOR = 'name = "x"\n[factors]\nstructure = []\n'
+BAD_METRIC = 'name = "x"\nmetrics = ["ltv", "joy"]\n[factors]\nstructure = ["pod"]\n'
+BAD_SCENARIO_PARAM = "n_aes = 5\nwibble = 2\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["run", "--structure", "matrix"], "'structure': got 'matrix'; allowed: one of 'assembly_line', 'pod'"),
+        (["run", "--kpi", "bonus"], "'kpi': got 'bonus'"),
+        (
+            ["run", "--set", "handoff_context_loss=1.7"],
+            "'handoff_context_loss': got '1.7'; allowed: a number in [0, 1]",
+        ),
+        (["run", "--set", "nonsense=1"], "unknown parameter 'nonsense'"),
+        (["run", "--set", "n_pods"], "option --set: got 'n_pods'; allowed: NAME=VALUE"),
+        (["run", "--structure", "pod", "--set", "n_pods=50"], "parameter 'n_pods': got 50"),
+        (["run", "--scenario", "{bad_toml}"], "malformed TOML"),
+        (["run", "--scenario", "{bad_scenario}"], "unknown parameter 'wibble'"),
+        (["run", "--scenario", "missing.toml"], "scenario 'missing.toml': no such file"),
+        (["run", "--seed", "-1"], "argument --seed: got -1"),
+        (["sweep", "{bad_toml}"], "malformed TOML"),
+        (["sweep", "{empty_factor}"], "factor 'structure': got []"),
+        (["sweep", "{bad_metric}"], "unknown summary metric 'joy'"),
+        (["sweep", "structure_x_kpi", "--engine", "spark"], "option --engine: got 'spark'"),
+        (["sweep", "structure_x_kpi", "--scheduler", "tcp://127.0.0.1:1"], "option --scheduler"),
+        (["compare", "--reps", "zero"], "argument --reps: got 'zero'"),
+        (["compare", "--out", "{a_file}"], "is a file"),
+        (["run", "--out", "{a_file}"], "is a file"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_user_errors_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypatch, argv, needle):
+    files = {
+        "bad_toml": BAD_TOML,
+        "empty_factor": EMPTY_FACTOR,
+        "bad_metric": BAD_METRIC,
+        "bad_scenario": BAD_SCENARIO_PARAM,
+        "a_file": "x",
+    }
+    for name, text in files.items():
+        (tmp_path / f"{name}.toml").write_text(text)
+    argv = [a.format(**{k: str(tmp_path / f"{k}.toml") for k in files}) for a in argv]
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    if "--out" not in argv and argv[0] in ("run", "sweep", "compare"):
+        argv += ["--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1, captured.err
+    assert needle in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_error_in_a_real_process_has_no_traceback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "experiments", "run", "--set", "n_aes=0", "--out", "x"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "alignsim run: error: option --set: parameter 'n_aes': got '0'; allowed: an integer in [1, 400]\n"
+    )
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,225 @@
+"""Runner and store: determinism across workers and engines, resume after kill -9, failures, spec changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from experiments.cli import main
+from experiments.runner import run_sweep
+from experiments.spec import load_spec
+from experiments.worker import FAIL_ENV
+
+REPO = Path(__file__).resolve().parent.parent
+FILES = ("runs.csv", "timeseries.csv", "summary.csv", "contrasts.csv", "interaction.csv")
+
+SPEC = """
+name = "tiny"
+replicates = {reps}
+root_seed = 11
+weeks = {weeks}
+timeseries_every_weeks = 13
+metrics = ["ltv", "logo_churn", "nrr", "cac", "mqls", "sqls", "bookings", "reported_churn"]
+
+[factors]
+structure = ["assembly_line", "pod"]
+kpi = ["siloed", "shared"]
+"""
+
+
+def write_spec(folder: Path, reps: int = 3, weeks: int = 26, name: str = "tiny.toml") -> Path:
+    path = folder / name
+    path.write_text(SPEC.format(reps=reps, weeks=weeks))
+    return path
+
+
+def read(folder: Path, name: str) -> bytes:
+    return (folder / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted 2-worker sweep of the tiny spec."""
+    root = tmp_path_factory.mktemp("ref")
+    spec = load_spec(write_spec(root))
+    run_sweep(spec, root / "out", workers=2, progress=False)
+    return root, spec
+
+
+def test_outputs_and_manifest(reference):
+    root, spec = reference
+    out = root / "out"
+    runs = read(out, "runs.csv").decode().splitlines()
+    assert len(runs) == 1 + spec.n_runs
+    assert runs[0].startswith("run_id,cell,replicate,seed,structure,kpi,ltv,")
+    assert [line.split(",")[0] for line in runs[1:]] == [f"{c}-{r}" for c in range(4) for r in range(3)]
+    seeds = {line.split(",")[2]: line.split(",")[3] for line in runs[1:]}
+    assert len({line.split(",")[3] for line in runs[1:]}) == 3  # same seed per replicate in every cell
+    assert seeds["0"] == str(spec.seed(0))
+    manifest = json.loads(read(out, "manifest.json"))
+    assert manifest["status"] == "complete"
+    assert manifest["spec_hash"] == spec.hash()
+    assert manifest["runs"] == {
+        "planned": 12,
+        "done": 12,
+        "failed": 0,
+        "computed_this_invocation": 12,
+        "reused_from_earlier": 0,
+    }
+    assert {"python", "numpy", "scipy", "mesa", "pandas"} <= set(manifest["versions"])
+    assert "Student t" in manifest["ci_method"]
+    ts = read(out, "timeseries.csv").decode().splitlines()
+    assert ts[0] == "run_id,week,metric,value"
+    assert {line.split(",")[1] for line in ts[1:]} == {"13", "26"}
+    summary = read(out, "summary.csv").decode().splitlines()
+    assert len(summary) == 5 and "ltv_ci95_t_low" in summary[0] and "ltv_p90" in summary[0]
+    assert not (out / "failures.csv").exists()
+
+
+def test_identical_across_worker_counts(reference, tmp_path):
+    root, spec = reference
+    run_sweep(spec, tmp_path / "one", workers=1, progress=False)
+    for name in FILES:
+        assert read(tmp_path / "one", name) == read(root / "out", name), name
+
+
+def test_rerun_of_complete_folder_reuses_everything(reference, tmp_path):
+    root, spec = reference
+    out = tmp_path / "again"
+    run_sweep(spec, out, workers=2, progress=False)
+    result = run_sweep(spec, out, workers=2, progress=False)
+    assert result.manifest["runs"]["computed_this_invocation"] == 0
+    assert result.manifest["runs"]["reused_from_earlier"] == spec.n_runs
+    for name in FILES:
+        assert read(out, name) == read(root / "out", name), name
+
+
+def test_resume_drops_torn_line_and_orphan_timeseries(reference, tmp_path):
+    root, spec = reference
+    out = tmp_path / "torn"
+    run_sweep(spec, out, workers=2, progress=False)
+    lines = read(out, "runs.csv").decode().splitlines(keepends=True)
+    keep = lines[:5]  # header + 4 runs
+    (out / "runs.csv").write_text("".join(keep) + lines[5][:17])  # torn last line
+    with open(out / "timeseries.csv", "a") as handle:
+        handle.write("3-2,13,ltv,1.0\n3-2,26,lt")  # orphan rows of a run not in runs.csv + torn line
+    result = run_sweep(spec, out, workers=2, progress=False)
+    assert result.manifest["runs"]["computed_this_invocation"] == spec.n_runs - 4
+    for name in FILES:
+        assert read(out, name) == read(root / "out", name), name
+
+
+def _data_lines(path: Path) -> int:
+    try:
+        return max(0, path.read_text().count("\n") - 1)
+    except FileNotFoundError:
+        return 0
+
+
+def test_kill_9_mid_sweep_then_resume_matches_uninterrupted(tmp_path):
+    spec_path = write_spec(tmp_path, reps=12, weeks=52)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed = tmp_path / "killed"
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments",
+        "sweep",
+        str(spec_path),
+        "--out",
+        str(killed),
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while _data_lines(killed / "runs.csv") < 5 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = _data_lines(killed / "runs.csv")
+    assert 5 <= partial < 48, "the sweep should have been killed part-way"
+    assert json.loads(read(killed, "manifest.json"))["status"] == "running"
+    assert main(["sweep", str(spec_path), "--out", str(killed), "--workers", "2", "--no-progress"]) == 0
+    manifest = json.loads(read(killed, "manifest.json"))
+    assert manifest["runs"]["reused_from_earlier"] >= 5
+    clean = tmp_path / "clean"
+    assert main(["sweep", str(spec_path), "--out", str(clean), "--workers", "2", "--no-progress"]) == 0
+    for name in FILES:
+        assert read(killed, name) == read(clean, name), name
+
+
+def test_failing_run_is_recorded_sweep_continues_exit_1(reference, tmp_path, monkeypatch, capsys):
+    root, spec = reference
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "fail"
+    monkeypatch.setenv(FAIL_ENV, "2-1")
+    assert main(["sweep", str(spec_path), "--out", str(out), "--workers", "2", "--no-progress"]) == 1
+    assert "1 run(s) failed" in capsys.readouterr().err
+    rows = read(out, "runs.csv").decode().splitlines()
+    assert len(rows) == spec.n_runs and not any(r.startswith("2-1,") for r in rows)
+    failures = (out / "failures.csv").read_text()
+    assert "2-1,2,1," in failures and "Traceback" in failures and "RuntimeError" in failures
+    assert '""structure"": ""pod""' in failures  # params recorded
+    manifest = json.loads(read(out, "manifest.json"))
+    assert manifest["status"] == "failed" and manifest["runs"]["failed"] == 1
+    monkeypatch.delenv(FAIL_ENV)
+    assert main(["sweep", str(spec_path), "--out", str(out), "--workers", "2", "--no-progress"]) == 0
+    assert not (out / "failures.csv").exists()
+    for name in FILES:
+        assert read(out, name) == read(root / "out", name), name
+
+
+def test_changed_spec_is_refused_and_nothing_changes(reference, tmp_path, capsys):
+    root, _ = reference
+    out = tmp_path / "refuse"
+    assert main(["sweep", str(write_spec(tmp_path)), "--out", str(out), "--no-progress", "--workers", "2"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    capsys.readouterr()
+    changed = write_spec(tmp_path, reps=4, name="changed.toml")
+    assert main(["sweep", str(changed), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "different spec" in err and "--out" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_foreign_folder_is_refused(tmp_path, capsys):
+    out = tmp_path / "foreign"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["sweep", str(write_spec(tmp_path)), "--out", str(out), "--no-progress"]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_dask_local_cluster_matches_local_engine(reference, tmp_path):
+    pytest.importorskip("distributed")
+    root, spec = reference
+    result = run_sweep(spec, tmp_path / "dask", engine="dask", workers=1, progress=False)
+    assert result.manifest["engine"] == "dask"
+    for name in FILES:
+        assert read(tmp_path / "dask", name) == read(root / "out", name), name
+
+
+def test_dask_existing_scheduler_matches_local_engine(reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    root, spec = reference
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        result = run_sweep(
+            spec, tmp_path / "remote", engine="dask", scheduler=cluster.scheduler_address, progress=False
+        )
+    assert result.manifest["runs"]["done"] == spec.n_runs
+    for name in FILES:
+        assert read(tmp_path / "remote", name) == read(root / "out", name), name
