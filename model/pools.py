@@ -94,7 +94,7 @@ class AccountPool:
         since; terminal states are absorbing, so no row in ``state`` is missed.
         """
         rows = self._candidates()
-        return rows[self.state[rows] == state]
+        return rows[self.state[rows] == int(state)]  # int: comparing with an IntEnum is ~3x slower
 
     def _candidates(self) -> np.ndarray:
         return np.concatenate((self._live, np.arange(self._live_upto, self.n)))
