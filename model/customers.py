@@ -141,7 +141,8 @@ def renewals(m: GTMModel) -> None:
     surplus = acc.value_realised[kept] - acc.expectation[kept]
     growth = p["expansion_per_renewal"] * np.clip(surplus + 0.5, 0.0, 1.0) * acc.relationship[kept]
     shrink = p["contraction_per_renewal"] * np.clip(-surplus - 0.2, 0.0, 1.0)
+    years = acc.contract_weeks[kept] / 52.0  # expansion and contraction are annual rates
     before = acc.mrr_usd[kept].copy()
-    acc.mrr_usd[kept] = before * (1.0 + growth) * (1.0 - shrink)
+    acc.mrr_usd[kept] = before * ((1.0 + growth) * (1.0 - shrink)) ** years
     m.arr_usd += 12.0 * (acc.mrr_usd[kept] - before).sum()
     m.record_renewals(due, churn)

@@ -237,9 +237,11 @@ _TABLE = [
     _p("customer", "churn_relationship_coef", 1.0, "logit", 0.0, 20.0,
        "renewal churn log-odds saved by a fully built relationship with a champion", "seed 001 (happy customers)"),
     _p("customer", "expansion_per_renewal", 0.6, "", 0.0, 2.0,
-       "largest MRR expansion at renewal (successful customer, strong relationship)", "domain: NRR 100-110%"),
+       "largest MRR expansion per year of term, applied at renewal (successful, strong relationship)",
+       "domain: NRR 100-110%"),
     _p("customer", "contraction_per_renewal", 0.3, "", 0.0, 1.0,
-       "largest MRR contraction at renewal (value far below expectations)", "domain: GRR 90-93%"),
+       "largest MRR contraction per year of term, applied at renewal (value far below expectations)",
+       "domain: GRR 90-93%"),
     # --- M11 feedback -------------------------------------------------------------------
     _p("M11", "feedback_learning", 1.0, "", 0.0, 10.0,
        "M11 lever: how much observed renewal outcomes sharpen marketers' fit signal (0 = none)", "seeds 002, 004"),

@@ -145,3 +145,11 @@ def test_pool_where_matches_a_full_scan_every_tick() -> None:
         state = m.accounts.view("state")
         for s in (0, 3, 4, 6):
             assert np.array_equal(m.accounts.where(s), np.flatnonzero(state == s))
+
+
+@pytest.mark.parametrize("contract_weeks", [4, 13])
+def test_short_terms_do_not_compound_expansion(contract_weeks: int) -> None:
+    """Expansion is an annual rate: monthly renewals must not compound it 13 times a year."""
+    s = run(1, weeks=156, contract_weeks=contract_weeks).summary()
+    assert 0.3 < s["nrr"] < 1.5
+    assert np.isfinite(s["ltv"]) and s["ltv"] < 1e7
