@@ -53,29 +53,12 @@ class StaffAgent(mesa.Agent):
             return learner.value(name)
         raise AttributeError(name)
 
-    def start_trial(self) -> None:
-        """Begin a quarter with a perturbed policy (exploration)."""
+    def start_trial(self, parts: set[str]) -> None:
+        """Begin a quarter with a perturbed policy (exploration), to be paid ``parts`` of reward."""
         p = self.model.p
-        self.learner.start_trial(self.model.week, p["review_weeks"], p["exploration_sd"], self.model.learning_rng)
+        self.learner.start_trial(self.model.week, p["review_weeks"], p["exploration_sd"], self.model.learning_rng,
+                                 parts)
 
-    def end_trial(self, siloed_kpi: float, shared_weight: float) -> None:
-        """Score the quarter that just ended on the siloed KPI.
-
-        With no shared weight the policy is updated at once; otherwise the trial
-        waits for its shared reward (see :meth:`receive_shared_reward`).
-        """
-        trial = self.learner.current_trial()
-        if trial is None:
-            return
-        trial.siloed_z = self.learner.siloed_scale.standardise(siloed_kpi)
-        if shared_weight == 0.0:
-            self.learner.update(trial, trial.siloed_z, self.model.p["learning_rate"])
-
-    def receive_shared_reward(self, start_week: int, shared_value_usd: float, shared_weight: float) -> None:
-        """Blend the late shared reward of the trial that started at ``start_week`` and learn."""
-        trial = next((t for t in self.learner.pending if t.start_week == start_week), None)
-        if trial is None:
-            return
-        shared_z = self.learner.shared_scale.standardise(shared_value_usd)
-        advantage = (1.0 - shared_weight) * trial.siloed_z + shared_weight * shared_z
-        self.learner.update(trial, advantage, self.model.p["learning_rate"])
+    def receive_reward(self, part: str, start_week: int, reward: float, weight: float) -> None:
+        """Learn from the ``part`` ("siloed" or "shared") of the reward of the trial begun at ``start_week``."""
+        self.learner.pay(start_week, part, reward, weight, self.model.p["learning_rate"])

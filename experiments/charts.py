@@ -27,7 +27,7 @@ from experiments import stats
 from experiments.metrics import HEADLINE, TEAM_KPIS, TS_HEADLINE, label
 from experiments.palette import BAND_CI, cell_color, cell_label
 from experiments.store import TIMESERIES
-from experiments.tables import Experiment
+from experiments.tables import Experiment, two_by_two
 
 CHART_DIR = "charts"
 QUESTION = ("structure", "kpi")
@@ -194,11 +194,19 @@ def chart_interaction(exp: Experiment) -> list[Path]:
         ax.set_xticks(range(len(kpis)), [f"KPI: {k}" for k in kpis])
         ax.set_xlim(-0.4, len(kpis) - 0.6)
         ax.set_ylabel(label(metric))
-        ax.set_title(metric)
+        ax.set_title(f"{metric}{_interaction_note(exp, metric)}")
     axes[0].legend(fontsize=8, title=f"error bars: {BAND_CI}", title_fontsize=8)
     fig.suptitle("Structure x KPI interaction (non-parallel lines = interaction; see interaction.csv)")
     fig.tight_layout()
     return _save(fig, exp, "interaction")
+
+
+def _interaction_note(exp: Experiment, metric: str) -> str:
+    y = two_by_two(exp, {}, metric)
+    if y is None or not np.all(np.isfinite(y)):
+        return ""
+    res = stats.two_way_anova(y, paired=True)
+    return f" (interaction: two-way ANOVA, replicate as block, p = {res.p_ab:.2g})"
 
 
 # --- 4. vanity vs truth ----------------------------------------------------------------
@@ -270,8 +278,9 @@ def chart_sweep(exp: Experiment) -> list[Path]:
         for g, (context, cells) in enumerate(groups):
             cis = [stats.mean_ci(exp.values(c, metric).to_numpy()) for c in cells]
             xs = [exp.cells[c][factor] for c in cells]
-            color = cell_color(context, g)
-            ax.plot(xs, [c.mean for c in cis], marker="o", color=color, label=cell_label(context), lw=1.6)
+            full = {**_base_question(exp), **context}
+            color = cell_color(full, g)
+            ax.plot(xs, [c.mean for c in cis], marker="o", color=color, label=cell_label(full), lw=1.6)
             ax.fill_between(xs, [c.ci_low for c in cis], [c.ci_high for c in cis], color=color, alpha=0.2, lw=0)
         ax.set_xlabel(_param_label(factor))
         ax.set_ylabel(label(metric))
@@ -280,6 +289,12 @@ def chart_sweep(exp: Experiment) -> list[Path]:
     fig.suptitle(f"One-factor sweep of {factor} ({_reps_note(exp)})")
     fig.tight_layout()
     return _save(fig, exp, f"sweep_{factor}")
+
+
+def _base_question(exp: Experiment) -> dict[str, Any]:
+    """Structure and KPI fixed in the spec's [base] (they colour and label the lines too)."""
+    base = exp.manifest.get("spec", {}).get("base", {})
+    return {k: base[k] for k in QUESTION if k in base}
 
 
 def _groups(exp: Experiment, factor: str) -> list[tuple[dict[str, Any], list[int]]]:
@@ -401,6 +416,15 @@ def ablation_applies(exp: Experiment) -> bool:
     )
 
 
+def _ablation_legend() -> list[Any]:
+    from matplotlib.lines import Line2D
+
+    return [
+        Line2D([0], [0], color="black", ls="--", lw=1, label="full model (nothing off)"),
+        Line2D([0], [0], color="black", marker="|", markersize=8, lw=1, label=f"error bars: {BAND_CI}"),
+    ]
+
+
 def chart_ablation(exp: Experiment) -> list[Path]:
     """Horizontal bars: LTV advantage of pods and of shared KPIs with each mechanism switched off."""
     if not ablation_applies(exp) or "ltv" not in exp.metrics or exp.runs.empty:
@@ -414,13 +438,13 @@ def chart_ablation(exp: Experiment) -> list[Path]:
         err = [table[f"{factor}_adv"] - table[f"{factor}_low"], table[f"{factor}_high"] - table[f"{factor}_adv"]]
         accent = cell_color({"structure": "pod", "kpi": "shared"})
         colors = ["#555555" if a == "none" else accent for a in table["ablate"]]
-        ax.barh(ys, table[f"{factor}_adv"], xerr=err, color=colors, capsize=3, label=f"error bars: {BAND_CI}")
+        ax.barh(ys, table[f"{factor}_adv"], xerr=err, color=colors, capsize=3)
         if len(full):
             ax.axvline(float(full.iloc[0]), color="black", ls="--", lw=1, label="full model (nothing off)")
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlabel(f"{titles[factor]}: {label('ltv')}, paired, mean over the other factor")
         ax.set_title(f"LTV advantage of {titles[factor]}")
-        ax.legend(fontsize=8)
+        ax.legend(handles=_ablation_legend(), fontsize=8)
     axes[0].set_yticks(ys, [("nothing off" if a == "none" else f"{a} off") for a in table["ablate"]])
     axes[0].invert_yaxis()
     fig.suptitle(f"Mechanism ablation: how much advantage remains with each mechanism off ({_reps_note(exp)})")

@@ -28,6 +28,7 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("structure_x_kpi", {}),
     ("ablation", {}),
     ("sweep_handoff_context_loss", {}),
+    ("sweep_handoff_delay_weeks", {}),
     ("sweep_market_fit_mean", {}),
     ("sweep_prospects_per_week", {}),
     ("sweep_n_pods", {}),

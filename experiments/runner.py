@@ -96,17 +96,20 @@ def run_sweep(
     start = time.perf_counter()
     store = prepare(spec, out_dir, engine, workers, scheduler)
     store.open(engine, workers or 0)
-    interrupted = False
+    stopped = None
     try:
         todo = spec.n_runs - len(store.done)
         if todo > 0:
             with open_executor(engine, workers, scheduler) as (executor, parallel):
                 _drain(executor, tasks_for(spec, store.done), store, parallel, todo, spec.name, progress)
     except KeyboardInterrupt:
-        interrupted = True
+        stopped = "interrupted"
+        raise
+    except BaseException:
+        stopped = "aborted"
         raise
     finally:
-        manifest = store.finalize(engine, workers or 0, interrupted=interrupted)
+        manifest = store.finalize(engine, workers or 0, stopped=stopped)
     write_tables(out_dir)
     return SweepResult(Path(out_dir), manifest, time.perf_counter() - start)
 

@@ -16,6 +16,7 @@ time-series rows of runs missing from runs.csv are discarded, and only missing r
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -72,6 +73,7 @@ class RunStore:
         self.earlier_seconds = 0.0
         self.clock = time.perf_counter()
         self._runs = self._ts = self._fail = None
+        self._lock_fd: int | None = None
 
     # --- checks, done before anything is written ----------------------------------------
     def check(self) -> bool:
@@ -102,6 +104,7 @@ class RunStore:
     def open(self, engine: str, workers: int) -> set[str]:
         """Create or resume the folder; return the ids of runs already done."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock()
         earlier = read_manifest(self.dir) or {}
         self.earlier_seconds = float(earlier.get("wall_seconds_all_invocations", 0.0))
         self.clock = time.perf_counter()
@@ -118,12 +121,35 @@ class RunStore:
             self._write(self._ts, csv_line(TS_HEADER))
         return set(self.done)
 
+    def _lock(self) -> None:
+        """Hold an exclusive lock on the folder so two sweeps never write it at once.
+
+        Raises:
+            UserError: another alignsim process is writing this folder.
+        """
+        self._lock_fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise UserError(
+                f"option --out: {str(self.dir)!r} is being written by another alignsim process;"
+                " allowed: wait for it to finish, or a different --out folder"
+            ) from None
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
     def _recover_runs(self) -> set[str]:
         path = self.dir / RUNS
         if not path.exists():
             return set()
         lines = _complete_lines(path)
-        if not lines:
+        if not lines:  # nothing, or a torn header
+            path.unlink()
             return set()
         if lines[0] != csv_line(self.header):
             raise UserError(f"output folder {str(self.dir)!r}: {RUNS} has other columns; allowed: a new --out")
@@ -183,15 +209,23 @@ class RunStore:
             if handle is not None and not handle.closed:
                 handle.close()
 
-    def finalize(self, engine: str, workers: int, interrupted: bool = False) -> dict[str, Any]:
-        """Sort runs.csv and timeseries.csv by (cell, replicate) and write the final manifest."""
+    def finalize(self, engine: str, workers: int, stopped: str | None = None) -> dict[str, Any]:
+        """Sort runs.csv and timeseries.csv by (cell, replicate), write the final manifest, release the lock.
+
+        Args:
+            engine: engine name for the manifest.
+            workers: worker count for the manifest (0 = default).
+            stopped: "interrupted" or "aborted" if the sweep did not finish.
+        """
         self.close()
         _sort_runs(self.dir / RUNS)
         _sort_timeseries(self.dir / TIMESERIES)
         if not self.failed:
             (self.dir / FAILURES).unlink(missing_ok=True)
-        status = "interrupted" if interrupted else ("failed" if self.failed else "complete")
-        return self._write_manifest(status, engine=engine, workers=workers, ended=now_utc())
+        status = stopped or ("failed" if self.failed else "complete")
+        manifest = self._write_manifest(status, engine=engine, workers=workers, ended=now_utc())
+        self._unlock()
+        return manifest
 
     def counts(self) -> dict[str, int]:
         """Planned, done, failed, computed now and reused run counts."""

@@ -31,7 +31,7 @@ def assign_csm(m: GTMModel, rows: np.ndarray) -> None:
     owners = acc.csm[acc.where(State.CUSTOMER)]
     book = np.bincount(owners[owners >= 0], minlength=m.n_staff["csm"])
     for group, members in enumerate(m.members["csm"]):
-        mine = rows[m.group_of_pod[acc.pod[rows]] == group]
+        mine = rows[m.csm_group_of_pod[acc.pod[rows]] == group]
         if len(mine):
             order = members[np.argsort(book[members], kind="stable")]
             acc.csm[mine] = order[np.arange(len(mine)) % len(order)]

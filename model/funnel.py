@@ -57,11 +57,13 @@ def marketing(m: GTMModel) -> None:
     m.tally["mqls"] += len(kept)
 
 
-def _expire(m: GTMModel, idx: np.ndarray, since: np.ndarray) -> np.ndarray:
-    """Mark rows that waited longer than ``lead_expiry_weeks`` as expired; return the rest."""
-    old = (m.week + 1) - since > m.p["lead_expiry_weeks"]
-    m.accounts.state[idx[old]] = State.EXPIRED
-    return idx[~old]
+def _expire_unworked(m: GTMModel, idx: np.ndarray, state: State) -> None:
+    """Rows of ``idx`` still waiting in ``state`` at the week's end expire once they have
+    waited in the queue (since ready: routing delay does not count) over ``lead_expiry_weeks``."""
+    acc = m.accounts
+    waiting = idx[acc.state[idx] == int(state)]
+    late = (m.week + 1) - acc.ready_week[waiting] > m.p["lead_expiry_weeks"]
+    acc.state[waiting[late]] = State.EXPIRED
 
 
 def qualification(m: GTMModel) -> None:
@@ -74,7 +76,6 @@ def qualification(m: GTMModel) -> None:
     """
     p, acc = m.p, m.accounts
     idx = acc.where(State.LEAD)
-    idx = _expire(m, idx, acc.created_week[idx])
     idx = idx[acc.ready_week[idx] < m.week + 1]
     sdr_capacity = m.capacity["sdr"]
     threshold = m.policy("sdr", "qualification_threshold") * p["sdr_threshold_effect"]
@@ -94,6 +95,7 @@ def qualification(m: GTMModel) -> None:
         slot = np.searchsorted(np.cumsum(caps) / total, (position * GOLDEN) % 1.0, side="right")
         touch = np.maximum(acc.ready_week[work], m.week + position / total)
         _qualify(m, work, touch, owners[slot], thresholds[slot])
+    _expire_unworked(m, idx, State.LEAD)
 
 
 def _qualify(m: GTMModel, work: np.ndarray, touch: np.ndarray, owner: np.ndarray, threshold: np.ndarray) -> None:
@@ -106,7 +108,7 @@ def _qualify(m: GTMModel, work: np.ndarray, touch: np.ndarray, owner: np.ndarray
     score = SDR_INTENT_WEIGHT * (acc.intent[work] + noise[0]) + (1 - SDR_INTENT_WEIGHT) * (acc.fit[work] + noise[1])
     # a meeting is booked only if the SDR pursues it and the prospect agrees to meet
     agrees = _uniform_from_normal(noise[2]) < MEETING_ACCEPT_PER_INTENT * acc.intent[work]
-    passed = (score >= threshold) & agrees
+    passed = agrees & ((score >= threshold) | (p["sdr_threshold_effect"] == 0.0))
     acc.touch_week[work] = touch
     acc.sdr[work] = owner
     acc.state[work] = np.where(passed, State.SQL, State.DISQUALIFIED)
@@ -133,7 +135,6 @@ def selling(m: GTMModel) -> None:
     """
     acc = m.accounts
     idx = acc.where(State.SQL)
-    idx = _expire(m, idx, acc.sql_week[idx])
     idx = idx[acc.ready_week[idx] < m.week + 1]
     active = acc.where(State.OPPORTUNITY)
     busy = np.bincount(acc.ae[active], minlength=m.n_staff["ae"])
@@ -148,6 +149,7 @@ def selling(m: GTMModel) -> None:
         owners = owners[np.lexsort((owners, rank))]  # round robin over AEs with free slots
         n = min(len(queue), len(owners))
         _discover(m, queue[:n], owners[:n])
+    _expire_unworked(m, idx, State.SQL)
     _close(m)
 
 

@@ -51,13 +51,13 @@ class Trial:
         start_week: first week of the trial.
         end_week: first week after the trial.
         step: perturbation tried, in policy units.
-        siloed_z: standardised siloed reward (set when the trial ends).
+        open_parts: reward parts ("siloed", "shared") not yet paid.
     """
 
     start_week: int
     end_week: int
     step: np.ndarray
-    siloed_z: float = 0.0
+    open_parts: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -84,20 +84,31 @@ class PolicyLearner:
     def __post_init__(self) -> None:
         self.trial_policy = self.policy.copy()
 
-    def start_trial(self, week: int, review_weeks: int, exploration_sd: float, rng: np.random.Generator) -> None:
-        """Draw a perturbation and put the perturbed policy in force."""
+    def start_trial(self, week: int, review_weeks: int, exploration_sd: float, rng: np.random.Generator,
+                    parts: set[str]) -> None:
+        """Draw a perturbation and put the perturbed policy in force until the next review.
+
+        ``parts`` are the reward parts this trial will be paid ("siloed", "shared").
+        """
         step = rng.normal(0.0, exploration_sd, len(self.names)) * (self.high - self.low)
         self.trial_policy = np.clip(self.policy + step, self.low, self.high)
-        self.pending.append(Trial(week, week + review_weeks, self.trial_policy - self.policy))
+        self.pending.append(Trial(week, week + review_weeks, self.trial_policy - self.policy, set(parts)))
 
-    def current_trial(self) -> Trial | None:
-        """The trial whose quarter is running (the newest one)."""
-        return self.pending[-1] if self.pending else None
+    def pay(self, start_week: int, part: str, reward: float, weight: float, learning_rate: float) -> None:
+        """Pay one part of a trial's reward: move the policy along its step by weight x z-score.
 
-    def update(self, trial: Trial, advantage: float, learning_rate: float) -> None:
-        """Move the incumbent policy along the trial's step, scaled by the advantage."""
-        self.policy = np.clip(self.policy + learning_rate * advantage * trial.step, self.low, self.high)
-        self.pending.remove(trial)
+        Each part is standardised against its own history and applied when it is known, so a
+        small shared weight cannot delay the siloed part (and vice versa).
+        """
+        trial = next((t for t in self.pending if t.start_week == start_week), None)
+        if trial is None or part not in trial.open_parts:
+            return
+        scale = self.siloed_scale if part == "siloed" else self.shared_scale
+        z = scale.standardise(reward)
+        self.policy = np.clip(self.policy + learning_rate * weight * z * trial.step, self.low, self.high)
+        trial.open_parts.discard(part)
+        if not trial.open_parts:
+            self.pending.remove(trial)
 
     def value(self, name: str) -> float:
         """The decision variable ``name`` as currently in force."""

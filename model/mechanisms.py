@@ -43,7 +43,9 @@ MECHANISMS: tuple[Mechanism, ...] = (
               "the qualification threshold is the SDR's decision and follows what SDRs are paid for", "seed 003",
               "funnel.qualification", {"sdr_threshold_effect": 0.0}),
     Mechanism("M4", "AE over-selling",
-              "discounts, over-promising and multi-year pushes win deals; over-promising raises expectations",
+              "discounts, over-promising and multi-year pushes win deals; over-promising raises expectations"
+              " (off: none of them changes the odds or expectations; discounts still cut price, and the"
+              " qualify-out threshold still adapts)",
               "seeds 001, 003", "funnel._discover, funnel.win_logit",
               {"overpromise_effect": 0.0, "discount_effect": 0.0, "allow_multi_year": False}),
     Mechanism("M5", "hand-off context loss",
@@ -55,7 +57,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     Mechanism("M7", "pooled vs partitioned queues, lead decay",
               "leads decay while they wait; a pod cannot borrow another pod's idle capacity",
               "seed 003; Oldroyd et al. HBR 2011", "funnel.qualification, funnel.selling",
-              {"lead_decay_per_week": 0.0, "pod_capacity_pooling": True}),
+              {"lead_decay_per_week": 0.0, "lead_expiry_weeks": 104.0, "pod_capacity_pooling": True}),
     Mechanism("M8", "help across teams",
               "a team in trouble asks for help and receives it, if helping pays", "seeds 000, 003",
               "GTMModel._ask_for_help", {"help_efficiency": 0.0}),
@@ -63,7 +65,8 @@ MECHANISMS: tuple[Mechanism, ...] = (
               "champion turnover wipes the relationship; only value realised survives a new decision-maker",
               "seeds 001, 003", "customers.customer_success", {"champion_turnover_per_year": 0.0}),
     Mechanism("M10", "contracts disguise churn",
-              "only customers up for renewal can churn; long contracts hide churn in the whole-base number",
+              "long (multi-year) contracts hide churn in the whole-base number (off: annual terms only);"
+              " churn only at renewal is structural and has no switch",
               "seed 003", "customers.renewals", {"allow_multi_year": False}),
     Mechanism("M11", "outcome feedback to targeting",
               "renewal outcomes sharpen marketing's fit signal, sooner where information is shared",

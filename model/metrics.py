@@ -26,13 +26,13 @@ LTV_MAX_PERIODS = 200
 
 METRIC_INFO: dict[str, tuple[str, str]] = {
     "ltv": ("USD", "ARPA x gross margin / logo_churn (seed 000, Skok); ARPA = ARR / customers at the end"),
-    "ltv_cohort": ("USD", "ARPA of new customers x gross margin x sum_t S(t) x years per term, discounted 10%/yr;"
-                   " S from an sBG fitted by maximum likelihood to the renewals of customers acquired in the run"
-                   " (right-censored)"),
+    "ltv_cohort": ("USD", "mean over new customers of first ARR x gross margin x sum_t S(t) x its term in years,"
+                   " discounted 10%/yr; S from an sBG (per renewal) fitted by maximum likelihood to the renewals of"
+                   " customers acquired in the run (right-censored)"),
     "logo_churn": ("fraction per year", "customers lost at renewal / customers up for renewal, last 52 weeks,"
                    " annualised by the mean term"),
-    "reported_churn": ("fraction per year", "customers lost in the last 52 weeks / all customers 52 weeks ago"
-                       " (whole base: the disguised number)"),
+    "reported_churn": ("fraction per year", "customers of 52 weeks ago lost since / all customers 52 weeks ago"
+                       " (whole base: the disguised number); NaN before week 52"),
     "grr": ("fraction", "MRR today of customers active 52 weeks ago, each capped at its MRR then, / their MRR then"),
     "nrr": ("fraction", "MRR today of customers active 52 weeks ago / their MRR then (with expansion)"),
     "cac": ("USD per customer", "sales and marketing cost (marketer, SDR, AE pay + programmes) / new customers"),
@@ -57,7 +57,8 @@ SERIES_INFO: dict[str, tuple[str, str]] = {
     "customers": ("customers", "active customers at the end of the week"),
     "new_customers": ("customers/week", "customers acquired this week"),
     "logo_churn_annual": ("fraction per year", "trailing-52-week renewal churn, annualised"),
-    "reported_churn_annual": ("fraction per year", "trailing-52-week churned / customers 52 weeks ago"),
+    "reported_churn_annual": ("fraction per year", "customers of 52 weeks ago lost since / all customers then"
+                              " (NaN before week 52)"),
     "reported_retention": ("fraction", "1 - reported_churn_annual (CS's siloed vanity KPI)"),
     "nrr": ("fraction", "trailing-52-week net revenue retention (quarterly, carried forward)"),
     "grr": ("fraction", "trailing-52-week gross revenue retention (quarterly, carried forward)"),
@@ -85,18 +86,19 @@ class WeeklySeries:
         self.outcomes = np.zeros((weeks + 1, n_pods))
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.retention = {"nrr": np.nan, "grr": np.nan}
+        self.churn_log: list[tuple[int, float]] = []  # (week churned, week acquired)
 
     def start_week(self, m: GTMModel) -> None:
         t = m.week
         cust = m.accounts.where(State.CUSTOMER)
         self.data["customers_start"][t] = len(cust)
-        if (self.weeks - t) % SNAPSHOT_WEEKS == 0:
+        if t % SNAPSHOT_WEEKS == 0 or t == self.weeks - YEAR_WEEKS:  # the latter for summary()
             self.snapshots[t] = (cust, m.accounts.mrr_usd[cust].copy())
             self._update_retention(m, t)
 
     def _update_retention(self, m: GTMModel, t: int) -> None:
         then = self.snapshots.get(t - YEAR_WEEKS)
-        if then is not None:
+        if then is not None and t % SNAPSHOT_WEEKS == 0:
             nrr, grr = retention_ratios(m, *then)
             self.retention = {"nrr": nrr, "grr": grr}
             self.snapshots.pop(t - YEAR_WEEKS - SNAPSHOT_WEEKS, None)
@@ -105,6 +107,7 @@ class WeeklySeries:
         t, acc = m.week, m.accounts
         self.data["due"][t] += len(due)
         self.data["churned"][t] += churned.sum()
+        self.churn_log.extend((t, a) for a in acc.acquired_week[due[churned]])
         self.data["due_term_weeks"][t] += acc.contract_weeks[due].sum()
         np.add.at(self.outcomes[t], acc.pod[due], 1.0)
 
@@ -144,7 +147,11 @@ def trailing_churn(series: WeeklySeries, end: int) -> tuple[float, float]:
     mean_term = d["due_term_weeks"][start:end].sum() / due
     annual = 1.0 - (1.0 - per_renewal) ** (YEAR_WEEKS / mean_term)
     base = d["customers_start"][start]
-    return float(annual), float(churned / base) if base else np.nan
+    if end < YEAR_WEEKS or not base:
+        return float(annual), np.nan
+    # same cohort: only churners who were already customers when the window began
+    lost = sum(1 for week, acquired in series.churn_log if week >= start and acquired < start)
+    return float(annual), float(lost / base)
 
 
 def retention_ratios(m: GTMModel, rows: np.ndarray, mrr_then: np.ndarray) -> tuple[float, float]:
@@ -211,11 +218,15 @@ def _ltv_cohort(m: GTMModel, new: np.ndarray, gm: float) -> float:
     if len(new) == 0 or not churned.any():
         return np.nan
     alpha, beta = fit_sbg(acc.renewals[new], churned)
-    years = m.p["contract_weeks"] / YEAR_WEEKS
     t = np.arange(LTV_MAX_PERIODS)
-    discount = (1.0 + LTV_DISCOUNT_RATE_PER_YEAR) ** (-t * years)
-    arpa = 12.0 * acc.initial_mrr_usd[new].mean()
-    return float(arpa * gm * years * (sbg_survival(alpha, beta, t) * discount).sum())
+    survival = sbg_survival(alpha, beta, t)
+    years = acc.contract_weeks[new] / YEAR_WEEKS  # each customer's own term (multi-year deals are 2 x)
+    per_customer = {}
+    for term in np.unique(years):
+        discount = (1.0 + LTV_DISCOUNT_RATE_PER_YEAR) ** (-t * term)
+        per_customer[term] = term * (survival * discount).sum()
+    lifetime_years = np.array([per_customer[y] for y in years])
+    return float(gm * (12.0 * acc.initial_mrr_usd[new] * lifetime_years).mean())
 
 
 def customer_ledger(m: GTMModel) -> pd.DataFrame:

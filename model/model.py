@@ -54,14 +54,14 @@ class GTMModel(mesa.Model):
         self.week = 0
         self.shared_weight = shared_weight(self.p)
         expected_rows = self.p["initial_customers"] + self.p["weeks"] * self.p["prospects_per_week"] * 0.5
-        self.accounts = AccountPool(capacity=int(expected_rows) + 1024)
+        self.accounts = AccountPool(capacity=int(min(expected_rows, 1 << 20)) + 1024)  # grows if needed
         self.arr_usd = 0.0
         self.tally: Counter = Counter()
         self._setup_organisation()
         self._setup_initial_customers()
         self.series = metrics.WeeklySeries(self.p["weeks"], self.n_pods)
         self.book_snapshots: dict[int, dict[str, np.ndarray]] = {}
-        self.open_windows: list[int] = []
+        self.reward_due: dict[tuple[str, str, int], int] = {}  # (role, part, trial start) -> week paid
         self.lending = {role: np.zeros(n) for role, n in self.n_staff.items()}
         self.help_capacity = np.zeros(len(self.members["sdr"]))
         if self.p["adaptive"]:
@@ -84,19 +84,23 @@ class GTMModel(mesa.Model):
         self.handoff_delay = p["handoff_delay_weeks"] if p["structure"] == "assembly_line" else 0.0
         pooled = p["structure"] == "assembly_line" or p["pod_capacity_pooling"]
         self.group_of_pod = np.zeros(pods, dtype=np.int64) if pooled else np.arange(pods)
+        # pooling lends SDR/AE capacity only; customers always stay with their pod's CSMs
+        self.csm_group_of_pod = np.zeros(pods, dtype=np.int64) if p["structure"] == "assembly_line" else np.arange(pods)
         factor = 1.0 + p["specialisation_gain"] if p["structure"] == "assembly_line" else 1.0
         self.staff: dict[str, AgentSet] = {}
         self.n_staff, self.pod_of, self.capacity, self.members = {}, {}, {}, {}
         for cls in ROLES:
             n = p[f"n_{cls.role}s"]
-            capacity = p[cls.CAPACITY_PARAM] / (n if cls.role == "marketer" else 1) * factor
+            # marketers share the market stream; specialists elsewhere get the M6 gain
+            capacity = p[cls.CAPACITY_PARAM] / n if cls.role == "marketer" else p[cls.CAPACITY_PARAM] * factor
             agents = [cls(self, i, i % pods, capacity) for i in range(n)]
             self.staff[cls.role] = AgentSet(agents, random=self.random)
             self.n_staff[cls.role] = n
             self.pod_of[cls.role] = np.array([a.pod for a in agents])
             self.capacity[cls.role] = np.full(n, capacity)
-            groups = self.group_of_pod[self.pod_of[cls.role]]
-            self.members[cls.role] = [np.flatnonzero(groups == g) for g in range(self.group_of_pod.max() + 1)]
+            grouping = self.csm_group_of_pod if cls.role == "csm" else self.group_of_pod
+            groups = grouping[self.pod_of[cls.role]]
+            self.members[cls.role] = [np.flatnonzero(groups == g) for g in range(grouping.max() + 1)]
         self.champion_hazard_per_week = 1.0 - (1.0 - p["champion_turnover_per_year"]) ** (1.0 / 52.0)
         cost = sum(p[f"cost_{r}_usd_per_year"] * self.n_staff[r] for r in ("marketer", "sdr", "ae"))
         self.sm_payroll_usd_per_week = cost / 52.0
@@ -117,7 +121,8 @@ class GTMModel(mesa.Model):
         mrr = segment_values(p, "acv")[segment] * 0.9 / 12.0
         pod = np.arange(n) % self.n_pods
         rows = self.accounts.add(
-            n, state=State.CUSTOMER, fit=fit, intent=0.0, theta=theta, segment=segment, pod=pod, context=0.5,
+            n, state=State.CUSTOMER, fit=fit, intent=0.0, theta=theta, segment=segment, pod=pod,
+            context=self.handoff_keep**3,  # as if handed marketing -> SDR -> AE -> CSM
             created_week=renewal - term * (past + 1), acquired_week=renewal - term * (past + 1),
             renewal_week=renewal, contract_weeks=term, renewals=past, discount=0.1,
             expectation=1.0 + p["overpromise_effect"] * funnel.OVERPROMISE_EXPECTATION * 0.2,
@@ -217,26 +222,32 @@ class GTMModel(mesa.Model):
 
     # ---------------------------------------------------------------- learning
     def _start_trials(self) -> None:
-        self.book_snapshots[self.week] = rewards.book_snapshot(self)
-        self.open_windows.append(self.week)
-        self.agents.do("start_trial")
+        """Start every agent's next trial and schedule when each part of its reward is paid."""
+        w, start = self.shared_weight, self.week
+        parts = ({"siloed"} if w < 1.0 else set()) | ({"shared"} if w > 0.0 else set())
+        for role in self.staff:
+            if "siloed" in parts:
+                siloed_due = start + self.p["review_weeks"] + rewards.siloed_delay(self, role)
+                self.reward_due[(role, "siloed", start)] = siloed_due
+            if "shared" in parts:
+                self.reward_due[(role, "shared", start)] = start + self.p["shared_reward_horizon_weeks"]
+        self.book_snapshots[start] = rewards.book_snapshot(self)
+        self.agents.do("start_trial", parts)
 
     def _review(self) -> None:
-        """End every agent's trial, pay out due shared rewards, start new trials."""
-        start, w = self.week - self.p["review_weeks"], self.shared_weight
-        for role, agents in self.staff.items():
-            kpi = rewards.siloed_kpi(self, role, start, self.week)
-            for agent in agents:
-                agent.end_trial(float(kpi[agent.index]), w)
-        due = [s for s in self.open_windows if s + self.p["shared_reward_horizon_weeks"] <= self.week]
-        for s in due:
-            if w > 0:
-                for role, agents in self.staff.items():
-                    value = rewards.shared_value_usd(self, role, s, s + self.p["review_weeks"])
-                    for agent in agents:
-                        agent.receive_shared_reward(s, float(value[agent.index]), w)
-            self.open_windows.remove(s)
-            del self.book_snapshots[s]
+        """Pay every reward part that has matured, then start new trials."""
+        weight = {"siloed": 1.0 - self.shared_weight, "shared": self.shared_weight}
+        due = sorted(key for key, week in self.reward_due.items() if week <= self.week)
+        for role, part, start in due:
+            end = start + self.p["review_weeks"]
+            kpi = rewards.siloed_kpi if part == "siloed" else rewards.shared_value_usd
+            value = kpi(self, role, start, end)
+            for agent in self.staff[role]:
+                agent.receive_reward(part, start, float(value[agent.index]), weight[part])
+            del self.reward_due[(role, part, start)]
+        waiting = {start for _, _, start in self.reward_due}
+        for start in [s for s in self.book_snapshots if s not in waiting]:
+            del self.book_snapshots[start]
         self._start_trials()
         self._refresh_policies()
 

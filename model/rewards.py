@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.market import segment_values
 from model.metrics import LTV_DISCOUNT_RATE_PER_YEAR
 from model.pools import State
 
@@ -47,8 +48,10 @@ def siloed_kpi(m: GTMModel, role: str, start: int, end: int) -> np.ndarray:
     acc, vanity, n = m.accounts, m.p["vanity_kpis"], m.n_staff[role]
     if role == "csm":
         return _csm_retention(m, start, end)
-    if role == "ae":
-        rows, owner = _touched(m, role, start, end, when="acquired_week")
+    if role == "ae":  # deals opened in the trial and won (paid once they have closed: siloed_delay)
+        rows, owner = _touched(m, role, start, end)
+        won = np.isfinite(acc.acquired_week[rows])
+        rows, owner = rows[won], owner[won]
         arr = 12.0 * acc.initial_mrr_usd[rows]
         if vanity:
             arr = arr * (1.0 + m.p["multiyear_booking_credit"] * (acc.contract_weeks[rows] / m.p["contract_weeks"] - 1))
@@ -59,6 +62,18 @@ def siloed_kpi(m: GTMModel, role: str, start: int, end: int) -> np.ndarray:
         accepted = acc.sql_week[rows] if role == "marketer" else acc.opp_end_week[rows]
         owner = owner[~np.isnan(accepted)]
     return np.bincount(owner, minlength=n).astype(float)
+
+
+def siloed_delay(m: GTMModel, role: str) -> int:
+    """Weeks after a trial ends until its siloed KPI is known.
+
+    AEs are paid on closed deals: the deals opened in a trial have all closed by the longest
+    sales cycle (x 1.3, the cycle-length jitter). Other siloed KPIs are known at once.
+    """
+    if role != "ae":
+        return 0
+    longest = segment_values(m.p, "cycle").max() * m.p["sales_cycle_scale"] * 1.3
+    return int(np.ceil(longest))
 
 
 def _csm_retention(m: GTMModel, start: int, end: int) -> np.ndarray:

@@ -15,6 +15,7 @@ import pytest
 from experiments.cli import main
 from experiments.runner import run_sweep
 from experiments.spec import load_spec
+from experiments.store import RunStore
 from experiments.worker import FAIL_ENV
 
 REPO = Path(__file__).resolve().parent.parent
@@ -223,3 +224,18 @@ def test_dask_existing_scheduler_matches_local_engine(reference, tmp_path):
     assert result.manifest["runs"]["done"] == spec.n_runs
     for name in FILES:
         assert read(tmp_path / "remote", name) == read(root / "out", name), name
+
+
+def test_second_writer_on_a_busy_folder_is_refused(tmp_path, capsys):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "busy"
+    holder = RunStore(out, load_spec(spec_path))
+    holder.check()
+    holder.open("local", 1)
+    try:
+        assert main(["sweep", str(spec_path), "--out", str(out), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "another alignsim process" in err
+    finally:
+        holder.finalize("local", 1, stopped="interrupted")
+    assert main(["sweep", str(spec_path), "--out", str(out), "--no-progress", "--workers", "2"]) == 0

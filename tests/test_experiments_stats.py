@@ -6,9 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from experiments import stats
+from experiments.fileio import format_value
 
 DATA = np.array([4.1, 5.3, 6.0, 5.5, 4.8, 6.2, 5.9, 5.1])
 
@@ -91,3 +94,19 @@ def test_blocked_anova_interaction_equals_paired_contrast_test():
 def test_anova_detects_interaction_and_its_absence():
     assert stats.two_way_anova(_two_by_two(inter=5.0, n=10)).p_ab < 0.01
     assert stats.two_way_anova(_two_by_two(inter=0.0, n=10, seed=7)).p_ab > 0.01
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=2, max_size=40))
+def test_mean_ci_property_matches_scipy(values):
+    x = np.array(values)
+    ci = stats.mean_ci(x)
+    assert ci.ci_low <= ci.mean <= ci.ci_high or ci.sd == 0
+    if ci.sd > 1e-9 * max(1.0, abs(ci.mean)):
+        low, high = sps.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sps.sem(x))
+        assert (ci.ci_low, ci.ci_high) == pytest.approx((low, high), rel=1e-9, abs=1e-9)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_csv_float_format_round_trips(value):
+    assert float(format_value(value)) == value

@@ -153,3 +153,23 @@ def test_short_terms_do_not_compound_expansion(contract_weeks: int) -> None:
     s = run(1, weeks=156, contract_weeks=contract_weeks).summary()
     assert 0.3 < s["nrr"] < 1.5
     assert np.isfinite(s["ltv"]) and s["ltv"] < 1e7
+
+
+def test_short_lead_expiry_does_not_starve_the_assembly_line() -> None:
+    """Expiry counts time waiting in a queue, judged at the week's end, not the hand-off's routing delay."""
+    short = run(1, lead_expiry_weeks=0.5).summary()["new_customers"]
+    long = run(1, lead_expiry_weeks=6.0).summary()["new_customers"]
+    assert short > 0.8 * long
+
+
+def test_tiny_shared_weight_learns_like_siloed() -> None:
+    """The siloed part of the reward is paid when known, whatever the shared weight (no schedule jump at w=0)."""
+    siloed = run(1, adaptive=True, kpi="siloed").policies()["value"].to_numpy()
+    blend = run(1, adaptive=True, kpi="blend", shared_kpi_weight=1e-9).policies()["value"].to_numpy()
+    assert np.allclose(siloed, blend, atol=1e-6)
+
+
+def test_ae_siloed_reward_waits_for_deals_opened_in_the_trial_to_close() -> None:
+    from model.rewards import siloed_delay
+    m = GTMModel(sales_cycle_scale=2.0)
+    assert siloed_delay(m, "ae") >= 2.0 * 20 * 1.3 and siloed_delay(m, "sdr") == 0
