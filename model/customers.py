@@ -145,4 +145,4 @@ def renewals(m: GTMModel) -> None:
     before = acc.mrr_usd[kept].copy()
     acc.mrr_usd[kept] = before * ((1.0 + growth) * (1.0 - shrink)) ** years
     m.arr_usd += 12.0 * (acc.mrr_usd[kept] - before).sum()
-    m.record_renewals(due, churn)
+    m.series.record_renewals(m, due, churn)

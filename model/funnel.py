@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import ndtr
 
+from model.customers import onboard
 from model.market import draw_week, segment_values
 from model.pools import State
 
@@ -107,7 +108,7 @@ def _qualify(m: GTMModel, work: np.ndarray, touch: np.ndarray, owner: np.ndarray
     noise[:2] *= noise_sd
     score = SDR_INTENT_WEIGHT * (acc.intent[work] + noise[0]) + (1 - SDR_INTENT_WEIGHT) * (acc.fit[work] + noise[1])
     # a meeting is booked only if the SDR pursues it and the prospect agrees to meet
-    agrees = _uniform_from_normal(noise[2]) < MEETING_ACCEPT_PER_INTENT * acc.intent[work]
+    agrees = ndtr(noise[2]) < MEETING_ACCEPT_PER_INTENT * acc.intent[work]  # ndtr: normal -> uniform draw
     passed = agrees & ((score >= threshold) | (p["sdr_threshold_effect"] == 0.0))
     acc.touch_week[work] = touch
     acc.sdr[work] = owner
@@ -119,11 +120,6 @@ def _qualify(m: GTMModel, work: np.ndarray, touch: np.ndarray, owner: np.ndarray
     m.tally["sqls"] += len(sql)
     m.tally["touched"] += len(work)
     m.tally["wait_weeks"] += float(wait.sum())
-
-
-def _uniform_from_normal(z: np.ndarray) -> np.ndarray:
-    """Map standard-normal draws to uniform ones (one draw per lead keeps streams aligned)."""
-    return ndtr(z)
 
 
 def selling(m: GTMModel) -> None:
@@ -192,4 +188,4 @@ def _close(m: GTMModel) -> None:
     won = m.process_rng.random(len(due)) < 1.0 / (1.0 + np.exp(-win_logit(m, due)))
     acc.state[due[~won]] = State.LOST
     m.tally["opps_closed"] += len(due)
-    m.onboard(due[won])
+    onboard(m, due[won])

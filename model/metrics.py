@@ -86,7 +86,8 @@ class WeeklySeries:
         self.outcomes = np.zeros((weeks + 1, n_pods))
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.retention = {"nrr": np.nan, "grr": np.nan}
-        self.churn_log: list[tuple[int, float]] = []  # (week churned, week acquired)
+        self.churn_weeks: list[float] = []  # week of each churn, and the churner's acquisition week
+        self.churn_acquired: list[float] = []
 
     def start_week(self, m: GTMModel) -> None:
         t = m.week
@@ -107,7 +108,9 @@ class WeeklySeries:
         t, acc = m.week, m.accounts
         self.data["due"][t] += len(due)
         self.data["churned"][t] += churned.sum()
-        self.churn_log.extend((t, a) for a in acc.acquired_week[due[churned]])
+        lost = due[churned]
+        self.churn_weeks.extend([float(t)] * len(lost))
+        self.churn_acquired.extend(acc.acquired_week[lost].tolist())
         self.data["due_term_weeks"][t] += acc.contract_weeks[due].sum()
         np.add.at(self.outcomes[t], acc.pod[due], 1.0)
 
@@ -150,7 +153,8 @@ def trailing_churn(series: WeeklySeries, end: int) -> tuple[float, float]:
     if end < YEAR_WEEKS or not base:
         return float(annual), np.nan
     # same cohort: only churners who were already customers when the window began
-    lost = sum(1 for week, acquired in series.churn_log if week >= start and acquired < start)
+    weeks, acquired = np.asarray(series.churn_weeks), np.asarray(series.churn_acquired)
+    lost = np.count_nonzero((weeks >= start) & (acquired < start))
     return float(annual), float(lost / base)
 
 

@@ -212,14 +212,6 @@ class GTMModel(mesa.Model):
             lent = np.bincount(group, self.lending[role], len(trouble))
             self.help_capacity += lent * p["sdr_leads_per_week"] * p["help_efficiency"]
 
-    def onboard(self, rows: np.ndarray) -> None:
-        """Won opportunities become customers (called by the closing stage)."""
-        customers.onboard(self, rows)
-
-    def record_renewals(self, due: np.ndarray, churned: np.ndarray) -> None:
-        """Count this week's renewal outcomes (for churn metrics and M11 feedback)."""
-        self.series.record_renewals(self, due, churned)
-
     # ---------------------------------------------------------------- learning
     def _start_trials(self) -> None:
         """Start every agent's next trial and schedule when each part of its reward is paid."""
