@@ -27,24 +27,20 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer >= 1") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {value}; allowed: an integer >= 1")
-    return value
+def _int_at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``, with the one-line error the CLI uses."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer >= {minimum}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"got {value}; allowed: an integer >= {minimum}")
+        return value
+    return parse
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer >= 0") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"got {value}; allowed: an integer >= 0")
-    return value
+_positive_int, _nonneg_int = _int_at_least(1), _int_at_least(0)
 
 
 def _engine_options(parser: argparse.ArgumentParser) -> None:
