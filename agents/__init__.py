@@ -1,7 +1,7 @@
 """Staff of the go-to-market organisation, as Mesa 3 agents."""
 
-from agents.base import StaffAgent
-from agents.roles import AE, CSM, SDR, Marketer
+from alignsim.agents.base import StaffAgent
+from alignsim.agents.roles import AE, CSM, SDR, Marketer
 
 ROLES: tuple[type[StaffAgent], ...] = (Marketer, SDR, AE, CSM)
 

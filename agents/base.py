@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, ClassVar
 import mesa
 import numpy as np
 
-from model.learning import PolicyLearner
+from alignsim.model.learning import PolicyLearner
 
 if TYPE_CHECKING:
-    from model.model import GTMModel
+    from alignsim.model.model import GTMModel
 
 
 class StaffAgent(mesa.Agent):

@@ -6,7 +6,7 @@ inside plausible behaviour.
 
 from __future__ import annotations
 
-from agents.base import StaffAgent
+from alignsim.agents.base import StaffAgent
 
 
 class Marketer(StaffAgent):

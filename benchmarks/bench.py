@@ -282,7 +282,7 @@ def bench_memory(runs: int, every: int, mode: str, gc_each: bool = False) -> dic
 
 # ------------------------------------------------------------------ 5. profile
 def bench_profile(write_to: str | None, code: str, top: int = 25) -> dict[str, Any]:
-    from model import GTMModel
+    from alignsim.model import GTMModel
 
     workers.warm()
     prof = cProfile.Profile()

@@ -52,7 +52,7 @@ def scaled_params(k: int) -> dict[str, Any]:
 def timed_run(seed: int, structure: str = "assembly_line", kpi: str = "siloed", weeks: int = 260,
               params: dict[str, Any] | None = None) -> dict[str, Any]:
     """One run ``GTMModel(...).run().summary()``, timed by phase (seconds, ``time.perf_counter``)."""
-    from model import GTMModel
+    from alignsim.model import GTMModel
 
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -90,7 +90,7 @@ def maxrss_mb() -> float:
 
 def scale(k: int, reps: int, seed: int, weeks: int) -> dict[str, Any]:
     """Time ``reps`` runs at size ``k``, then the peak memory (ru_maxrss, then tracemalloc) of one run."""
-    import model  # noqa: F401 - imports counted in the baseline
+    import alignsim.model  # noqa: F401 - imports counted in the baseline
 
     warm()
     baseline_rss = rss_mb()
@@ -122,7 +122,7 @@ def memory(runs: int, every: int, mode: str, weeks: int, gc_each: bool = False) 
     """
     import mesa
 
-    from model import GTMModel
+    from alignsim.model import GTMModel
 
     def reading(done: int) -> dict[str, Any]:
         gc.collect()

@@ -1,8 +1,8 @@
-"""``python -m experiments`` is the ``alignsim`` command."""
+"""``python -m alignsim.experiments`` is the ``alignsim`` command."""
 
 import sys
 
-from experiments.cli import main
+from alignsim.experiments.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,11 +23,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments import stats
-from experiments.metrics import HEADLINE, TEAM_KPIS, TS_HEADLINE, label
-from experiments.palette import BAND_CI, cell_color, cell_label
-from experiments.store import TIMESERIES
-from experiments.tables import Experiment, two_by_two
+from alignsim.experiments import stats
+from alignsim.experiments.metrics import HEADLINE, TEAM_KPIS, TS_HEADLINE, label
+from alignsim.experiments.palette import BAND_CI, cell_color, cell_label
+from alignsim.experiments.store import TIMESERIES
+from alignsim.experiments.tables import Experiment, two_by_two
 
 CHART_DIR = "charts"
 QUESTION = ("structure", "kpi")
@@ -307,7 +307,7 @@ def _groups(exp: Experiment, factor: str) -> list[tuple[dict[str, Any], list[int
 
 def _param_label(name: str) -> str:
     try:
-        from model.params import PARAMS
+        from alignsim.model.params import PARAMS
 
         unit = PARAMS[name].unit
     except (ImportError, KeyError):

@@ -11,7 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from experiments.errors import UserError, one_line
+from alignsim import __version__
+from alignsim.experiments.errors import UserError, one_line
 
 EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
@@ -57,6 +58,7 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     parser = _Parser(prog="alignsim", description="Go-to-market alignment simulator: experiments and charts.")
+    parser.add_argument("--version", action="version", version=f"alignsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="one run: print the summary, write summary.json and timeseries.csv")
@@ -110,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # usage errors (exit 2, one line) and --help (exit 0)
         return int(exc.code or 0)
-    from experiments import commands
+    from alignsim.experiments import commands
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:

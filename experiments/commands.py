@@ -1,4 +1,4 @@
-"""Implementations of the ``alignsim`` subcommands (argument parsing is in :mod:`experiments.cli`).
+"""Implementations of the ``alignsim`` subcommands (argument parsing is in :mod:`alignsim.experiments.cli`).
 
 Each handler validates everything first (raising :class:`UserError` before anything is written),
 then works, and returns the exit code.
@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from experiments.errors import UserError
-from experiments.fileio import atomic_write_json, atomic_write_text
-from experiments.metadata import provenance
-from experiments.scenario import check_params, full_params, load_scenario
+from alignsim.experiments.errors import UserError
+from alignsim.experiments.fileio import atomic_write_json, atomic_write_text
+from alignsim.experiments.metadata import provenance
+from alignsim.experiments.scenario import check_params, full_params, load_scenario
 
 EXIT_OK = 0
 EXIT_FAILED_RUNS = 1
@@ -54,12 +54,12 @@ def _check_out(out: Path | None) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``alignsim run``: one model run."""
-    from experiments.report import summary_table
+    from alignsim.experiments.report import summary_table
 
     params = run_params(args)
     out = Path(args.out) if args.out else None
     _check_out(out)
-    from model import GTMModel
+    from alignsim.model import GTMModel
 
     model = GTMModel(seed=args.seed, **params).run()
     summary = {k: float(v) for k, v in model.summary().items()}
@@ -76,8 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_params(args: argparse.Namespace) -> int:
     """``alignsim params``: every parameter with default, unit, allowed values and meaning."""
-    from experiments.report import aligned
-    from model.params import PARAMS
+    from alignsim.experiments.report import aligned
+    from alignsim.model.params import PARAMS
 
     rows = [["name", "default", "unit", "allowed", "meaning"]]
     rows += [[p.name, repr(p.default), p.unit, p.allowed(), p.meaning] for p in PARAMS.values()]
@@ -87,8 +87,8 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 def _sweep(spec: Any, out: Path, args: argparse.Namespace) -> tuple[Any, int]:
     """Validate, run and chart one spec; return (result, exit code)."""
-    from experiments.charts import plot_experiment
-    from experiments.runner import prepare, run_sweep
+    from alignsim.experiments.charts import plot_experiment
+    from alignsim.experiments.runner import prepare, run_sweep
 
     prepare(spec, out, args.engine, args.workers, args.scheduler)
     result = run_sweep(spec, out, args.engine, args.workers, args.scheduler, progress=not args.no_progress)
@@ -106,9 +106,9 @@ def _sweep(spec: Any, out: Path, args: argparse.Namespace) -> tuple[Any, int]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``alignsim compare``: the structure x KPI 2 x 2 with common random numbers."""
-    from experiments.report import cell_table, effects_lines
-    from experiments.spec import load_spec
-    from experiments.tables import Experiment
+    from alignsim.experiments.report import cell_table, effects_lines
+    from alignsim.experiments.spec import load_spec
+    from alignsim.experiments.tables import Experiment
 
     overrides = {"replicates": args.reps, "root_seed": args.seed, "weeks": args.weeks}
     spec = load_spec("structure_x_kpi", overrides=overrides)
@@ -129,7 +129,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``alignsim sweep SPEC``: run any experiment spec."""
-    from experiments.spec import load_spec
+    from alignsim.experiments.spec import load_spec
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else Path("results") / spec.name
@@ -139,8 +139,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """``alignsim plot DIR``: redraw every chart from the CSVs."""
-    from experiments.charts import plot_experiment
-    from experiments.store import MANIFEST
+    from alignsim.experiments.charts import plot_experiment
+    from alignsim.experiments.store import MANIFEST
 
     root = Path(args.dir)
     folders = [root] if (root / MANIFEST).is_file() else sorted(p.parent for p in root.rglob(MANIFEST))
@@ -157,7 +157,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """``alignsim reproduce [--quick]``: the preset experiments and results/README.md."""
-    from experiments.reproduce import reproduce
+    from alignsim.experiments.reproduce import reproduce
 
     return reproduce(
         Path(args.out),

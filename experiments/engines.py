@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-from experiments.errors import UserError
+from alignsim.experiments.errors import UserError
 
 ENGINES = ("local", "dask")
 

@@ -1,6 +1,6 @@
 """Metric names, units and definitions for tables and chart axes.
 
-The model's ``model.metrics.METRIC_INFO`` (metric -> (unit, definition)) is used when present;
+The model's ``alignsim.model.metrics.METRIC_INFO`` (metric -> (unit, definition)) is used when present;
 otherwise a metric is labelled by its name alone.
 """
 

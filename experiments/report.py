@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from experiments import stats
-from experiments.metrics import HEADLINE, unit
-from experiments.palette import cell_label
-from experiments.tables import Experiment, fmt_ci, two_by_two
+from alignsim.experiments import stats
+from alignsim.experiments.metrics import HEADLINE, unit
+from alignsim.experiments.palette import cell_label
+from alignsim.experiments.tables import Experiment, fmt_ci, two_by_two
 
 
 def aligned(rows: list[list[str]]) -> str:

@@ -15,14 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from experiments import spec as spec_mod
-from experiments.charts import ablation_applies, ablation_table, plot_experiment
-from experiments.fileio import atomic_write_text
-from experiments.metadata import git_commit, now_utc, versions
-from experiments.report import cell_markdown, effects_lines, markdown_table
-from experiments.runner import prepare, run_sweep
-from experiments.store import MANIFEST, read_manifest
-from experiments.tables import CONTRASTS, Experiment, fmt_ci, fmt_num
+from alignsim.experiments import spec as spec_mod
+from alignsim.experiments.charts import ablation_applies, ablation_table, plot_experiment
+from alignsim.experiments.fileio import atomic_write_text
+from alignsim.experiments.metadata import git_commit, now_utc, versions
+from alignsim.experiments.report import cell_markdown, effects_lines, markdown_table
+from alignsim.experiments.runner import prepare, run_sweep
+from alignsim.experiments.store import MANIFEST, read_manifest
+from alignsim.experiments.tables import CONTRASTS, Experiment, fmt_ci, fmt_num
 
 FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("structure_x_kpi", {}),
@@ -209,7 +209,7 @@ def _mechanisms(exp: Experiment) -> str:
             "## Why: mechanism ablation",
             "",
             "LTV advantage (paired by replicate, averaged over the other factor) with each mechanism switched"
-            " off through its lever in `model.mechanisms.ABLATIONS`. A large change means the mechanism carries"
+            " off through its lever in `alignsim.model.mechanisms.ABLATIONS`. A large change means the mechanism carries"
             " the effect.",
             "",
             markdown_table(rows),

@@ -1,7 +1,7 @@
 """Run a spec: submit the missing runs to an executor with a bounded window, stream results to disk.
 
-Every engine is a ``concurrent.futures.Executor`` (see :mod:`experiments.engines`). The driver is
-the single writer of the folder (:class:`experiments.store.RunStore`). At most ``window`` futures
+Every engine is a ``concurrent.futures.Executor`` (see :mod:`alignsim.experiments.engines`). The driver is
+the single writer of the folder (:class:`alignsim.experiments.store.RunStore`). At most ``window`` futures
 are in flight, so memory does not grow with the number of runs.
 """
 
@@ -18,11 +18,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from experiments.engines import check_engine, open_executor
-from experiments.spec import Spec
-from experiments.store import RunStore
-from experiments.tables import write_tables
-from experiments.worker import Task, run_id, run_task
+from alignsim.experiments.engines import check_engine, open_executor
+from alignsim.experiments.spec import Spec
+from alignsim.experiments.store import RunStore
+from alignsim.experiments.tables import write_tables
+from alignsim.experiments.worker import Task, run_id, run_task
 
 
 @dataclass

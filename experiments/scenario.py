@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from experiments.errors import UserError, one_line
+from alignsim.experiments.errors import UserError, one_line
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 METADATA_KEYS = ("description",)
@@ -74,7 +74,7 @@ def check_params(values: dict[str, Any], where: str) -> dict[str, Any]:
     Raises:
         UserError: naming ``where``, the parameter, the value and what is allowed.
     """
-    from model.params import PARAMS
+    from alignsim.model.params import PARAMS
 
     checked = {}
     for name, value in values.items():
@@ -90,12 +90,12 @@ def check_params(values: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def full_params(values: dict[str, Any], where: str) -> dict[str, Any]:
-    """Merge over the defaults and apply every rule of ``model.params.validate``.
+    """Merge over the defaults and apply every rule of ``alignsim.model.params.validate``.
 
     Raises:
         UserError: with ``where`` prefixed to the model's message.
     """
-    from model.params import validate
+    from alignsim.model.params import validate
 
     try:
         return validate(values)

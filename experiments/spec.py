@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.errors import UserError
-from experiments.scenario import check_params, full_params, load_scenario, read_toml
+from alignsim.experiments.errors import UserError
+from alignsim.experiments.scenario import check_params, full_params, load_scenario, read_toml
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
 ABLATE = "ablate"
@@ -132,7 +132,7 @@ def seed_for(root_seed: int, replicate: int) -> int:
 def ablations() -> dict[str, dict[str, Any]]:
     """Mechanism id -> parameter overrides that switch it off (empty if the model has none)."""
     try:
-        from model import mechanisms
+        from alignsim.model import mechanisms
     except ImportError:
         return {}
     found = getattr(mechanisms, "ABLATIONS", None)
@@ -174,7 +174,7 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None, where: str = "
     Raises:
         UserError: one line naming the field, the value and what is allowed.
     """
-    from model import SUMMARY_METRICS, TIMESERIES_METRICS
+    from alignsim.model import SUMMARY_METRICS, TIMESERIES_METRICS
 
     unknown = sorted(set(raw) - TOP_KEYS)
     if unknown:
@@ -255,7 +255,7 @@ def _factors(value: Any, where: str) -> dict[str, list[Any]]:
 def _factor_values(name: str, value: Any, where: str) -> list[Any]:
     if name == ABLATE:
         return _ablation_values(value, where)
-    from model.params import PARAMS
+    from alignsim.model.params import PARAMS
 
     if name not in PARAMS:
         raise UserError(f"{where}: unknown parameter {name!r}; see 'alignsim params' for the list")

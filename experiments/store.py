@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from experiments.errors import UserError, one_line
-from experiments.fileio import atomic_write_json, atomic_write_lines, csv_line
-from experiments.metadata import git_commit, now_utc, versions
-from experiments.spec import Spec
-from experiments.worker import Task
+from alignsim.experiments.errors import UserError, one_line
+from alignsim.experiments.fileio import atomic_write_json, atomic_write_lines, csv_line
+from alignsim.experiments.metadata import git_commit, now_utc, versions
+from alignsim.experiments.spec import Spec
+from alignsim.experiments.worker import Task
 
 MANIFEST = "manifest.json"
 RUNS = "runs.csv"

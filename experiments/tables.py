@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments import stats
-from experiments.fileio import atomic_write_lines, csv_line
-from experiments.store import RUNS, read_manifest
+from alignsim.experiments import stats
+from alignsim.experiments.fileio import atomic_write_lines, csv_line
+from alignsim.experiments.store import RUNS, read_manifest
 
 SUMMARY = "summary.csv"
 CONTRASTS = "contrasts.csv"

@@ -68,7 +68,7 @@ def run_task(task: Task) -> dict[str, Any]:
 def _simulate(task: Task) -> dict[str, Any]:
     if task.run_id in os.environ.get(FAIL_ENV, "").split(","):
         raise RuntimeError(f"test-only failure injected by {FAIL_ENV} for run {task.run_id}")
-    from model import GTMModel
+    from alignsim.model import GTMModel
 
     model = GTMModel(seed=task.seed, **task.params)
     try:

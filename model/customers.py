@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import expit, logit
 
-from model.pools import State
+from alignsim.model.pools import State
 
 if TYPE_CHECKING:
-    from model.model import GTMModel
+    from alignsim.model.model import GTMModel
 
 ONBOARDING_WEEKS = 13  # new customers get extra adoption attention this long (assumed)
 ONBOARDING_WEIGHT = 4.0  # ... this many times the adoption hours of a settled customer

@@ -1,6 +1,6 @@
 """Keep the generated tables in docs/MODEL.md in sync with the code.
 
-``python -m model.doc_tables`` rewrites the blocks between ``<!-- NAME:start -->`` and
+``python -m alignsim.model.doc_tables`` rewrites the blocks between ``<!-- NAME:start -->`` and
 ``<!-- NAME:end -->``; a test fails if the committed document is out of date.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agents import ROLES
-from model import mechanisms, params
+from alignsim.agents import ROLES
+from alignsim.model import mechanisms, params
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "MODEL.md"
 
@@ -27,7 +27,7 @@ def decision_table() -> str:
 
 def metrics_table() -> str:
     """Summary and weekly metrics with unit and definition."""
-    from model.metrics import METRIC_INFO, SERIES_INFO
+    from alignsim.model.metrics import METRIC_INFO, SERIES_INFO
     rows = ["| metric | kind | unit | definition |", "|---|---|---|---|"]
     rows += [f"| `{k}` | summary | {u} | {d} |" for k, (u, d) in METRIC_INFO.items()]
     rows += [f"| `{k}` | weekly | {u} | {d} |" for k, (u, d) in SERIES_INFO.items()]

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import ndtr
 
-from model.customers import onboard
-from model.market import draw_week, segment_values
-from model.pools import State
+from alignsim.model.customers import onboard
+from alignsim.model.market import draw_week, segment_values
+from alignsim.model.pools import State
 
 if TYPE_CHECKING:
-    from model.model import GTMModel
+    from alignsim.model.model import GTMModel
 
 GOLDEN = 0.6180339887498949  # spreads queue positions evenly over staff (Weyl sequence)
 JUNK_INTENT = 0.02  # buying intent of an engagement-only MQL (M2)

@@ -14,10 +14,10 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln
 
-from model.pools import State
+from alignsim.model.pools import State
 
 if TYPE_CHECKING:
-    from model.model import GTMModel
+    from alignsim.model.model import GTMModel
 
 YEAR_WEEKS = 52
 SNAPSHOT_WEEKS = 13

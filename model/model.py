@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from mesa.agent import AgentSet
 
-from agents import ROLES, StaffAgent
-from model import customers, funnel, metrics, rewards
-from model.market import draw_fit, draw_segments, segment_values
-from model.params import shared_weight, validate
-from model.pools import AccountPool, State
+from alignsim.agents import ROLES, StaffAgent
+from alignsim.model import customers, funnel, metrics, rewards
+from alignsim.model.market import draw_fit, draw_segments, segment_values
+from alignsim.model.params import shared_weight, validate
+from alignsim.model.pools import AccountPool, State
 
 SUMMARY_METRICS = metrics.SUMMARY_METRICS
 TIMESERIES_METRICS = metrics.TIMESERIES_METRICS
@@ -32,7 +32,7 @@ class GTMModel(mesa.Model):
         structure: "assembly_line" or "pod".
         kpi: "siloed", "shared" or "blend" (with ``shared_kpi_weight``).
         seed: root seed; the market, process and learning streams are spawned from it.
-        **params: any parameter declared in :mod:`model.params` (validated; unknown
+        **params: any parameter declared in :mod:`alignsim.model.params` (validated; unknown
             names and out-of-range values raise ``ValueError``).
 
     Attributes:
@@ -257,11 +257,11 @@ class GTMModel(mesa.Model):
         mesa.Agent._ids.pop(self, None)
 
     def summary(self) -> dict[str, float]:
-        """Headline metrics of the run; definitions and units in :data:`model.metrics.METRIC_INFO`."""
+        """Headline metrics of the run; definitions and units in :data:`alignsim.model.metrics.METRIC_INFO`."""
         return metrics.summarise(self)
 
     def customer_ledger(self) -> pd.DataFrame:
-        """One row per customer ever acquired (see :func:`model.metrics.customer_ledger`)."""
+        """One row per customer ever acquired (see :func:`alignsim.model.metrics.customer_ledger`)."""
         return metrics.customer_ledger(self)
 
     def timeseries(self) -> pd.DataFrame:

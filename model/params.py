@@ -1,8 +1,8 @@
 """Every model parameter, declared once: name, default, unit, allowed values, meaning, source.
 
 The table here is the single source of truth for the keyword arguments of
-:class:`model.GTMModel`, for ``alignsim run --set``, for scenario files and for
-experiment specs. ``docs/MODEL.md`` renders it (``python -m model.params``).
+:class:`alignsim.model.GTMModel`, for ``alignsim run --set``, for scenario files and for
+experiment specs. ``docs/MODEL.md`` renders it (``python -m alignsim.model.params``).
 
 Sources are abbreviated: ``domain`` = shared/domain.md calibration priors,
 ``seed NNN`` = shared/seeds, ``assumed`` = no trustworthy figure; a free

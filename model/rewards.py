@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.market import segment_values
-from model.metrics import LTV_DISCOUNT_RATE_PER_YEAR
-from model.pools import State
+from alignsim.model.market import segment_values
+from alignsim.model.metrics import LTV_DISCOUNT_RATE_PER_YEAR
+from alignsim.model.pools import State
 
 if TYPE_CHECKING:
-    from model.model import GTMModel
+    from alignsim.model.model import GTMModel
 
 #: pool column holding the week an account was touched, and the owner column, per role
 TOUCH = {"marketer": ("created_week", "marketer"), "sdr": ("touch_week", "sdr"), "ae": ("opp_start_week", "ae")}

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from model import GTMModel
+from alignsim.model import GTMModel
 
 FAST = {"weeks": 156, "adaptive": False}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import GTMModel
+from alignsim.model import GTMModel
 
 RANGES = {
     "mql_to_sql": (0.13, 0.50),  # SiriusDecisions 13-50%

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.cli import main
-from model import SUMMARY_METRICS, TIMESERIES_METRICS
-from model.params import PARAMS
+from alignsim.experiments.cli import main
+from alignsim.model import SUMMARY_METRICS, TIMESERIES_METRICS
+from alignsim.model.params import PARAMS
 
 REPO = Path(__file__).resolve().parent.parent
 

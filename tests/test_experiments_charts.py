@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from experiments.charts import plot_experiment
-from experiments.cli import main
-from experiments.runner import run_sweep
-from experiments.spec import ablations, parse_spec
+from alignsim.experiments.charts import plot_experiment
+from alignsim.experiments.cli import main
+from alignsim.experiments.runner import run_sweep
+from alignsim.experiments.spec import ablations, parse_spec
 
 BASE = {"replicates": 2, "root_seed": 5, "weeks": 26, "timeseries_every_weeks": 13}
 QUESTION = {"structure": ["assembly_line", "pod"], "kpi": ["siloed", "shared"]}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import main
-from experiments.reproduce import QUICK_DIR, QUICK_PLAN
+from alignsim.experiments.cli import main
+from alignsim.experiments.reproduce import QUICK_DIR, QUICK_PLAN
 
 COMMITTED = Path(__file__).resolve().parent.parent / "results" / QUICK_DIR
 COMPARED = ("runs.csv", "summary.csv", "contrasts.csv", "interaction.csv", "timeseries.csv")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import main
-from experiments.runner import run_sweep
-from experiments.spec import load_spec
-from experiments.store import RunStore
-from experiments.worker import FAIL_ENV
+from alignsim.experiments.cli import main
+from alignsim.experiments.runner import run_sweep
+from alignsim.experiments.spec import load_spec
+from alignsim.experiments.store import RunStore
+from alignsim.experiments.worker import FAIL_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 FILES = ("runs.csv", "timeseries.csv", "summary.csv", "contrasts.csv", "interaction.csv")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.errors import UserError
-from experiments.spec import SPEC_DIR, load_spec, parse_spec, seed_for
-from model.params import DEFAULTS
+from alignsim.experiments.errors import UserError
+from alignsim.experiments.spec import SPEC_DIR, load_spec, parse_spec, seed_for
+from alignsim.model.params import DEFAULTS
 
 
 def _spec(**extra):

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from experiments import stats
-from experiments.fileio import format_value
+from alignsim.experiments import stats
+from alignsim.experiments.fileio import format_value
 
 DATA = np.array([4.1, 5.3, 6.0, 5.5, 4.8, 6.2, 5.9, 5.1])
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.mechanisms import ABLATIONS, MECHANISMS
-from model.pools import State
+from alignsim.model.mechanisms import ABLATIONS, MECHANISMS
+from alignsim.model.pools import State
 from tests.support import assert_positive, paired, run
 
 SDR_T = ("sdr", "qualification_threshold")
@@ -29,7 +29,7 @@ def same_outcome(a: dict, b: dict, **base) -> None:
 
 
 def test_every_mechanism_has_lever_source_and_known_parameters() -> None:
-    from model.params import PARAMS
+    from alignsim.model.params import PARAMS
     assert [m.mid for m in MECHANISMS] == [f"M{i}" for i in range(1, 14)]
     for m in MECHANISMS:
         assert m.source and m.off and set(m.off) <= set(PARAMS)

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import SUMMARY_METRICS, TIMESERIES_METRICS, GTMModel
-from model.metrics import METRIC_INFO, SERIES_INFO
-from model.params import PARAMS
+from alignsim.model import SUMMARY_METRICS, TIMESERIES_METRICS, GTMModel
+from alignsim.model.metrics import METRIC_INFO, SERIES_INFO
+from alignsim.model.params import PARAMS
 from tests.support import run
 
 
@@ -170,6 +170,6 @@ def test_tiny_shared_weight_learns_like_siloed() -> None:
 
 
 def test_ae_siloed_reward_waits_for_deals_opened_in_the_trial_to_close() -> None:
-    from model.rewards import siloed_delay
+    from alignsim.model.rewards import siloed_delay
     m = GTMModel(sales_cycle_scale=2.0)
     assert siloed_delay(m, "ae") >= 2.0 * 20 * 1.3 and siloed_delay(m, "sdr") == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import GTMModel
-from model.params import PARAMS
+from alignsim.model import GTMModel
+from alignsim.model.params import PARAMS
 
 FREE = ["handoff_context_loss", "lead_decay_per_week", "mql_definition_gap", "champion_turnover_per_year",
         "incidents_per_year", "specialisation_gain", "help_efficiency", "fit_effect", "market_fit_mean",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from model.metrics import fit_sbg, sbg_survival
+from alignsim.model.metrics import fit_sbg, sbg_survival
 from tests.support import run
 
 SBG_RUN = {"weeks": 520, "retention_effects": False, "allow_multi_year": False, "initial_customers": 0,
@@ -36,7 +36,7 @@ def kaplan_meier_by_renewal(ledger, horizon_weeks: int, periods: int):
 def test_churn_is_exactly_theta_without_retention_effects() -> None:
     model = run(0, **{**SBG_RUN, "weeks": 156})
     rows = np.flatnonzero(model.accounts.view("theta") > 0)[:50]
-    from model.customers import churn_probability
+    from alignsim.model.customers import churn_probability
     assert np.array_equal(churn_probability(model, rows), model.accounts.theta[rows])
 
 
