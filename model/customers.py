@@ -1,4 +1,4 @@
-"""Customers: onboarding, CSM work, champions, incidents, renewals, expansion.
+"""Customers: onboarding, champions, incidents, revenue, renewals, expansion (what CSMs do: agents/csm.py).
 
 Churn happens only at a contract renewal (M10, seed 003). At a renewal the probability is
 the customer's own theta (shifted-beta-geometric, Fader & Hardie 2007) moved on the
@@ -18,27 +18,12 @@ from alignsim.model.pools import State
 if TYPE_CHECKING:
     from alignsim.model.model import GTMModel
 
-ONBOARDING_WEEKS = 13  # new customers get extra adoption attention this long (assumed)
-ONBOARDING_WEIGHT = 4.0  # ... this many times the adoption hours of a settled customer
-POTENTIAL_SLOPE = 1.2  # value potential = 1 + slope * (fit - 0.5) (assumed)
 INCIDENT_MEMORY_PER_WEEK = 0.97  # incident damage fades ~3% a week (assumed)
 MAX_LOGIT_SHIFT = 5.0
 
 
-def assign_csm(m: GTMModel, rows: np.ndarray) -> None:
-    """Give each new customer to the least-loaded CSM of its pod (the AE -> CSM hand-off, M5)."""
-    acc = m.accounts
-    owners = acc.csm[acc.where(State.CUSTOMER)]
-    book = np.bincount(owners[owners >= 0], minlength=m.n_staff["csm"])
-    for group, members in enumerate(m.members["csm"]):
-        mine = rows[m.csm_group_of_pod[acc.pod[rows]] == group]
-        if len(mine):
-            order = members[np.argsort(book[members], kind="stable")]
-            acc.csm[mine] = order[np.arange(len(mine)) % len(order)]
-
-
 def onboard(m: GTMModel, rows: np.ndarray) -> None:
-    """Turn won opportunities into customers."""
+    """Turn won opportunities into customers (the CSMs take them on next: :meth:`CSM.take_on`)."""
     acc = m.accounts
     acc.state[rows] = State.CUSTOMER
     acc.acquired_week[rows] = acc.opp_end_week[rows]
@@ -50,7 +35,6 @@ def onboard(m: GTMModel, rows: np.ndarray) -> None:
     acc.relationship[rows] = 0.5 * acc.context[rows]
     acc.incident_damage[rows] = 0.0
     acc.renewals[rows] = 0
-    assign_csm(m, rows)
     m.arr_usd += 12.0 * acc.mrr_usd[rows].sum()
     m.tally["new_customers"] += len(rows)
     m.tally["new_arr_usd"] += 12.0 * acc.mrr_usd[rows].sum()
@@ -72,38 +56,25 @@ def incidents(m: GTMModel) -> None:
     m.tally["incidents"] += 1
 
 
-def customer_success(m: GTMModel) -> None:
-    """CSMs answer tickets, then split their remaining hours between adoption and relationship.
+def champions(m: GTMModel) -> None:
+    """M9 (seeds 001, 003): a customer's champion may leave; the relationship built with them is lost.
 
-    M1 (seed 000): poor-fit customers open more tickets and can realise less value.
-    M9 (seeds 001, 003): relationship work makes a customer happy while its champion
-    stays; champion turnover wipes the relationship, and only value realised remains.
+    Only value realised survives a new decision-maker ("happy" vs "successful" customers).
     """
-    p, acc = m.p, m.accounts
+    acc = m.accounts
     cust = acc.where(State.CUSTOMER)
-    owner = acc.csm[cust]
-    n_csm = m.n_staff["csm"]
-    fit_gap = p["fit_effect"] * (0.5 - acc.fit[cust])
-    tickets = p["ticket_hours_per_customer_week"] * np.maximum(1.0 + 2.0 * fit_gap, 0.0)
-    tickets *= 1.0 + acc.incident_damage[cust]
-    free = np.maximum(m.capacity["csm"] - np.bincount(owner, tickets, n_csm), 0.0)
-    adoption = m.policy("csm", "adoption_share")
-    weight = np.where(m.week - acc.acquired_week[cust] < ONBOARDING_WEEKS, ONBOARDING_WEIGHT, 1.0)
-    adoption_hours = (free * adoption)[owner] * weight / np.bincount(owner, weight, n_csm)[owner]
-    relationship_hours = (free * (1.0 - adoption))[owner] / np.bincount(owner, minlength=n_csm)[owner]
-    potential = 1.0 - POTENTIAL_SLOPE * fit_gap
-    rate = p["adoption_base_rate"] + p["adoption_rate_per_hour"] * adoption_hours * (0.5 + 0.5 * acc.context[cust])
-    value = acc.value_realised[cust]
-    acc.value_realised[cust] = value + np.minimum(rate, 1.0) * (potential - value)
-    rel = acc.relationship[cust]
-    gain = p["relationship_rate_per_hour"] * relationship_hours * (1.0 - rel)
-    rel = rel + gain - p["relationship_decay_per_week"] * rel
     champion_left = m.process_rng.random(len(cust)) < m.champion_hazard_per_week
-    acc.relationship[cust] = np.where(champion_left, 0.0, np.clip(rel, 0.0, 1.0))
+    acc.relationship[cust[champion_left]] = 0.0
+    m.tally["champion_changes"] += int(champion_left.sum())
+
+
+def accrue_week(m: GTMModel) -> None:
+    """A week passes for every customer: incident damage fades and a week of subscription revenue is collected."""
+    acc = m.accounts
+    cust = acc.where(State.CUSTOMER)
     acc.incident_damage[cust] *= INCIDENT_MEMORY_PER_WEEK
     acc.revenue_usd[cust] += acc.mrr_usd[cust] * 12.0 / 52.0
     m.tally["revenue_usd"] += acc.mrr_usd[cust].sum() * 12.0 / 52.0
-    m.tally["champion_changes"] += int(champion_left.sum())
 
 
 def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:

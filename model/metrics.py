@@ -266,11 +266,11 @@ def check_invariants(m: GTMModel) -> None:
     arr = 12.0 * acc.view("mrr_usd")[cust].sum()
     assert abs(arr - m.arr_usd) <= 1e-6 * max(1.0, arr), f"ARR {m.arr_usd} != sum of active contracts {arr}"
     assert (acc.view("mrr_usd")[cust] > 0).all(), "active contracts have positive MRR"
-    for role, cap in m.capacity.items():
-        assert (cap >= 0).all() and (m.lending[role] >= 0).all(), f"{role} capacity is non-negative"
+    for roster in m.rosters:
+        assert (roster.capacity >= 0).all() and (roster.lending >= 0).all(), f"{roster.role} capacity is non-negative"
     assert (m.help_capacity >= 0).all(), "help capacity is non-negative"
-    busy = np.bincount(acc.view("ae")[state == State.OPPORTUNITY], minlength=m.n_staff["ae"])
-    assert (busy <= np.floor(m.capacity["ae"]) + 1e-9).all(), "no AE runs more opportunities than slots"
+    busy = np.bincount(acc.view("ae")[state == State.OPPORTUNITY], minlength=m.aes.n)
+    assert (busy <= np.floor(m.aes.capacity) + 1e-9).all(), "no AE runs more opportunities than slots"
     for name in ("intent", "context", "relationship"):
         values = acc.view(name)
         finite = values[np.isfinite(values)]

@@ -1,8 +1,10 @@
 """GTMModel: the go-to-market organisation as a Mesa 3 model.
 
-One tick is one week. Order within a week (see docs/MODEL.md, "Process overview"):
-incidents -> help requests -> marketing -> SDR qualification -> AE selling and closing
--> customer success -> renewals -> (every ``review_weeks``) policy reviews -> data collection.
+One tick is one week; :meth:`GTMModel.step` reads as the week's schedule (see docs/MODEL.md,
+"Process overview"): incidents -> help requests -> marketers -> SDRs -> AEs (open, close) ->
+CSMs -> champions, revenue, renewals -> (every ``review_weeks``) rewards and policy reviews ->
+data collection. What each role does lives on its agent class (agents/); customer-side
+processes live in :mod:`alignsim.model.customers`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
-from mesa.agent import AgentSet
 
-from alignsim.agents import ROLES, StaffAgent
-from alignsim.model import customers, funnel, metrics, rewards
+from alignsim.agents import AE, CSM, ROLES, SDR, Marketer, Roster, StaffAgent
+from alignsim.agents.ae import OVERPROMISE_EXPECTATION
+from alignsim.agents.csm import POTENTIAL_SLOPE
+from alignsim.model import customers, metrics, queues, rewards
 from alignsim.model.market import draw_fit, draw_segments, segment_values
 from alignsim.model.params import shared_weight, validate
 from alignsim.model.pools import AccountPool, State
@@ -39,7 +42,8 @@ class GTMModel(mesa.Model):
         p: the full, validated parameter dict.
         week: weeks completed.
         accounts: the pool of every lead, opportunity and customer.
-        staff: role name -> AgentSet of that role, agents in owner-index order.
+        marketers: roster of the marketers (arrays by owner id, teams); likewise ``sdrs``, ``aes``, ``csms``.
+        rosters: the four rosters in the order of the week's work.
         arr_usd: annual recurring revenue of active contracts, USD.
         datacollector: Mesa DataCollector with the weekly series and each agent's policy.
     """
@@ -62,8 +66,7 @@ class GTMModel(mesa.Model):
         self.series = metrics.WeeklySeries(self.p["weeks"], self.n_pods)
         self.book_snapshots: dict[int, dict[str, np.ndarray]] = {}
         self.reward_due: dict[tuple[str, str, int], int] = {}  # (role, part, trial start) -> week paid
-        self.lending = {role: np.zeros(n) for role, n in self.n_staff.items()}
-        self.help_capacity = np.zeros(len(self.members["sdr"]))
+        self.help_capacity = np.zeros(len(self.sdrs.teams))
         if self.p["adaptive"]:
             self._start_trials()
         self._refresh_policies()
@@ -83,26 +86,21 @@ class GTMModel(mesa.Model):
         self.handoff_keep = 1.0 - p["handoff_context_loss"] * (1.0 - self.info_sharing)
         self.handoff_delay = p["handoff_delay_weeks"] if p["structure"] == "assembly_line" else 0.0
         pooled = p["structure"] == "assembly_line" or p["pod_capacity_pooling"]
-        self.group_of_pod = np.zeros(pods, dtype=np.int64) if pooled else np.arange(pods)
+        team_of_pod = np.zeros(pods, dtype=np.int64) if pooled else np.arange(pods)
         # pooling lends SDR/AE capacity only; customers always stay with their pod's CSMs
-        self.csm_group_of_pod = np.zeros(pods, dtype=np.int64) if p["structure"] == "assembly_line" else np.arange(pods)
+        csm_team_of_pod = np.zeros(pods, dtype=np.int64) if p["structure"] == "assembly_line" else np.arange(pods)
         factor = 1.0 + p["specialisation_gain"] if p["structure"] == "assembly_line" else 1.0
-        self.staff: dict[str, AgentSet] = {}
-        self.n_staff, self.pod_of, self.capacity, self.members = {}, {}, {}, {}
+        rosters = []
         for cls in ROLES:
             n = p[f"n_{cls.role}s"]
             # marketers share the market stream; specialists elsewhere get the M6 gain
-            capacity = p[cls.CAPACITY_PARAM] / n if cls.role == "marketer" else p[cls.CAPACITY_PARAM] * factor
+            capacity = p[cls.CAPACITY_PARAM] / n if cls is Marketer else p[cls.CAPACITY_PARAM] * factor
             agents = [cls(self, i, i % pods, capacity) for i in range(n)]
-            self.staff[cls.role] = AgentSet(agents, random=self.random)
-            self.n_staff[cls.role] = n
-            self.pod_of[cls.role] = np.array([a.pod for a in agents])
-            self.capacity[cls.role] = np.full(n, capacity)
-            grouping = self.csm_group_of_pod if cls.role == "csm" else self.group_of_pod
-            groups = grouping[self.pod_of[cls.role]]
-            self.members[cls.role] = [np.flatnonzero(groups == g) for g in range(grouping.max() + 1)]
+            rosters.append(Roster(cls, agents, csm_team_of_pod if cls is CSM else team_of_pod))
+        self.rosters: tuple[Roster, ...] = tuple(rosters)
+        self.marketers, self.sdrs, self.aes, self.csms = rosters
         self.champion_hazard_per_week = 1.0 - (1.0 - p["champion_turnover_per_year"]) ** (1.0 / 52.0)
-        cost = sum(p[f"cost_{r}_usd_per_year"] * self.n_staff[r] for r in ("marketer", "sdr", "ae"))
+        cost = sum(p[f"cost_{r.role}_usd_per_year"] * r.n for r in (self.marketers, self.sdrs, self.aes))
         self.sm_payroll_usd_per_week = cost / 52.0
 
     def _setup_initial_customers(self) -> None:
@@ -121,24 +119,48 @@ class GTMModel(mesa.Model):
         mrr = segment_values(p, "acv")[segment] * 0.9 / 12.0
         pod = np.arange(n) % self.n_pods
         rows = self.accounts.add(
-            n, state=State.CUSTOMER, fit=fit, intent=0.0, theta=theta, segment=segment, pod=pod,
+            n,
+            state=State.CUSTOMER,
+            fit=fit,
+            intent=0.0,
+            theta=theta,
+            segment=segment,
+            pod=pod,
             context=self.handoff_keep**3,  # as if handed marketing -> SDR -> AE -> CSM
-            created_week=renewal - term * (past + 1), acquired_week=renewal - term * (past + 1),
-            renewal_week=renewal, contract_weeks=term, renewals=past, discount=0.1,
-            expectation=1.0 + p["overpromise_effect"] * funnel.OVERPROMISE_EXPECTATION * 0.2,
-            list_acv_usd=segment_values(p, "acv")[segment], mrr_usd=mrr, initial_mrr_usd=mrr,
-            value_realised=0.9 * (1.0 - customers.POTENTIAL_SLOPE * p["fit_effect"] * (0.5 - fit)),
-            relationship=0.5, incident_damage=0.0, revenue_usd=0.0, initial=True,
+            created_week=renewal - term * (past + 1),
+            acquired_week=renewal - term * (past + 1),
+            renewal_week=renewal,
+            contract_weeks=term,
+            renewals=past,
+            discount=0.1,
+            expectation=1.0 + p["overpromise_effect"] * OVERPROMISE_EXPECTATION * 0.2,
+            list_acv_usd=segment_values(p, "acv")[segment],
+            mrr_usd=mrr,
+            initial_mrr_usd=mrr,
+            value_realised=0.9 * (1.0 - POTENTIAL_SLOPE * p["fit_effect"] * (0.5 - fit)),
+            relationship=0.5,
+            incident_damage=0.0,
+            revenue_usd=0.0,
+            initial=True,
         )
-        customers.assign_csm(self, rows)
+        CSM.take_on(self, rows)
         self.arr_usd = 12.0 * mrr.sum()
 
     # ---------------------------------------------------------------- policies
+    def roster(self, role: str) -> Roster:
+        """The roster of ``role`` ("marketer", "sdr", "ae" or "csm").
+
+        Raises:
+            ValueError: for an unknown role.
+        """
+        for roster in self.rosters:
+            if roster.role == role:
+                return roster
+        raise ValueError(f"unknown role {role!r}; allowed: {', '.join(r.role for r in self.rosters)}")
+
     def _refresh_policies(self) -> None:
-        self._policy = {
-            role: {name: np.array([a.learner.value(name) for a in agents]) for name in agents[0].learner.names}
-            for role, agents in self.staff.items()
-        }
+        for roster in self.rosters:
+            roster.refresh_policies()
 
     def set_policy(self, role: str, name: str, value: float) -> GTMModel:
         """Put every ``role`` agent's decision variable ``name`` at ``value`` (a what-if; returns self).
@@ -146,9 +168,10 @@ class GTMModel(mesa.Model):
         Raises:
             ValueError: for an unknown role or variable, or a value outside the variable's bounds.
         """
-        if role not in self.staff or name not in self.staff[role][0].learner.names:
+        roles = {r.role: r for r in self.rosters}
+        if role not in roles or name not in roles[role].cls.POLICY:
             raise ValueError(f"unknown decision variable {role}.{name}")
-        for agent in self.staff[role]:
+        for agent in roles[role].agents:
             learner = agent.learner
             i = learner.names.index(name)
             if not learner.low[i] <= value <= learner.high[i]:
@@ -159,28 +182,24 @@ class GTMModel(mesa.Model):
 
     def policy(self, role: str, name: str) -> np.ndarray:
         """Decision variable ``name`` in force for every agent of ``role``, by owner index."""
-        return self._policy[role][name]
-
-    def targeting_noise_sd(self) -> np.ndarray:
-        """M11: each marketer's fit-signal noise, sharpened by the renewal outcomes it has seen."""
-        delay = self.p["feedback_delay_weeks"] * (1.0 - self.info_sharing)
-        seen = self.series.outcomes_seen(self.week - delay)
-        if self.p["structure"] == "assembly_line":
-            seen = np.full(self.n_pods, seen.sum())
-        seen = seen[self.pod_of["marketer"]]
-        return self.p["targeting_noise_sd"] / np.sqrt(1.0 + self.p["feedback_learning"] * seen / 100.0)
+        return self.roster(role).policy(name)
 
     # ---------------------------------------------------------------- a week
     def step(self) -> None:
-        """Advance one week."""
+        """Advance one week: the week's schedule."""
         self.tally.clear()
         self.series.start_week(self)
         customers.incidents(self)
         self._ask_for_help()
-        funnel.marketing(self)
-        funnel.qualification(self)
-        funnel.selling(self)
-        customers.customer_success(self)
+        Marketer.run_campaigns(self)
+        self._sdrs_work()
+        self._aes_work()
+        won = AE.close_due(self)
+        customers.onboard(self, won)
+        CSM.take_on(self, won)
+        CSM.work_books(self)
+        customers.champions(self)
+        customers.accrue_week(self)
         customers.renewals(self)
         self.accounts.compact()
         self.week += 1
@@ -192,24 +211,43 @@ class GTMModel(mesa.Model):
         if self.week >= self.p["weeks"]:
             self.running = False
 
+    def _sdrs_work(self) -> None:
+        """Each SDR team works its own lead queue (one vectorised call per team); unworked leads may expire."""
+        leads = queues.ready(self, State.LEAD)
+        for team in range(len(self.sdrs.teams)):
+            queue = queues.team_queue(self, leads, self.sdrs, team)
+            if len(queue):
+                SDR.work_queue(self, team, queue)
+        queues.expire_unworked(self, leads, State.LEAD)
+
+    def _aes_work(self) -> None:
+        """Each AE team takes SQLs from its own queue into free slots; unworked SQLs may expire."""
+        sqls = queues.ready(self, State.SQL)
+        free = AE.free_slots(self)
+        for team, members in enumerate(self.aes.teams):
+            queue = queues.team_queue(self, sqls, self.aes, team)
+            if len(queue) and free[members].sum() > 0:
+                AE.work_queue(self, team, queue, free)
+        queues.expire_unworked(self, sqls, State.SQL)
+
     def _ask_for_help(self) -> None:
         """M8 (seeds 000, 003): a team in trouble asks for help; others lend their help_share.
 
-        A pod's SDR queue is in trouble when its backlog exceeds ``help_trigger_weeks`` of
-        its capacity. Marketers and AEs of the same group then lend ``help_share`` of
+        A team's SDR queue is in trouble when its backlog exceeds ``help_trigger_weeks`` of
+        its capacity. Marketers and AEs of the same team then lend ``help_share`` of
         their week; each lent person works the queue at ``help_efficiency`` of an SDR.
         """
-        p, acc = self.p, self.accounts
+        p, acc, sdrs = self.p, self.accounts, self.sdrs
         leads = acc.where(State.LEAD)
-        groups = self.group_of_pod[acc.pod[leads]]
-        backlog = np.bincount(groups, minlength=len(self.members["sdr"]))
-        sdr_cap = np.array([self.capacity["sdr"][m].sum() for m in self.members["sdr"]])
+        teams = sdrs.team_of_pod[acc.pod[leads]]
+        backlog = np.bincount(teams, minlength=len(sdrs.teams))
+        sdr_cap = np.array([sdrs.capacity[members].sum() for members in sdrs.teams])
         trouble = (backlog > p["help_trigger_weeks"] * sdr_cap) & (p["help_efficiency"] > 0)
         self.help_capacity = np.zeros(len(trouble))
-        for role in ("marketer", "ae"):
-            group = self.group_of_pod[self.pod_of[role]]
-            self.lending[role] = self.policy(role, "help_share") * trouble[group]
-            lent = np.bincount(group, self.lending[role], len(trouble))
+        for roster in (self.marketers, self.aes):
+            team = sdrs.team_of_pod[roster.pod]
+            roster.lending = roster.policy("help_share") * trouble[team]
+            lent = np.bincount(team, roster.lending, len(trouble))
             self.help_capacity += lent * p["sdr_leads_per_week"] * p["help_efficiency"]
 
     # ---------------------------------------------------------------- learning
@@ -217,12 +255,12 @@ class GTMModel(mesa.Model):
         """Start every agent's next trial and schedule when each part of its reward is paid."""
         w, start = self.shared_weight, self.week
         parts = ({"siloed"} if w < 1.0 else set()) | ({"shared"} if w > 0.0 else set())
-        for role in self.staff:
+        for roster in self.rosters:
             if "siloed" in parts:
-                siloed_due = start + self.p["review_weeks"] + rewards.siloed_delay(self, role)
-                self.reward_due[(role, "siloed", start)] = siloed_due
+                siloed_due = start + self.p["review_weeks"] + roster.cls.siloed_delay_weeks(self)
+                self.reward_due[(roster.role, "siloed", start)] = siloed_due
             if "shared" in parts:
-                self.reward_due[(role, "shared", start)] = start + self.p["shared_reward_horizon_weeks"]
+                self.reward_due[(roster.role, "shared", start)] = start + self.p["shared_reward_horizon_weeks"]
         self.book_snapshots[start] = rewards.book_snapshot(self)
         self.agents.do("start_trial", parts)
 
@@ -232,9 +270,12 @@ class GTMModel(mesa.Model):
         due = sorted(key for key, week in self.reward_due.items() if week <= self.week)
         for role, part, start in due:
             end = start + self.p["review_weeks"]
-            kpi = rewards.siloed_kpi if part == "siloed" else rewards.shared_value_usd
-            value = kpi(self, role, start, end)
-            for agent in self.staff[role]:
+            roster = self.roster(role)
+            if part == "siloed":
+                value = roster.cls.siloed_kpi(self, start, end)
+            else:
+                value = rewards.shared_value_usd(self, role, start, end)
+            for agent in roster.agents:
                 agent.receive_reward(part, start, float(value[agent.index]), weight[part])
             del self.reward_due[(role, part, start)]
         waiting = {start for _, _, start in self.reward_due}

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alignsim.agents import Marketer
 from alignsim.model.mechanisms import ABLATIONS, MECHANISMS
 from alignsim.model.pools import State
 from tests.support import assert_positive, paired, run
@@ -126,7 +127,7 @@ def test_m6_off_assembly_staff_have_pod_capacity() -> None:
     line = run(0, weeks=1, specialisation_gain=0.0)
     pods = run(0, weeks=1, structure="pod")
     for role in ("sdr", "ae", "csm"):
-        assert np.array_equal(line.capacity[role], pods.capacity[role])
+        assert np.array_equal(line.roster(role).capacity, pods.roster(role).capacity)
 
 
 def test_m7_leads_decay_while_waiting() -> None:
@@ -191,8 +192,8 @@ def test_m11_feedback_sharpens_targeting() -> None:
 
 def test_m11_off_targeting_noise_stays_constant() -> None:
     m = run(0, feedback_learning=0.0)
-    assert np.all(m.targeting_noise_sd() == m.p["targeting_noise_sd"])
-    assert np.all(run(0).targeting_noise_sd() < m.p["targeting_noise_sd"])
+    assert np.all(Marketer.fit_signal_noise_sd(m) == m.p["targeting_noise_sd"])
+    assert np.all(Marketer.fit_signal_noise_sd(run(0)) < m.p["targeting_noise_sd"])
 
 
 def test_m12_incidents_raise_churn() -> None:

@@ -170,6 +170,7 @@ def test_tiny_shared_weight_learns_like_siloed() -> None:
 
 
 def test_ae_siloed_reward_waits_for_deals_opened_in_the_trial_to_close() -> None:
-    from alignsim.model.rewards import siloed_delay
+    from alignsim.agents import AE, SDR
+
     m = GTMModel(sales_cycle_scale=2.0)
-    assert siloed_delay(m, "ae") >= 2.0 * 20 * 1.3 and siloed_delay(m, "sdr") == 0
+    assert AE.siloed_delay_weeks(m) >= 2.0 * 20 * 1.3 and SDR.siloed_delay_weeks(m) == 0

@@ -1,0 +1,91 @@
+"""The customer success manager: takes on new customers, answers tickets, drives adoption and relationships (M1, M9)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from alignsim.agents.base import StaffAgent
+from alignsim.model.pools import State
+
+if TYPE_CHECKING:
+    from alignsim.model.model import GTMModel
+
+ONBOARDING_WEEKS = 13  # new customers get extra adoption attention this long (assumed)
+ONBOARDING_WEIGHT = 4.0  # ... this many times the adoption hours of a settled customer
+POTENTIAL_SLOPE = 1.2  # value potential = 1 + slope * (fit - 0.5) (assumed)
+
+
+class CSM(StaffAgent):
+    """Onboards, drives adoption, renews and expands customers (M9).
+
+    Decision variables:
+        adoption_share: share of non-ticket hours spent on adoption/onboarding
+            (value realised); the rest goes to renewal/relationship/upsell work.
+    """
+
+    role = "csm"
+    POLICY = {"adoption_share": (0.5, 0.05, 0.95)}
+    SILOED_KPI = "reported logo retention, whole base (vanity) or retention of renewals due"
+    CAPACITY_PARAM = "csm_hours_per_week"
+    CAPACITY_UNIT = "hours per week"
+
+    @classmethod
+    def take_on(cls, model: GTMModel, rows: np.ndarray) -> None:
+        """The AE -> CSM hand-off (M5): each new customer goes to the least-loaded CSM of its team."""
+        acc, staff = model.accounts, model.csms
+        owners = acc.csm[acc.where(State.CUSTOMER)]
+        book = np.bincount(owners[owners >= 0], minlength=staff.n)
+        for team, members in enumerate(staff.teams):
+            mine = rows[staff.team_of_pod[acc.pod[rows]] == team]
+            if len(mine):
+                order = members[np.argsort(book[members], kind="stable")]
+                acc.csm[mine] = order[np.arange(len(mine)) % len(order)]
+
+    @classmethod
+    def work_books(cls, model: GTMModel) -> None:
+        """Every CSM answers its customers' tickets, then splits the hours left between adoption and relationship.
+
+        One call for all CSMs (each works only its own book, through the ``csm`` owner column).
+        M1 (seed 000): poor-fit customers open more tickets and can realise less value.
+        M9 (seeds 001, 003): relationship work makes a customer happy while its champion
+        stays (champion turnover itself is a customer process, :func:`alignsim.model.customers.champions`).
+        """
+        p, acc, staff = model.p, model.accounts, model.csms
+        cust = acc.where(State.CUSTOMER)
+        owner = acc.csm[cust]
+        fit_gap = p["fit_effect"] * (0.5 - acc.fit[cust])
+        tickets = p["ticket_hours_per_customer_week"] * np.maximum(1.0 + 2.0 * fit_gap, 0.0)
+        tickets *= 1.0 + acc.incident_damage[cust]
+        free = np.maximum(staff.capacity - np.bincount(owner, tickets, staff.n), 0.0)
+        adoption = staff.policy("adoption_share")
+        weight = np.where(model.week - acc.acquired_week[cust] < ONBOARDING_WEEKS, ONBOARDING_WEIGHT, 1.0)
+        adoption_hours = (free * adoption)[owner] * weight / np.bincount(owner, weight, staff.n)[owner]
+        relationship_hours = (free * (1.0 - adoption))[owner] / np.bincount(owner, minlength=staff.n)[owner]
+        potential = 1.0 - POTENTIAL_SLOPE * fit_gap
+        context_factor = 0.5 + 0.5 * acc.context[cust]
+        rate = p["adoption_base_rate"] + p["adoption_rate_per_hour"] * adoption_hours * context_factor
+        value = acc.value_realised[cust]
+        acc.value_realised[cust] = value + np.minimum(rate, 1.0) * (potential - value)
+        rel = acc.relationship[cust]
+        gain = p["relationship_rate_per_hour"] * relationship_hours * (1.0 - rel)
+        rel = rel + gain - p["relationship_decay_per_week"] * rel
+        acc.relationship[cust] = np.clip(rel, 0.0, 1.0)
+
+    @classmethod
+    def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:
+        """Retention of each CSM's book over [start, end).
+
+        With vanity KPIs (M13) the reported number: churned over the whole book, which
+        multi-year terms disguise (M10); without, over the customers up for renewal.
+        """
+        acc, snap, n = model.accounts, model.book_snapshots[start], model.csms.n
+        rows, owner = snap["rows"], snap["owner"]
+        churned = (acc.state[rows] == State.CHURNED) & (acc.churned_week[rows] < end)
+        if model.p["vanity_kpis"]:  # reported retention: churned over the whole book (disguised)
+            base = np.bincount(owner, minlength=n)
+        else:  # retention of the customers who were up for renewal
+            base = np.bincount(owner, churned | (acc.renewals[rows] > snap["renewals"]), n)
+        lost = np.bincount(owner, churned, n)
+        return 1.0 - np.divide(lost, base, out=np.zeros(n), where=base > 0)

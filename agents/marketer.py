@@ -1,0 +1,93 @@
+"""The marketer: turns the week's reachable prospects into MQLs (M1, M2, M11)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from alignsim.agents.base import StaffAgent
+from alignsim.model.market import draw_week
+from alignsim.model.pools import State
+from alignsim.model.rewards import touched
+
+if TYPE_CHECKING:
+    from alignsim.model.model import GTMModel
+
+JUNK_INTENT = 0.02  # buying intent of an engagement-only MQL (M2)
+
+
+class Marketer(StaffAgent):
+    """Runs campaigns that turn reached prospects into MQLs (M1, M2, M11).
+
+    Decision variables:
+        breadth: 0 = only the best-fitting prospects, 1 = everyone who engages (volume).
+        help_share: share of capacity lent to a swamped SDR queue (M8).
+    """
+
+    role = "marketer"
+    POLICY = {"breadth": (0.5, 0.0, 1.0), "help_share": (0.0, 0.0, 0.5)}
+    SILOED_KPI = "MQLs created (vanity) or MQLs accepted as SQLs"
+    CAPACITY_PARAM = "prospects_per_week"
+    CAPACITY_UNIT = "prospects reached per week"
+
+    @classmethod
+    def run_campaigns(cls, model: GTMModel) -> None:
+        """M1, M2, M11: every marketer turns its slice of this week's prospects into MQLs.
+
+        One call for all marketers: they share the week's market draw (each reaches its own
+        slice of it). Targeting (M1, seeds 000 and 003): a marketer keeps the share of its
+        prospects with the best fit signal; broader targeting keeps more (volume) of worse
+        fit. The fit signal is noisy; renewal outcomes fed back from CS sharpen it (M11,
+        seeds 002 and 004). Broad campaigns also pull in engagement-only MQLs with no buying
+        intent when marketing and sales define a qualified lead differently (M2, seed 003).
+        """
+        p, acc, staff = model.p, model.accounts, model.marketers
+        pr = draw_week(model.market_rng, p, staff.n)
+        breadth = staff.policy("breadth")
+        keep = p["keep_share_narrow"] + (p["keep_share_broad"] - p["keep_share_narrow"]) * breadth
+        keep = keep * (1.0 - staff.lending)
+        signal = pr.fit + cls.fit_signal_noise_sd(model)[pr.marketer] * pr.signal_noise
+        order = np.lexsort((-signal, pr.marketer))
+        counts = np.bincount(pr.marketer, minlength=len(keep))
+        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[pr.marketer[order]]
+        kept = np.sort(order[rank < np.floor(keep * counts + 0.5)[pr.marketer[order]]])
+        owner = pr.marketer[kept]
+        junk = pr.junk_draw[kept] < p["mql_definition_gap"] * breadth[owner]
+        created = model.week + pr.arrival[kept]
+        acc.add(
+            len(kept),
+            state=State.LEAD,
+            fit=pr.fit[kept],
+            intent=np.where(junk, JUNK_INTENT, pr.intent[kept]),
+            theta=pr.theta[kept],
+            segment=pr.segment[kept],
+            pod=staff.pod[owner],
+            marketer=owner,
+            created_week=created,
+            ready_week=created + model.handoff_delay,
+            context=model.handoff_keep,
+            junk=junk,
+            revenue_usd=0.0,
+        )
+        model.tally["mqls"] += len(kept)
+
+    @classmethod
+    def fit_signal_noise_sd(cls, model: GTMModel) -> np.ndarray:
+        """M11: each marketer's fit-signal noise, sharpened by the renewal outcomes it has seen."""
+        p = model.p
+        delay = p["feedback_delay_weeks"] * (1.0 - model.info_sharing)
+        seen = model.series.outcomes_seen(model.week - delay)
+        if p["structure"] == "assembly_line":
+            seen = np.full(model.n_pods, seen.sum())
+        seen = seen[model.marketers.pod]
+        return p["targeting_noise_sd"] / np.sqrt(1.0 + p["feedback_learning"] * seen / 100.0)
+
+    @classmethod
+    def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:
+        """MQLs each marketer created in [start, end); without vanity KPIs only those that became SQLs (M13)."""
+        acc = model.accounts
+        rows, owner = touched(model, "marketer", "created_week", start, end)
+        if not model.p["vanity_kpis"]:  # count only what the next stage accepted
+            owner = owner[~np.isnan(acc.sql_week[rows])]
+        return np.bincount(owner, minlength=model.marketers.n).astype(float)
