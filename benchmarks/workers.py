@@ -39,8 +39,12 @@ if os.environ.get(CODE_ENV) and sys.path[0] != os.environ[CODE_ENV]:
 
 #: default head-count and lead-volume parameters, multiplied by k for the scaling benchmark
 BASE_SIZE: dict[str, float] = {
-    "n_marketers": 4, "n_sdrs": 6, "n_aes": 6, "n_csms": 6,
-    "prospects_per_week": 300.0, "initial_customers": 300,
+    "n_marketers": 4,
+    "n_sdrs": 6,
+    "n_aes": 6,
+    "n_csms": 6,
+    "prospects_per_week": 300.0,
+    "initial_customers": 300,
 }
 
 
@@ -49,8 +53,13 @@ def scaled_params(k: int) -> dict[str, Any]:
     return {name: type(value)(value * k) for name, value in BASE_SIZE.items()}
 
 
-def timed_run(seed: int, structure: str = "assembly_line", kpi: str = "siloed", weeks: int = 260,
-              params: dict[str, Any] | None = None) -> dict[str, Any]:
+def timed_run(
+    seed: int,
+    structure: str = "assembly_line",
+    kpi: str = "siloed",
+    weeks: int = 260,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One run ``GTMModel(...).run().summary()``, timed by phase (seconds, ``time.perf_counter``)."""
     from alignsim.model import GTMModel
 
@@ -64,9 +73,17 @@ def timed_run(seed: int, structure: str = "assembly_line", kpi: str = "siloed", 
     t3 = time.perf_counter()
     c3 = time.process_time()
     return {
-        "seed": seed, "structure": structure, "kpi": kpi, "pid": os.getpid(),
-        "seconds": t3 - t0, "cpu_s": c3 - c0, "build_s": t1 - t0, "run_s": t2 - t1, "summary_s": t3 - t2,
-        "rows": int(model.accounts.n), "ltv": float(summary["ltv"]),
+        "seed": seed,
+        "structure": structure,
+        "kpi": kpi,
+        "pid": os.getpid(),
+        "seconds": t3 - t0,
+        "cpu_s": c3 - c0,
+        "build_s": t1 - t0,
+        "run_s": t2 - t1,
+        "summary_s": t3 - t2,
+        "rows": int(model.accounts.n),
+        "ltv": float(summary["ltv"]),
     }
 
 
@@ -105,9 +122,14 @@ def scale(k: int, reps: int, seed: int, weeks: int) -> dict[str, Any]:
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
-        "k": k, "params": params, "reps": reps, "runs": runs,
-        "baseline_rss_mb": baseline_rss, "baseline_maxrss_mb": baseline_maxrss,
-        "peak_maxrss_mb": peak_maxrss, "tracemalloc_peak_mb": traced_peak / 2**20,
+        "k": k,
+        "params": params,
+        "reps": reps,
+        "runs": runs,
+        "baseline_rss_mb": baseline_rss,
+        "baseline_maxrss_mb": baseline_maxrss,
+        "peak_maxrss_mb": peak_maxrss,
+        "tracemalloc_peak_mb": traced_peak / 2**20,
     }
 
 
@@ -146,8 +168,15 @@ def memory(runs: int, every: int, mode: str, weeks: int, gc_each: bool = False) 
         seconds.append(time.perf_counter() - t0)
         if (i + 1) % every == 0:
             samples.append(reading(i + 1))
-    return {"mode": mode, "gc_each": gc_each, "runs": runs, "every": every, "weeks": weeks, "samples": samples,
-            "seconds": seconds}
+    return {
+        "mode": mode,
+        "gc_each": gc_each,
+        "runs": runs,
+        "every": every,
+        "weeks": weeks,
+        "samples": samples,
+        "seconds": seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,13 +26,21 @@ LTV_MAX_PERIODS = 200
 
 METRIC_INFO: dict[str, tuple[str, str]] = {
     "ltv": ("USD", "ARPA x gross margin / logo_churn (seed 000, Skok); ARPA = ARR / customers at the end"),
-    "ltv_cohort": ("USD", "mean over new customers of first ARR x gross margin x sum_t S(t) x its term in years,"
-                   " discounted 10%/yr; S from an sBG (per renewal) fitted by maximum likelihood to the renewals of"
-                   " customers acquired in the run (right-censored)"),
-    "logo_churn": ("fraction per year", "customers lost at renewal / customers up for renewal, last 52 weeks,"
-                   " annualised by the mean term"),
-    "reported_churn": ("fraction per year", "customers of 52 weeks ago lost since / all customers 52 weeks ago"
-                       " (whole base: the disguised number); NaN before week 52"),
+    "ltv_cohort": (
+        "USD",
+        "mean over new customers of first ARR x gross margin x sum_t S(t) x its term in years,"
+        " discounted 10%/yr; S from an sBG (per renewal) fitted by maximum likelihood to the renewals of"
+        " customers acquired in the run (right-censored)",
+    ),
+    "logo_churn": (
+        "fraction per year",
+        "customers lost at renewal / customers up for renewal, last 52 weeks, annualised by the mean term",
+    ),
+    "reported_churn": (
+        "fraction per year",
+        "customers of 52 weeks ago lost since / all customers 52 weeks ago"
+        " (whole base: the disguised number); NaN before week 52",
+    ),
     "grr": ("fraction", "MRR today of customers active 52 weeks ago, each capped at its MRR then, / their MRR then"),
     "nrr": ("fraction", "MRR today of customers active 52 weeks ago / their MRR then (with expansion)"),
     "cac": ("USD per customer", "sales and marketing cost (marketer, SDR, AE pay + programmes) / new customers"),
@@ -57,8 +65,10 @@ SERIES_INFO: dict[str, tuple[str, str]] = {
     "customers": ("customers", "active customers at the end of the week"),
     "new_customers": ("customers/week", "customers acquired this week"),
     "logo_churn_annual": ("fraction per year", "trailing-52-week renewal churn, annualised"),
-    "reported_churn_annual": ("fraction per year", "customers of 52 weeks ago lost since / all customers then"
-                              " (NaN before week 52)"),
+    "reported_churn_annual": (
+        "fraction per year",
+        "customers of 52 weeks ago lost since / all customers then (NaN before week 52)",
+    ),
     "reported_retention": ("fraction", "1 - reported_churn_annual (CS's siloed vanity KPI)"),
     "nrr": ("fraction", "trailing-52-week net revenue retention (quarterly, carried forward)"),
     "grr": ("fraction", "trailing-52-week gross revenue retention (quarterly, carried forward)"),
@@ -77,8 +87,21 @@ TIMESERIES_METRICS: tuple[str, ...] = tuple(SERIES_INFO)
 class WeeklySeries:
     """Per-week counters kept as numpy arrays (index = week number, 0-based)."""
 
-    COUNTERS = ("due", "churned", "due_term_weeks", "customers_start", "mqls", "sqls", "touched", "wait_weeks",
-                "new_customers", "new_arr_usd", "opps_closed", "sm_cost_usd", "revenue_usd")
+    COUNTERS = (
+        "due",
+        "churned",
+        "due_term_weeks",
+        "customers_start",
+        "mqls",
+        "sqls",
+        "touched",
+        "wait_weeks",
+        "new_customers",
+        "new_arr_usd",
+        "opps_closed",
+        "sm_cost_usd",
+        "revenue_usd",
+    )
 
     def __init__(self, weeks: int, n_pods: int) -> None:
         self.weeks = weeks
@@ -121,21 +144,37 @@ class WeeklySeries:
 
     def end_week(self, m: GTMModel) -> dict[str, float]:
         t, d, tally = m.week - 1, self.data, m.tally
-        for name in ("mqls", "sqls", "touched", "wait_weeks", "new_customers", "new_arr_usd", "opps_closed",
-                     "revenue_usd"):
+        for name in (
+            "mqls",
+            "sqls",
+            "touched",
+            "wait_weeks",
+            "new_customers",
+            "new_arr_usd",
+            "opps_closed",
+            "revenue_usd",
+        ):
             d[name][t] = tally[name]
         d["sm_cost_usd"][t] = m.sm_payroll_usd_per_week + m.p["program_cost_per_lead_usd"] * tally["mqls"]
         acc = m.accounts
         churn, reported = trailing_churn(self, t + 1)
         return {
-            "arr_usd": m.arr_usd, "customers": float(len(acc.where(State.CUSTOMER))),
-            "new_customers": float(tally["new_customers"]), "logo_churn_annual": churn,
-            "reported_churn_annual": reported, "reported_retention": 1.0 - reported,
-            "nrr": self.retention["nrr"], "grr": self.retention["grr"],
+            "arr_usd": m.arr_usd,
+            "customers": float(len(acc.where(State.CUSTOMER))),
+            "new_customers": float(tally["new_customers"]),
+            "logo_churn_annual": churn,
+            "reported_churn_annual": reported,
+            "reported_retention": 1.0 - reported,
+            "nrr": self.retention["nrr"],
+            "grr": self.retention["grr"],
             "speed_to_lead_weeks": tally["wait_weeks"] / tally["touched"] if tally["touched"] else np.nan,
-            "mqls": float(tally["mqls"]), "sqls": float(tally["sqls"]), "bookings_usd": tally["new_arr_usd"],
-            "lead_queue": float(len(acc.where(State.LEAD))), "sql_queue": float(len(acc.where(State.SQL))),
-            "opportunities": float(len(acc.where(State.OPPORTUNITY))), "sm_cost_usd": d["sm_cost_usd"][t],
+            "mqls": float(tally["mqls"]),
+            "sqls": float(tally["sqls"]),
+            "bookings_usd": tally["new_arr_usd"],
+            "lead_queue": float(len(acc.where(State.LEAD))),
+            "sql_queue": float(len(acc.where(State.SQL))),
+            "opportunities": float(len(acc.where(State.OPPORTUNITY))),
+            "sm_cost_usd": d["sm_cost_usd"][t],
         }
 
 
@@ -174,6 +213,7 @@ def fit_sbg(survived: np.ndarray, churned: np.ndarray) -> tuple[float, float]:
         survived: renewals each customer survived.
         churned: whether it then churned (False = still active: right-censored).
     """
+
     def nll(log_ab: np.ndarray) -> float:
         a, b = np.exp(log_ab)
         base = betaln(a, b)
@@ -204,11 +244,22 @@ def summarise(m: GTMModel) -> dict[str, float]:
     snap = m.series.snapshots.get(m.week - YEAR_WEEKS)
     nrr, grr = retention_ratios(m, *snap) if snap is not None else (np.nan, np.nan)
     return {
-        "ltv": ltv, "ltv_cohort": _ltv_cohort(m, new, gm), "logo_churn": churn, "reported_churn": reported,
-        "grr": grr, "nrr": nrr, "cac": cac, "cac_ratio": sm_cost / new_arr if new_arr else np.nan,
-        "ltv_to_cac": ltv / cac if cac else np.nan, "payback_months": cac / (first_mrr * gm) if n_new else np.nan,
-        "arr": m.arr_usd, "customers": float(customers_now), "new_customers": float(n_new),
-        "mqls": d["mqls"].sum(), "sqls": d["sqls"].sum(), "bookings": new_arr,
+        "ltv": ltv,
+        "ltv_cohort": _ltv_cohort(m, new, gm),
+        "logo_churn": churn,
+        "reported_churn": reported,
+        "grr": grr,
+        "nrr": nrr,
+        "cac": cac,
+        "cac_ratio": sm_cost / new_arr if new_arr else np.nan,
+        "ltv_to_cac": ltv / cac if cac else np.nan,
+        "payback_months": cac / (first_mrr * gm) if n_new else np.nan,
+        "arr": m.arr_usd,
+        "customers": float(customers_now),
+        "new_customers": float(n_new),
+        "mqls": d["mqls"].sum(),
+        "sqls": d["sqls"].sum(),
+        "bookings": new_arr,
         "win_rate": n_new / d["opps_closed"].sum() if d["opps_closed"].sum() else np.nan,
         "mql_to_sql": d["sqls"].sum() / d["mqls"].sum() if d["mqls"].sum() else np.nan,
         "mean_customer_fit": float(acc.fit[new].mean()) if len(new) else np.nan,
@@ -243,11 +294,25 @@ def customer_ledger(m: GTMModel) -> pd.DataFrame:
     """
     acc = m.accounts
     rows = np.flatnonzero(acc.view("state") >= State.CUSTOMER)
-    cols = {"acquired_week": "acquired_week", "churned_week": "churned_week", "contract_weeks": "contract_weeks",
-            "renewals": "renewals", "theta": "theta", "fit": "fit", "mrr": "mrr_usd", "initial_mrr": "initial_mrr_usd",
-            "segment": "segment", "pod": "pod", "initial": "initial", "discount": "discount",
-            "expectation": "expectation", "value_realised": "value_realised", "multi_year": "multi_year",
-            "csm": "csm", "ae": "ae"}
+    cols = {
+        "acquired_week": "acquired_week",
+        "churned_week": "churned_week",
+        "contract_weeks": "contract_weeks",
+        "renewals": "renewals",
+        "theta": "theta",
+        "fit": "fit",
+        "mrr": "mrr_usd",
+        "initial_mrr": "initial_mrr_usd",
+        "segment": "segment",
+        "pod": "pod",
+        "initial": "initial",
+        "discount": "discount",
+        "expectation": "expectation",
+        "value_realised": "value_realised",
+        "multi_year": "multi_year",
+        "csm": "csm",
+        "ae": "ae",
+    }
     frame = pd.DataFrame({out: getattr(acc, col)[rows] for out, col in cols.items()})
     frame.insert(0, "customer_id", rows)
     return frame

@@ -29,19 +29,43 @@ TERMINAL = np.array([State.DISQUALIFIED, State.EXPIRED, State.LOST, State.CHURNE
 
 FLOAT_FIELDS = (
     # hidden truth (never seen directly by staff)
-    "fit", "intent", "theta",
+    "fit",
+    "intent",
+    "theta",
     # what the current owner knows of the account, 1 = everything (M5)
     "context",
     # funnel timestamps in weeks (fractional inside a week); NaN = not reached
-    "created_week", "ready_week", "touch_week", "sql_week", "opp_start_week", "opp_end_week",
-    "acquired_week", "churned_week", "renewal_week",
+    "created_week",
+    "ready_week",
+    "touch_week",
+    "sql_week",
+    "opp_start_week",
+    "opp_end_week",
+    "acquired_week",
+    "churned_week",
+    "renewal_week",
     # deal terms set by the AE
-    "discount", "expectation", "list_acv_usd", "mrr_usd", "initial_mrr_usd",
+    "discount",
+    "expectation",
+    "list_acv_usd",
+    "mrr_usd",
+    "initial_mrr_usd",
     # customer state
-    "value_realised", "relationship", "incident_damage", "revenue_usd",
+    "value_realised",
+    "relationship",
+    "incident_damage",
+    "revenue_usd",
 )
 INT_FIELDS = (
-    "state", "segment", "pod", "marketer", "sdr", "ae", "csm", "contract_weeks", "renewals",
+    "state",
+    "segment",
+    "pod",
+    "marketer",
+    "sdr",
+    "ae",
+    "csm",
+    "contract_weeks",
+    "renewals",
 )
 BOOL_FIELDS = ("junk", "initial", "multi_year")
 
