@@ -584,10 +584,14 @@ def main(argv: list[str] | None = None) -> int:
     code_dir = None
     if args.rev:
         code_dir, full = export_revision(args.rev)
-        os.environ[workers.CODE_ENV] = code_dir
-        sys.path.insert(0, code_dir)
+        workers.use_code(code_dir)
         res["rev"] = f"{args.rev} ({full[:12]})"
+    source = workers.model_source()
+    if code_dir and not source.startswith(code_dir + os.sep):
+        raise RuntimeError(f"--rev {args.rev}: GTMModel was imported from {source}, not from the exported revision")
+    log(f"model code: {source}")
     res["environment"] = environment()
+    res["environment"]["model_source"] = source
     load: dict[str, Any] = {}
     res["load"] = load
     try:
