@@ -156,11 +156,11 @@ class WeeklySeries:
         ):
             d[name][t] = tally[name]
         d["sm_cost_usd"][t] = m.sm_payroll_usd_per_week + m.p["program_cost_per_lead_usd"] * tally["mqls"]
-        acc = m.accounts
+        live = m.accounts.count_live()  # one scan for the four head counts below, not four where() calls
         churn, reported = trailing_churn(self, t + 1)
         return {
             "arr_usd": m.arr_usd,
-            "customers": float(len(acc.where(State.CUSTOMER))),
+            "customers": float(live[State.CUSTOMER]),
             "new_customers": float(tally["new_customers"]),
             "logo_churn_annual": churn,
             "reported_churn_annual": reported,
@@ -171,9 +171,9 @@ class WeeklySeries:
             "mqls": float(tally["mqls"]),
             "sqls": float(tally["sqls"]),
             "bookings_usd": tally["new_arr_usd"],
-            "lead_queue": float(len(acc.where(State.LEAD))),
-            "sql_queue": float(len(acc.where(State.SQL))),
-            "opportunities": float(len(acc.where(State.OPPORTUNITY))),
+            "lead_queue": float(live[State.LEAD]),
+            "sql_queue": float(live[State.SQL]),
+            "opportunities": float(live[State.OPPORTUNITY]),
             "sm_cost_usd": d["sm_cost_usd"][t],
         }
 
@@ -209,16 +209,28 @@ def retention_ratios(m: GTMModel, rows: np.ndarray, mrr_then: np.ndarray) -> tup
 def fit_sbg(survived: np.ndarray, churned: np.ndarray) -> tuple[float, float]:
     """Maximum-likelihood (alpha, beta) of a shifted-beta-geometric model (Fader & Hardie 2007).
 
+    A customer enters the likelihood only through its (survived, churned) pair, so ``betaln`` is
+    evaluated once per distinct pair (a handful) instead of per customer, then spread back in
+    customer order: the sum adds the same terms in the same order, so the fit is bit-identical
+    to the per-customer one. Weighting each pair by its count instead rounds differently, and
+    Nelder-Mead can then stop elsewhere (up to 3e-7 relative in alpha and beta, 4e-8 in
+    ltv_cohort, in 2 of 40 default runs).
+
     Args:
         survived: renewals each customer survived.
         churned: whether it then churned (False = still active: right-censored).
+
+    Returns:
+        (alpha, beta).
     """
+    pairs, inverse = np.unique(np.column_stack((survived, churned)), axis=0, return_inverse=True)
+    survived_k, churned_k, inverse = pairs[:, 0], pairs[:, 1].astype(bool), inverse.ravel()
 
     def nll(log_ab: np.ndarray) -> float:
         a, b = np.exp(log_ab)
         base = betaln(a, b)
-        ll = np.where(churned, betaln(a + 1, b + survived) - base, betaln(a, b + survived) - base)
-        return -float(ll.sum())
+        ll = np.where(churned_k, betaln(a + 1, b + survived_k) - base, betaln(a, b + survived_k) - base)
+        return -float(ll[inverse].sum())
 
     result = minimize(nll, x0=np.log([1.0, 5.0]), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9})
     return tuple(float(v) for v in np.exp(result.x))
@@ -276,11 +288,12 @@ def _ltv_cohort(m: GTMModel, new: np.ndarray, gm: float) -> float:
     t = np.arange(LTV_MAX_PERIODS)
     survival = sbg_survival(alpha, beta, t)
     years = acc.contract_weeks[new] / YEAR_WEEKS  # each customer's own term (multi-year deals are 2 x)
-    per_customer = {}
-    for term in np.unique(years):
+    terms, inverse = np.unique(years, return_inverse=True)
+    per_term = np.empty(len(terms))
+    for k, term in enumerate(terms):
         discount = (1.0 + LTV_DISCOUNT_RATE_PER_YEAR) ** (-t * term)
-        per_customer[term] = term * (survival * discount).sum()
-    lifetime_years = np.array([per_customer[y] for y in years])
+        per_term[k] = term * (survival * discount).sum()
+    lifetime_years = per_term[inverse]  # gather, not a Python lookup per customer
     return float(gm * (12.0 * acc.initial_mrr_usd[new] * lifetime_years).mean())
 
 
