@@ -55,12 +55,32 @@ from benchmarks import workers  # noqa: E402
 
 CELLS = [(s, k) for s in ("assembly_line", "pod") for k in ("siloed", "shared")]
 
-FULL = {"single_runs": 9, "pool_reps": 10, "cli_reps": 10, "scale_reps": {1: 5, 4: 3, 16: 3},
-        "memory_runs": 500, "memory_every": 50, "gc_runs": 100, "gc_every": 10, "leak_runs": 100, "leak_every": 10,
-        "profile": True}
-QUICK = {"single_runs": 5, "pool_reps": 2, "cli_reps": 0, "scale_reps": {1: 1, 4: 1, 16: 1},
-         "memory_runs": 20, "memory_every": 10, "gc_runs": 10, "gc_every": 5, "leak_runs": 15, "leak_every": 5,
-         "profile": False}
+FULL = {
+    "single_runs": 9,
+    "pool_reps": 10,
+    "cli_reps": 10,
+    "scale_reps": {1: 5, 4: 3, 16: 3},
+    "memory_runs": 500,
+    "memory_every": 50,
+    "gc_runs": 100,
+    "gc_every": 10,
+    "leak_runs": 100,
+    "leak_every": 10,
+    "profile": True,
+}
+QUICK = {
+    "single_runs": 5,
+    "pool_reps": 2,
+    "cli_reps": 0,
+    "scale_reps": {1: 1, 4: 1, 16: 1},
+    "memory_runs": 20,
+    "memory_every": 10,
+    "gc_runs": 10,
+    "gc_every": 5,
+    "leak_runs": 15,
+    "leak_every": 5,
+    "profile": False,
+}
 
 
 def log(msg: str) -> None:
@@ -71,8 +91,15 @@ def spread(values: list[float]) -> dict[str, float]:
     """Median, quartiles (numpy linear interpolation), min, max, n."""
     a = np.asarray(values, dtype=float)
     q1, med, q3 = np.percentile(a, [25, 50, 75])
-    return {"median": float(med), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1),
-            "min": float(a.min()), "max": float(a.max()), "n": len(a)}
+    return {
+        "median": float(med),
+        "q1": float(q1),
+        "q3": float(q3),
+        "iqr": float(q3 - q1),
+        "min": float(a.min()),
+        "max": float(a.max()),
+        "n": len(a),
+    }
 
 
 # ------------------------------------------------------------------ machine load during a section
@@ -109,9 +136,14 @@ class Section:
     def __exit__(self, *exc: object) -> None:
         wall = time.perf_counter() - self.t0
         busy, own = self._busy() - self.busy0, self._own() - self.own0
-        self.store[self.name] = {"wall_s": wall, "own_cpu_s": own, "machine_busy_cores": busy / wall,
-                                 "other_cores": max(busy - own, 0.0) / wall,
-                                 "loadavg1_start": self.load0, "loadavg1_end": os.getloadavg()[0]}
+        self.store[self.name] = {
+            "wall_s": wall,
+            "own_cpu_s": own,
+            "machine_busy_cores": busy / wall,
+            "other_cores": max(busy - own, 0.0) / wall,
+            "loadavg1_start": self.load0,
+            "loadavg1_end": os.getloadavg()[0],
+        }
 
 
 # ------------------------------------------------------------------ environment
@@ -138,9 +170,14 @@ def environment() -> dict[str, Any]:
 
     return {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-        "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-        "pandas": pandas.__version__, "mesa": mesa.__version__,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pandas.__version__,
+        "mesa": mesa.__version__,
         "git_commit": git("rev-parse", "--short", "HEAD"),
         "model_code_modified": bool(git("status", "--porcelain", "--", "model", "agents")),
     }
@@ -178,15 +215,19 @@ def bench_pool(reps: int) -> dict[str, Any]:
     n = len(runs)
     return {
         "what": f"2 x 2 x {reps} replicates, ProcessPoolExecutor(max_workers={n_workers}, spawn)",
-        "workers": n_workers, "runs": n, "warm_workers_seen": len(pids),
-        "startup_s": t1 - t0, "warm_wall_s": t2 - t1, "total_wall_s": t3 - t0,
+        "workers": n_workers,
+        "runs": n,
+        "warm_workers_seen": len(pids),
+        "startup_s": t1 - t0,
+        "warm_wall_s": t2 - t1,
+        "total_wall_s": t3 - t0,
         "runs_per_min_warm": 60.0 * n / (t2 - t1),
         "runs_per_min_incl_startup": 60.0 * n / (t3 - t0),
         "per_run_in_worker_s": spread([r["seconds"] for r in runs]),
         "per_run_in_worker_cpu_s": spread([r["cpu_s"] for r in runs]),
-        "per_cell_in_worker_s": {f"{s}/{k}": spread([r["seconds"] for r in runs
-                                                     if (r["structure"], r["kpi"]) == (s, k)])
-                                 for s, k in CELLS},
+        "per_cell_in_worker_s": {
+            f"{s}/{k}": spread([r["seconds"] for r in runs if (r["structure"], r["kpi"]) == (s, k)]) for s, k in CELLS
+        },
     }
 
 
@@ -211,19 +252,36 @@ def bench_cli(reps: int) -> dict[str, Any]:
         return {"status": "failed", "command": shown, "returncode": proc.returncode, "output_tail": text[-2000:]}
     done = re.search(r"(\d+)/(\d+) runs done \((\d+) now, (\d+) reused\), (\d+) failed, ([\d.]+) s", text)
     runs = 4 * reps
-    result = {"status": "ok", "source": "CLI", "command": shown, "runs": runs, "wall_s": wall,
-              "runs_per_min_whole_command": 60.0 * runs / wall}
+    result = {
+        "status": "ok",
+        "source": "CLI",
+        "command": shown,
+        "runs": runs,
+        "wall_s": wall,
+        "runs_per_min_whole_command": 60.0 * runs / wall,
+    }
     if done:
-        result.update({"runs_done": int(done.group(1)), "runs_now": int(done.group(3)),
-                       "runs_failed": int(done.group(5)), "cli_reported_run_phase_s": float(done.group(6)),
-                       "runs_per_min_cli_run_phase": 60.0 * int(done.group(3)) / float(done.group(6))})
+        result.update(
+            {
+                "runs_done": int(done.group(1)),
+                "runs_now": int(done.group(3)),
+                "runs_failed": int(done.group(5)),
+                "cli_reported_run_phase_s": float(done.group(6)),
+                "runs_per_min_cli_run_phase": 60.0 * int(done.group(3)) / float(done.group(6)),
+            }
+        )
     return result
 
 
 # ------------------------------------------------------------------ 3. scaling, 4. memory (fresh subprocesses)
 def subprocess_json(args: list[str], timeout: float = 900) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, os.path.join(HERE, "workers.py"), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(HERE, "workers.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"workers.py {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -246,36 +304,44 @@ def bench_scaling(reps: dict[int, int]) -> dict[str, Any]:
         s["cpu_ratio_per_k"] = s["cpu_s"]["median"] / base["cpu_s"]["median"] / s["k"]
         s["tracemalloc_ratio_per_k"] = s["tracemalloc_peak_mb"] / base["tracemalloc_peak_mb"] / s["k"]
         s["rows_ratio_per_k"] = s["rows_in_pool"]["median"] / base["rows_in_pool"]["median"] / s["k"]
-    return {"what": "head count (n_marketers, n_sdrs, n_aes, n_csms) and lead volume (prospects_per_week, "
-                    "initial_customers) x k; defaults otherwise (assembly_line/siloed, 260 weeks)",
-            "sizes": sizes}
+    return {
+        "what": "head count (n_marketers, n_sdrs, n_aes, n_csms) and lead volume (prospects_per_week, "
+        "initial_customers) x k; defaults otherwise (assembly_line/siloed, 260 weeks)",
+        "sizes": sizes,
+    }
 
 
 def bench_memory(runs: int, every: int, mode: str, gc_each: bool = False) -> dict[str, Any]:
     gc_note = ", gc.collect() after each" if gc_each else ""
     log(f"memory: {runs} sequential runs, mode={mode}{gc_note}, fresh subprocess")
-    res = subprocess_json(["memory", "--runs", str(runs), "--every", str(every), "--mode", mode]
-                          + (["--gc-each"] if gc_each else []), timeout=1200)
+    res = subprocess_json(
+        ["memory", "--runs", str(runs), "--every", str(every), "--mode", mode] + (["--gc-each"] if gc_each else []),
+        timeout=1200,
+    )
     samples = res["samples"]
     first, last = samples[0], samples[-1]
     # slope over the second half of the readings (after allocator warm-up), MiB per 100 runs
-    half = samples[len(samples) // 2:]
+    half = samples[len(samples) // 2 :]
     x = np.array([s["runs"] for s in half], dtype=float)
     y = np.array([s["rss_mb"] for s in half], dtype=float)
     slope = float(np.polyfit(x, y, 1)[0] * 100) if len(half) >= 2 else float("nan")
     settled = [s["rss_mb"] for s in samples[1:]]  # readings after the first `every` runs
-    res.update({
-        "rss_first_mb": first["rss_mb"], "rss_last_mb": last["rss_mb"],
-        "rss_growth_mb": last["rss_mb"] - first["rss_mb"],
-        "rss_after_first_reading_mb": settled[0] if settled else float("nan"),
-        "rss_settled_min_mb": min(settled) if settled else float("nan"),
-        "rss_settled_max_mb": max(settled) if settled else float("nan"),
-        "rss_growth_after_first_reading_kib_per_run":
-            1024 * (last["rss_mb"] - settled[0]) / (runs - every) if len(settled) > 1 else float("nan"),
-        "slope_second_half_mb_per_100_runs": slope,
-        "models_in_agent_ids_last": last["models_in_agent_ids"],
-        "per_run_s": spread(res["seconds"]),
-    })
+    res.update(
+        {
+            "rss_first_mb": first["rss_mb"],
+            "rss_last_mb": last["rss_mb"],
+            "rss_growth_mb": last["rss_mb"] - first["rss_mb"],
+            "rss_after_first_reading_mb": settled[0] if settled else float("nan"),
+            "rss_settled_min_mb": min(settled) if settled else float("nan"),
+            "rss_settled_max_mb": max(settled) if settled else float("nan"),
+            "rss_growth_after_first_reading_kib_per_run": 1024 * (last["rss_mb"] - settled[0]) / (runs - every)
+            if len(settled) > 1
+            else float("nan"),
+            "slope_second_half_mb_per_100_runs": slope,
+            "models_in_agent_ids_last": last["models_in_agent_ids"],
+            "per_run_s": spread(res["seconds"]),
+        }
+    )
     del res["seconds"]
     return res
 
@@ -303,8 +369,16 @@ def bench_profile(write_to: str | None, code: str, top: int = 25) -> dict[str, A
                 if base and file.startswith(base + os.sep):
                     short = os.path.relpath(file, base)
                     break
-            out.append({"function": f"{short}:{line}({func})", "calls": nc, "self_s": tt, "cumulative_s": ct,
-                        "self_pct": 100 * tt / total, "cumulative_pct": 100 * ct / total})
+            out.append(
+                {
+                    "function": f"{short}:{line}({func})",
+                    "calls": nc,
+                    "self_s": tt,
+                    "cumulative_s": ct,
+                    "self_pct": 100 * tt / total,
+                    "cumulative_pct": 100 * ct / total,
+                }
+            )
         return out
 
     by_cum, by_self = rows("cumulative"), rows("tottime")
@@ -313,13 +387,14 @@ def bench_profile(write_to: str | None, code: str, top: int = 25) -> dict[str, A
     text.write(f"# model code: {code}\n")
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     text.write(f"# {now}, python {platform.python_version()}\n")
-    text.write(f"# cProfile: {profiled_s:.3f} s wall under the profiler "
-               "(deterministic; inflates many-small-call code)\n\n")
+    text.write(
+        f"# cProfile: {profiled_s:.3f} s wall under the profiler (deterministic; inflates many-small-call code)\n\n"
+    )
     for title, key in (("cumulative time", "cumulative"), ("self (total) time", "tottime")):
         buf = io.StringIO()
         pstats.Stats(prof, stream=buf).strip_dirs().sort_stats(key).print_stats(top)
         body = buf.getvalue()
-        body = body[body.find("   ncalls"):] if "   ncalls" in body else body
+        body = body[body.find("   ncalls") :] if "   ncalls" in body else body
         text.write(f"## cProfile, top {top} by {title}\n\n{body}\n")
     pyinstr = None
     try:
@@ -336,9 +411,14 @@ def bench_profile(write_to: str | None, code: str, top: int = 25) -> dict[str, A
         text.write("## pyinstrument not installed (pip install -e '.[bench]'); cProfile only\n")
     if write_to:
         atomic_write(write_to, text.getvalue())
-    return {"profiler": "cProfile" + (" + pyinstrument" if pyinstr else ""), "profiled_wall_s": profiled_s,
-            "profiled_total_s": total, "top_cumulative": by_cum[:15], "top_self": by_self[:15],
-            "file": os.path.relpath(write_to, ROOT) if write_to else None}
+    return {
+        "profiler": "cProfile" + (" + pyinstrument" if pyinstr else ""),
+        "profiled_wall_s": profiled_s,
+        "profiled_total_s": total,
+        "top_cumulative": by_cum[:15],
+        "top_self": by_self[:15],
+        "file": os.path.relpath(write_to, ROOT) if write_to else None,
+    }
 
 
 # ------------------------------------------------------------------ output
@@ -371,7 +451,7 @@ def markdown(res: dict[str, Any]) -> str:
         + (f" -- MODEL CODE OF REVISION {res['rev']} (git archive)" if res.get("rev") else "")
         + (" -- QUICK mode (few repetitions)" if res["quick"] else ""),
         "",
-        "Wall times are medians with the interquartile range (IQR = q3 - q1). \"other load\" = average cores "
+        'Wall times are medians with the interquartile range (IQR = q3 - q1). "other load" = average cores '
         "used by OTHER programs during that measurement (0 = machine otherwise idle).",
         "",
         "| # | measurement | figure | spread / detail | process | other load (cores) |",
@@ -384,7 +464,8 @@ def markdown(res: dict[str, Any]) -> str:
             f"| IQR {s['iqr']:.3f} s [{s['q1']:.3f}, {s['q3']:.3f}], min-max {s['min']:.3f}-{s['max']:.3f}, "
             f"n={s['n']} seeds; CPU median {one['cpu_s']['median']:.3f} s; build {one['build_s']['median']:.3f} + "
             f"run {one['run_s']['median']:.3f} + summary {one['summary_s']['median']:.3f} s "
-            f"| single process | {other('single')} |")
+            f"| single process | {other('single')} |"
+        )
     if "pool" in res:
         p = res["pool"]
         w, wc = p["per_run_in_worker_s"], p["per_run_in_worker_cpu_s"]
@@ -393,17 +474,23 @@ def markdown(res: dict[str, Any]) -> str:
             f"(warm pool); {p['runs_per_min_incl_startup']:.0f} runs/min incl. pool start-up "
             f"| {p['runs']} runs in {p['warm_wall_s']:.1f} s (+{p['startup_s']:.1f} s start-up); per run in a worker: "
             f"wall median {w['median']:.3f} s (IQR {w['iqr']:.3f}), CPU median {wc['median']:.3f} s "
-            f"| pool of {p['workers']} processes | {other('pool')} |")
+            f"| pool of {p['workers']} processes | {other('pool')} |"
+        )
     c = res.get("cli", {})
     if not c:
         pass
     elif c.get("status") == "ok":
-        extra = (f"; the CLI's own run-phase timer: {c['cli_reported_run_phase_s']:.1f} s = "
-                 f"{c['runs_per_min_cli_run_phase']:.0f} runs/min" if "cli_reported_run_phase_s" in c else "")
+        extra = (
+            f"; the CLI's own run-phase timer: {c['cli_reported_run_phase_s']:.1f} s = "
+            f"{c['runs_per_min_cli_run_phase']:.0f} runs/min"
+            if "cli_reported_run_phase_s" in c
+            else ""
+        )
         lines.append(
             f"| 2b | 2 x 2 through the CLI: `{c['command']}` | **{c['runs_per_min_whole_command']:.0f} runs/min** "
             f"(whole command) | {c['runs']} runs, {c['wall_s']:.1f} s wall incl. interpreter start-up, pool, "
-            f"statistics, CSVs and charts{extra} | CLI (experiments' local process pool) | {other('cli')} |")
+            f"statistics, CSVs and charts{extra} | CLI (experiments' local process pool) | {other('cli')} |"
+        )
     else:
         lines.append(f"| 2b | 2 x 2 through the CLI | {c.get('status', 'skipped')} | {c.get('reason', '')} | CLI | |")
     for size in res.get("scaling", {}).get("sizes", []):
@@ -416,10 +503,13 @@ def markdown(res: dict[str, Any]) -> str:
             f"peak RSS {size['peak_maxrss_mb']:.0f} MiB (process; {size['baseline_rss_mb']:.0f} after imports); "
             f"tracemalloc peak {size['tracemalloc_peak_mb']:.1f} MiB "
             f"(peak/peak(1)/k {size['tracemalloc_ratio_per_k']:.2f}); {size['rows_in_pool']['median']:.0f} pool rows "
-            f"| fresh subprocess, single process | {other('scaling')} |")
-    for key, tag, label in (("memory_release", "4a", "`run()` (calls `release()`)"),
-                            ("memory_gc", "4b", "`run()` + `gc.collect()` after each run"),
-                            ("memory_step", "4c", "`step()` loop, NO `release()`")):
+            f"| fresh subprocess, single process | {other('scaling')} |"
+        )
+    for key, tag, label in (
+        ("memory_release", "4a", "`run()` (calls `release()`)"),
+        ("memory_gc", "4b", "`run()` + `gc.collect()` after each run"),
+        ("memory_step", "4c", "`step()` loop, NO `release()`"),
+    ):
         if key not in res:
             continue
         m = res[key]
@@ -427,15 +517,19 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {tag} | RSS over {m['runs']} sequential default runs, {label} "
             f"| **{m['rss_first_mb']:.0f} -> {m['rss_last_mb']:.0f} MiB**; after run {m['every']}: "
             f"{m['rss_settled_min_mb']:.0f}-{m['rss_settled_max_mb']:.0f} MiB "
-            f"| every {m['every']} runs: " + ", ".join(f"{x['rss_mb']:.0f}" for x in m["samples"])
+            f"| every {m['every']} runs: "
+            + ", ".join(f"{x['rss_mb']:.0f}" for x in m["samples"])
             + f" MiB; growth after run {m['every']}: {m['rss_growth_after_first_reading_kib_per_run']:+.0f} KiB/run; "
-              f"models held in `Agent._ids` at the end: {m['models_in_agent_ids_last']}; "
-              f"per run median {m['per_run_s']['median']:.3f} s | one process | {other(key)} |")
+            f"models held in `Agent._ids` at the end: {m['models_in_agent_ids_last']}; "
+            f"per run median {m['per_run_s']['median']:.3f} s | one process | {other(key)} |"
+        )
     if "profile" in res:
         prof = res["profile"]
         top = "; ".join(f"`{r['function'].split('/')[-1]}` {r['self_pct']:.0f}%" for r in prof["top_self"][:5])
-        lines.append(f"| 5 | profile of one default run ({prof['profiler']}) | top 5 by self time | {top} "
-                     f"| single process | {other('profile')} |")
+        lines.append(
+            f"| 5 | profile of one default run ({prof['profiler']}) | top 5 by self time | {top} "
+            f"| single process | {other('profile')} |"
+        )
     return "\n".join(lines)
 
 
@@ -444,8 +538,9 @@ SECTIONS = ("single", "pool", "cli", "scaling", "memory", "profile")
 
 def export_revision(rev: str) -> tuple[str, str]:
     """``git archive`` model/ and agents/ of ``rev`` into a temporary folder; returns (folder, full hash)."""
-    full = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    full = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
     folder = tempfile.mkdtemp(prefix=f"alignsim-{rev}-")
     archive = subprocess.run(["git", "archive", full, "model", "agents"], cwd=ROOT, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
@@ -455,12 +550,17 @@ def export_revision(rev: str) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="alignsim speed and memory benchmarks (issue 4)")
     parser.add_argument("--quick", action="store_true", help="few repetitions (< 1 min); writes results-quick.json")
-    parser.add_argument("--out", help="results file (default benchmarks/results.json, or results-quick.json); "
-                                      "the profile goes next to it (results-X.json -> profile-X.txt), not in --quick")
+    parser.add_argument(
+        "--out",
+        help="results file (default benchmarks/results.json, or results-quick.json); "
+        "the profile goes next to it (results-X.json -> profile-X.txt), not in --quick",
+    )
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--no-cli", action="store_true", help="skip the 'alignsim compare' measurement")
-    parser.add_argument("--rev", help="benchmark model/ and agents/ of this git revision (for before/after); "
-                                      "the CLI measurement is skipped")
+    parser.add_argument(
+        "--rev",
+        help="benchmark model/ and agents/ of this git revision (for before/after); the CLI measurement is skipped",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
@@ -472,18 +572,26 @@ def main(argv: list[str] | None = None) -> int:
     profile_path = None
     if cfg["profile"]:
         stem = os.path.splitext(os.path.basename(out))[0]
-        suffix = stem[len("results"):] if stem.startswith("results") else "-" + stem
+        suffix = stem[len("results") :] if stem.startswith("results") else "-" + stem
         profile_path = os.path.join(os.path.dirname(out), f"profile{suffix}.txt")
     started = time.perf_counter()
-    res: dict[str, Any] = {"quick": args.quick, "rev": None, "sections": sorted(only),
-                           "config": {**cfg, "scale_reps": {str(k): v for k, v in cfg["scale_reps"].items()}}}
+    res: dict[str, Any] = {
+        "quick": args.quick,
+        "rev": None,
+        "sections": sorted(only),
+        "config": {**cfg, "scale_reps": {str(k): v for k, v in cfg["scale_reps"].items()}},
+    }
     code_dir = None
     if args.rev:
         code_dir, full = export_revision(args.rev)
-        os.environ[workers.CODE_ENV] = code_dir
-        sys.path.insert(0, code_dir)
+        workers.use_code(code_dir)
         res["rev"] = f"{args.rev} ({full[:12]})"
+    source = workers.model_source()
+    if code_dir and not source.startswith(code_dir + os.sep):
+        raise RuntimeError(f"--rev {args.rev}: GTMModel was imported from {source}, not from the exported revision")
+    log(f"model code: {source}")
     res["environment"] = environment()
+    res["environment"]["model_source"] = source
     load: dict[str, Any] = {}
     res["load"] = load
     try:
@@ -501,8 +609,9 @@ def main(argv: list[str] | None = None) -> int:
                 with Section("cli", load):
                     res["cli"] = bench_cli(cfg["cli_reps"])
             else:
-                why = "--quick" if args.quick else (
-                    "--rev (the CLI runs the installed code)" if args.rev else "--no-cli")
+                why = (
+                    "--quick" if args.quick else ("--rev (the CLI runs the installed code)" if args.rev else "--no-cli")
+                )
                 res["cli"] = {"status": "skipped", "reason": why}
         if "scaling" in only:
             with Section("scaling", load):
@@ -518,8 +627,10 @@ def main(argv: list[str] | None = None) -> int:
             log("profile")
             with Section("profile", load):
                 env = res["environment"]
-                code = res["rev"] or (f"working tree at {env['git_commit']}"
-                                      + (" (model/agents modified)" if env["model_code_modified"] else ""))
+                code = res["rev"] or (
+                    f"working tree at {env['git_commit']}"
+                    + (" (model/agents modified)" if env["model_code_modified"] else "")
+                )
                 res["profile"] = bench_profile(profile_path, code)
     finally:
         if code_dir:
@@ -530,12 +641,13 @@ def main(argv: list[str] | None = None) -> int:
         targets["default run median under 0.5 s"] = res["single"]["seconds"]["median"] < 0.5
     if "scaling" in res:
         targets["cost no faster than linear (time ratio/k <= 1.1 at every k)"] = all(
-            s["time_ratio_per_k"] <= 1.1 for s in res["scaling"]["sizes"])
+            s["time_ratio_per_k"] <= 1.1 for s in res["scaling"]["sizes"]
+        )
     if "memory_release" in res:
         m = res["memory_release"]
-        targets["memory flat with release (no model left in Agent._ids; RSS after the first reading grows "
-                "< 20 KiB/run)"] = (m["models_in_agent_ids_last"] == 0
-                                    and m["rss_growth_after_first_reading_kib_per_run"] < 20)
+        targets[
+            "memory flat with release (no model left in Agent._ids; RSS after the first reading grows < 20 KiB/run)"
+        ] = m["models_in_agent_ids_last"] == 0 and m["rss_growth_after_first_reading_kib_per_run"] < 20
     res["targets"] = targets
     res["markdown"] = markdown(res)
     atomic_write(out, json.dumps(res, indent=2) + "\n")
@@ -543,8 +655,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name, ok in targets.items():
         print(f"- target {name}: {'met' if ok else 'NOT met'}")
-    print(f"\nbench wall time {res['bench_wall_s']:.0f} s; results -> {os.path.relpath(out, os.getcwd())}"
-          + (f"; profile -> {os.path.relpath(profile_path, os.getcwd())}" if profile_path and "profile" in res else ""))
+    print(
+        f"\nbench wall time {res['bench_wall_s']:.0f} s; results -> {os.path.relpath(out, os.getcwd())}"
+        + (f"; profile -> {os.path.relpath(profile_path, os.getcwd())}" if profile_path and "profile" in res else "")
+    )
     return 0
 
 

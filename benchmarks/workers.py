@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import json
 import os
 import resource
 import sys
 import time
 import tracemalloc
+import types
+from collections.abc import Sequence
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,13 +39,71 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 #: set by ``bench.py --rev``: a folder holding model/ and agents/ of another commit, imported first
 CODE_ENV = "ALIGNSIM_BENCH_CODE"
-if os.environ.get(CODE_ENV) and sys.path[0] != os.environ[CODE_ENV]:
-    sys.path.insert(0, os.environ[CODE_ENV])
+#: the packages ``--rev`` replaces, as installed (alignsim.model = model/, alignsim.agents = agents/)
+REPLACED = ("alignsim.model", "alignsim.agents")
+
+
+class _RevisionFinder(importlib.abc.MetaPathFinder):
+    """Imports ``alignsim.model`` and ``alignsim.agents`` from another revision's folder.
+
+    They install through ``package-dir`` (model/ -> alignsim.model), so putting the folder on
+    ``sys.path`` alone no longer reaches them: the installed finder would quietly import the
+    working tree's code. Their submodules then load from the folder through the package's
+    ``__path__``.
+    """
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in REPLACED:
+            return None
+        package = os.path.join(self.folder, fullname.split(".")[1])
+        return importlib.util.spec_from_file_location(
+            fullname, os.path.join(package, "__init__.py"), submodule_search_locations=[package]
+        )
+
+
+def use_code(folder: str) -> None:
+    """Import model/ and agents/ from ``folder`` in this process and in the ones it starts.
+
+    Serves both layouts: revisions before the alignsim namespace import top-level ``model``
+    and ``agents`` (found on ``sys.path``), later ones import ``alignsim.model`` and
+    ``alignsim.agents`` (found by :class:`_RevisionFinder`).
+
+    Raises:
+        RuntimeError: if the model was already imported from elsewhere in this process.
+    """
+    loaded = [name for name in REPLACED if name in sys.modules]
+    if loaded and not any(isinstance(f, _RevisionFinder) and f.folder == folder for f in sys.meta_path):
+        raise RuntimeError(f"{loaded} already imported; call use_code() before importing the model")
+    os.environ[CODE_ENV] = folder  # inherited by pool workers and workers.py subprocesses
+    if sys.path[0] != folder:
+        sys.path.insert(0, folder)
+    if not any(isinstance(f, _RevisionFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _RevisionFinder(folder))
+
+
+def model_source() -> str:
+    """The file ``GTMModel`` is defined in (to confirm which code is being timed)."""
+    from alignsim.model import GTMModel
+
+    return os.path.abspath(sys.modules[GTMModel.__module__].__file__)
+
+
+if os.environ.get(CODE_ENV):
+    use_code(os.environ[CODE_ENV])
 
 #: default head-count and lead-volume parameters, multiplied by k for the scaling benchmark
 BASE_SIZE: dict[str, float] = {
-    "n_marketers": 4, "n_sdrs": 6, "n_aes": 6, "n_csms": 6,
-    "prospects_per_week": 300.0, "initial_customers": 300,
+    "n_marketers": 4,
+    "n_sdrs": 6,
+    "n_aes": 6,
+    "n_csms": 6,
+    "prospects_per_week": 300.0,
+    "initial_customers": 300,
 }
 
 
@@ -49,8 +112,13 @@ def scaled_params(k: int) -> dict[str, Any]:
     return {name: type(value)(value * k) for name, value in BASE_SIZE.items()}
 
 
-def timed_run(seed: int, structure: str = "assembly_line", kpi: str = "siloed", weeks: int = 260,
-              params: dict[str, Any] | None = None) -> dict[str, Any]:
+def timed_run(
+    seed: int,
+    structure: str = "assembly_line",
+    kpi: str = "siloed",
+    weeks: int = 260,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One run ``GTMModel(...).run().summary()``, timed by phase (seconds, ``time.perf_counter``)."""
     from alignsim.model import GTMModel
 
@@ -64,9 +132,17 @@ def timed_run(seed: int, structure: str = "assembly_line", kpi: str = "siloed", 
     t3 = time.perf_counter()
     c3 = time.process_time()
     return {
-        "seed": seed, "structure": structure, "kpi": kpi, "pid": os.getpid(),
-        "seconds": t3 - t0, "cpu_s": c3 - c0, "build_s": t1 - t0, "run_s": t2 - t1, "summary_s": t3 - t2,
-        "rows": int(model.accounts.n), "ltv": float(summary["ltv"]),
+        "seed": seed,
+        "structure": structure,
+        "kpi": kpi,
+        "pid": os.getpid(),
+        "seconds": t3 - t0,
+        "cpu_s": c3 - c0,
+        "build_s": t1 - t0,
+        "run_s": t2 - t1,
+        "summary_s": t3 - t2,
+        "rows": int(model.accounts.n),
+        "ltv": float(summary["ltv"]),
     }
 
 
@@ -105,9 +181,14 @@ def scale(k: int, reps: int, seed: int, weeks: int) -> dict[str, Any]:
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
-        "k": k, "params": params, "reps": reps, "runs": runs,
-        "baseline_rss_mb": baseline_rss, "baseline_maxrss_mb": baseline_maxrss,
-        "peak_maxrss_mb": peak_maxrss, "tracemalloc_peak_mb": traced_peak / 2**20,
+        "k": k,
+        "params": params,
+        "reps": reps,
+        "runs": runs,
+        "baseline_rss_mb": baseline_rss,
+        "baseline_maxrss_mb": baseline_maxrss,
+        "peak_maxrss_mb": peak_maxrss,
+        "tracemalloc_peak_mb": traced_peak / 2**20,
     }
 
 
@@ -146,8 +227,15 @@ def memory(runs: int, every: int, mode: str, weeks: int, gc_each: bool = False) 
         seconds.append(time.perf_counter() - t0)
         if (i + 1) % every == 0:
             samples.append(reading(i + 1))
-    return {"mode": mode, "gc_each": gc_each, "runs": runs, "every": every, "weeks": weeks, "samples": samples,
-            "seconds": seconds}
+    return {
+        "mode": mode,
+        "gc_each": gc_each,
+        "runs": runs,
+        "every": every,
+        "weeks": weeks,
+        "samples": samples,
+        "seconds": seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

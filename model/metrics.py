@@ -26,13 +26,21 @@ LTV_MAX_PERIODS = 200
 
 METRIC_INFO: dict[str, tuple[str, str]] = {
     "ltv": ("USD", "ARPA x gross margin / logo_churn (seed 000, Skok); ARPA = ARR / customers at the end"),
-    "ltv_cohort": ("USD", "mean over new customers of first ARR x gross margin x sum_t S(t) x its term in years,"
-                   " discounted 10%/yr; S from an sBG (per renewal) fitted by maximum likelihood to the renewals of"
-                   " customers acquired in the run (right-censored)"),
-    "logo_churn": ("fraction per year", "customers lost at renewal / customers up for renewal, last 52 weeks,"
-                   " annualised by the mean term"),
-    "reported_churn": ("fraction per year", "customers of 52 weeks ago lost since / all customers 52 weeks ago"
-                       " (whole base: the disguised number); NaN before week 52"),
+    "ltv_cohort": (
+        "USD",
+        "mean over new customers of first ARR x gross margin x sum_t S(t) x its term in years,"
+        " discounted 10%/yr; S from an sBG (per renewal) fitted by maximum likelihood to the renewals of"
+        " customers acquired in the run (right-censored)",
+    ),
+    "logo_churn": (
+        "fraction per year",
+        "customers lost at renewal / customers up for renewal, last 52 weeks, annualised by the mean term",
+    ),
+    "reported_churn": (
+        "fraction per year",
+        "customers of 52 weeks ago lost since / all customers 52 weeks ago"
+        " (whole base: the disguised number); NaN before week 52",
+    ),
     "grr": ("fraction", "MRR today of customers active 52 weeks ago, each capped at its MRR then, / their MRR then"),
     "nrr": ("fraction", "MRR today of customers active 52 weeks ago / their MRR then (with expansion)"),
     "cac": ("USD per customer", "sales and marketing cost (marketer, SDR, AE pay + programmes) / new customers"),
@@ -57,8 +65,10 @@ SERIES_INFO: dict[str, tuple[str, str]] = {
     "customers": ("customers", "active customers at the end of the week"),
     "new_customers": ("customers/week", "customers acquired this week"),
     "logo_churn_annual": ("fraction per year", "trailing-52-week renewal churn, annualised"),
-    "reported_churn_annual": ("fraction per year", "customers of 52 weeks ago lost since / all customers then"
-                              " (NaN before week 52)"),
+    "reported_churn_annual": (
+        "fraction per year",
+        "customers of 52 weeks ago lost since / all customers then (NaN before week 52)",
+    ),
     "reported_retention": ("fraction", "1 - reported_churn_annual (CS's siloed vanity KPI)"),
     "nrr": ("fraction", "trailing-52-week net revenue retention (quarterly, carried forward)"),
     "grr": ("fraction", "trailing-52-week gross revenue retention (quarterly, carried forward)"),
@@ -77,8 +87,21 @@ TIMESERIES_METRICS: tuple[str, ...] = tuple(SERIES_INFO)
 class WeeklySeries:
     """Per-week counters kept as numpy arrays (index = week number, 0-based)."""
 
-    COUNTERS = ("due", "churned", "due_term_weeks", "customers_start", "mqls", "sqls", "touched", "wait_weeks",
-                "new_customers", "new_arr_usd", "opps_closed", "sm_cost_usd", "revenue_usd")
+    COUNTERS = (
+        "due",
+        "churned",
+        "due_term_weeks",
+        "customers_start",
+        "mqls",
+        "sqls",
+        "touched",
+        "wait_weeks",
+        "new_customers",
+        "new_arr_usd",
+        "opps_closed",
+        "sm_cost_usd",
+        "revenue_usd",
+    )
 
     def __init__(self, weeks: int, n_pods: int) -> None:
         self.weeks = weeks
@@ -121,21 +144,37 @@ class WeeklySeries:
 
     def end_week(self, m: GTMModel) -> dict[str, float]:
         t, d, tally = m.week - 1, self.data, m.tally
-        for name in ("mqls", "sqls", "touched", "wait_weeks", "new_customers", "new_arr_usd", "opps_closed",
-                     "revenue_usd"):
+        for name in (
+            "mqls",
+            "sqls",
+            "touched",
+            "wait_weeks",
+            "new_customers",
+            "new_arr_usd",
+            "opps_closed",
+            "revenue_usd",
+        ):
             d[name][t] = tally[name]
         d["sm_cost_usd"][t] = m.sm_payroll_usd_per_week + m.p["program_cost_per_lead_usd"] * tally["mqls"]
-        acc = m.accounts
+        live = m.accounts.count_live()  # one scan for the four head counts below, not four where() calls
         churn, reported = trailing_churn(self, t + 1)
         return {
-            "arr_usd": m.arr_usd, "customers": float(len(acc.where(State.CUSTOMER))),
-            "new_customers": float(tally["new_customers"]), "logo_churn_annual": churn,
-            "reported_churn_annual": reported, "reported_retention": 1.0 - reported,
-            "nrr": self.retention["nrr"], "grr": self.retention["grr"],
+            "arr_usd": m.arr_usd,
+            "customers": float(live[State.CUSTOMER]),
+            "new_customers": float(tally["new_customers"]),
+            "logo_churn_annual": churn,
+            "reported_churn_annual": reported,
+            "reported_retention": 1.0 - reported,
+            "nrr": self.retention["nrr"],
+            "grr": self.retention["grr"],
             "speed_to_lead_weeks": tally["wait_weeks"] / tally["touched"] if tally["touched"] else np.nan,
-            "mqls": float(tally["mqls"]), "sqls": float(tally["sqls"]), "bookings_usd": tally["new_arr_usd"],
-            "lead_queue": float(len(acc.where(State.LEAD))), "sql_queue": float(len(acc.where(State.SQL))),
-            "opportunities": float(len(acc.where(State.OPPORTUNITY))), "sm_cost_usd": d["sm_cost_usd"][t],
+            "mqls": float(tally["mqls"]),
+            "sqls": float(tally["sqls"]),
+            "bookings_usd": tally["new_arr_usd"],
+            "lead_queue": float(live[State.LEAD]),
+            "sql_queue": float(live[State.SQL]),
+            "opportunities": float(live[State.OPPORTUNITY]),
+            "sm_cost_usd": d["sm_cost_usd"][t],
         }
 
 
@@ -170,15 +209,28 @@ def retention_ratios(m: GTMModel, rows: np.ndarray, mrr_then: np.ndarray) -> tup
 def fit_sbg(survived: np.ndarray, churned: np.ndarray) -> tuple[float, float]:
     """Maximum-likelihood (alpha, beta) of a shifted-beta-geometric model (Fader & Hardie 2007).
 
+    A customer enters the likelihood only through its (survived, churned) pair, so ``betaln`` is
+    evaluated once per distinct pair (a handful) instead of per customer, then spread back in
+    customer order: the sum adds the same terms in the same order, so the fit is bit-identical
+    to the per-customer one. Weighting each pair by its count instead rounds differently, and
+    Nelder-Mead can then stop elsewhere (up to 3e-7 relative in alpha and beta, 4e-8 in
+    ltv_cohort, in 2 of 40 default runs).
+
     Args:
         survived: renewals each customer survived.
         churned: whether it then churned (False = still active: right-censored).
+
+    Returns:
+        (alpha, beta).
     """
+    pairs, inverse = np.unique(np.column_stack((survived, churned)), axis=0, return_inverse=True)
+    survived_k, churned_k, inverse = pairs[:, 0], pairs[:, 1].astype(bool), inverse.ravel()
+
     def nll(log_ab: np.ndarray) -> float:
         a, b = np.exp(log_ab)
         base = betaln(a, b)
-        ll = np.where(churned, betaln(a + 1, b + survived) - base, betaln(a, b + survived) - base)
-        return -float(ll.sum())
+        ll = np.where(churned_k, betaln(a + 1, b + survived_k) - base, betaln(a, b + survived_k) - base)
+        return -float(ll[inverse].sum())
 
     result = minimize(nll, x0=np.log([1.0, 5.0]), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9})
     return tuple(float(v) for v in np.exp(result.x))
@@ -204,11 +256,22 @@ def summarise(m: GTMModel) -> dict[str, float]:
     snap = m.series.snapshots.get(m.week - YEAR_WEEKS)
     nrr, grr = retention_ratios(m, *snap) if snap is not None else (np.nan, np.nan)
     return {
-        "ltv": ltv, "ltv_cohort": _ltv_cohort(m, new, gm), "logo_churn": churn, "reported_churn": reported,
-        "grr": grr, "nrr": nrr, "cac": cac, "cac_ratio": sm_cost / new_arr if new_arr else np.nan,
-        "ltv_to_cac": ltv / cac if cac else np.nan, "payback_months": cac / (first_mrr * gm) if n_new else np.nan,
-        "arr": m.arr_usd, "customers": float(customers_now), "new_customers": float(n_new),
-        "mqls": d["mqls"].sum(), "sqls": d["sqls"].sum(), "bookings": new_arr,
+        "ltv": ltv,
+        "ltv_cohort": _ltv_cohort(m, new, gm),
+        "logo_churn": churn,
+        "reported_churn": reported,
+        "grr": grr,
+        "nrr": nrr,
+        "cac": cac,
+        "cac_ratio": sm_cost / new_arr if new_arr else np.nan,
+        "ltv_to_cac": ltv / cac if cac else np.nan,
+        "payback_months": cac / (first_mrr * gm) if n_new else np.nan,
+        "arr": m.arr_usd,
+        "customers": float(customers_now),
+        "new_customers": float(n_new),
+        "mqls": d["mqls"].sum(),
+        "sqls": d["sqls"].sum(),
+        "bookings": new_arr,
         "win_rate": n_new / d["opps_closed"].sum() if d["opps_closed"].sum() else np.nan,
         "mql_to_sql": d["sqls"].sum() / d["mqls"].sum() if d["mqls"].sum() else np.nan,
         "mean_customer_fit": float(acc.fit[new].mean()) if len(new) else np.nan,
@@ -225,11 +288,12 @@ def _ltv_cohort(m: GTMModel, new: np.ndarray, gm: float) -> float:
     t = np.arange(LTV_MAX_PERIODS)
     survival = sbg_survival(alpha, beta, t)
     years = acc.contract_weeks[new] / YEAR_WEEKS  # each customer's own term (multi-year deals are 2 x)
-    per_customer = {}
-    for term in np.unique(years):
+    terms, inverse = np.unique(years, return_inverse=True)
+    per_term = np.empty(len(terms))
+    for k, term in enumerate(terms):
         discount = (1.0 + LTV_DISCOUNT_RATE_PER_YEAR) ** (-t * term)
-        per_customer[term] = term * (survival * discount).sum()
-    lifetime_years = np.array([per_customer[y] for y in years])
+        per_term[k] = term * (survival * discount).sum()
+    lifetime_years = per_term[inverse]  # gather, not a Python lookup per customer
     return float(gm * (12.0 * acc.initial_mrr_usd[new] * lifetime_years).mean())
 
 
@@ -243,11 +307,25 @@ def customer_ledger(m: GTMModel) -> pd.DataFrame:
     """
     acc = m.accounts
     rows = np.flatnonzero(acc.view("state") >= State.CUSTOMER)
-    cols = {"acquired_week": "acquired_week", "churned_week": "churned_week", "contract_weeks": "contract_weeks",
-            "renewals": "renewals", "theta": "theta", "fit": "fit", "mrr": "mrr_usd", "initial_mrr": "initial_mrr_usd",
-            "segment": "segment", "pod": "pod", "initial": "initial", "discount": "discount",
-            "expectation": "expectation", "value_realised": "value_realised", "multi_year": "multi_year",
-            "csm": "csm", "ae": "ae"}
+    cols = {
+        "acquired_week": "acquired_week",
+        "churned_week": "churned_week",
+        "contract_weeks": "contract_weeks",
+        "renewals": "renewals",
+        "theta": "theta",
+        "fit": "fit",
+        "mrr": "mrr_usd",
+        "initial_mrr": "initial_mrr_usd",
+        "segment": "segment",
+        "pod": "pod",
+        "initial": "initial",
+        "discount": "discount",
+        "expectation": "expectation",
+        "value_realised": "value_realised",
+        "multi_year": "multi_year",
+        "csm": "csm",
+        "ae": "ae",
+    }
     frame = pd.DataFrame({out: getattr(acc, col)[rows] for out, col in cols.items()})
     frame.insert(0, "customer_id", rows)
     return frame

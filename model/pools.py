@@ -26,22 +26,49 @@ class State(IntEnum):
 
 #: states a row never leaves
 TERMINAL = np.array([State.DISQUALIFIED, State.EXPIRED, State.LOST, State.CHURNED])
+#: LIVE[s] is False for the terminal states: one gather replaces ``np.isin`` in :meth:`AccountPool.compact`
+LIVE = np.ones(len(State), dtype=bool)
+LIVE[TERMINAL] = False
 
 FLOAT_FIELDS = (
     # hidden truth (never seen directly by staff)
-    "fit", "intent", "theta",
+    "fit",
+    "intent",
+    "theta",
     # what the current owner knows of the account, 1 = everything (M5)
     "context",
     # funnel timestamps in weeks (fractional inside a week); NaN = not reached
-    "created_week", "ready_week", "touch_week", "sql_week", "opp_start_week", "opp_end_week",
-    "acquired_week", "churned_week", "renewal_week",
+    "created_week",
+    "ready_week",
+    "touch_week",
+    "sql_week",
+    "opp_start_week",
+    "opp_end_week",
+    "acquired_week",
+    "churned_week",
+    "renewal_week",
     # deal terms set by the AE
-    "discount", "expectation", "list_acv_usd", "mrr_usd", "initial_mrr_usd",
+    "discount",
+    "expectation",
+    "list_acv_usd",
+    "mrr_usd",
+    "initial_mrr_usd",
     # customer state
-    "value_realised", "relationship", "incident_damage", "revenue_usd",
+    "value_realised",
+    "relationship",
+    "incident_damage",
+    "revenue_usd",
 )
 INT_FIELDS = (
-    "state", "segment", "pod", "marketer", "sdr", "ae", "csm", "contract_weeks", "renewals",
+    "state",
+    "segment",
+    "pod",
+    "marketer",
+    "sdr",
+    "ae",
+    "csm",
+    "contract_weeks",
+    "renewals",
 )
 BOOL_FIELDS = ("junk", "initial", "multi_year")
 
@@ -57,6 +84,10 @@ class AccountPool:
         self.n = 0
         self._live = np.empty(0, dtype=np.int64)
         self._live_upto = 0
+        # _live plus the rows added since compact(); valid while n == _candidates_n (only add() and
+        # compact() change the set, and state changes do not: where() filters by state on each call)
+        self._candidates_rows = self._live
+        self._candidates_n = 0
         self._capacity = capacity
         for name in FLOAT_FIELDS:
             setattr(self, name, np.full(capacity, np.nan))
@@ -96,14 +127,32 @@ class AccountPool:
         rows = self._candidates()
         return rows[self.state[rows] == int(state)]  # int: comparing with an IntEnum is ~3x slower
 
+    def count_live(self) -> np.ndarray:
+        """Rows currently in each non-terminal state, indexed by :class:`State`, in one scan.
+
+        ``count_live()[s] == len(where(s))`` for every live state ``s``. Terminal states read 0:
+        rows that reached one before the last :meth:`compact` are not scanned, so their counts
+        would be partial.
+        """
+        counts = np.bincount(self.state[self._candidates()], minlength=len(State))
+        return counts * LIVE
+
     def _candidates(self) -> np.ndarray:
-        return np.concatenate((self._live, np.arange(self._live_upto, self.n)))
+        """Rows that may be in a live state (ascending; callers must not modify the array)."""
+        if self._candidates_n != self.n:  # rows were added since the last call or compact()
+            self._candidates_rows = np.concatenate((self._live, np.arange(self._live_upto, self.n)))
+            self._candidates_n = self.n
+        return self._candidates_rows
 
     def compact(self) -> None:
-        """Forget rows that reached a terminal state (call once a week; keeps :meth:`where` fast)."""
+        """Forget rows that reached a terminal state (call once a week; keeps :meth:`where` fast).
+
+        Every row's state must be a :class:`State` value (as ``metrics.check_invariants`` asserts).
+        """
         rows = self._candidates()
-        self._live = rows[~np.isin(self.state[rows], TERMINAL)]
+        self._live = rows[LIVE[self.state[rows]]]
         self._live_upto = self.n
+        self._candidates_rows, self._candidates_n = self._live, self.n
 
     def view(self, name: str) -> np.ndarray:
         """The used part of column ``name``."""
