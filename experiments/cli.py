@@ -30,6 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _int_at_least(minimum: int):
     """An argparse type: an integer >= ``minimum``, with the one-line error the CLI uses."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -38,6 +39,7 @@ def _int_at_least(minimum: int):
         if value < minimum:
             raise argparse.ArgumentTypeError(f"got {value}; allowed: an integer >= {minimum}")
         return value
+
     return parse
 
 

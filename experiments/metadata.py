@@ -8,7 +8,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-PACKAGES = ("numpy", "scipy", "mesa", "pandas", "matplotlib")
+PACKAGES = ("alignsim", "numpy", "scipy", "mesa", "pandas", "matplotlib")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,8 +24,14 @@ def versions() -> dict[str, str]:
 
 
 def git_commit() -> str | None:
-    """The commit of the working tree (suffixed ``-dirty`` with local changes), or None outside git."""
+    """The commit of alignsim's own checkout (suffixed ``-dirty`` with local changes), or None.
+
+    None outside a checkout: an installed wheel may sit inside some other git repository, whose
+    commit says nothing about this code.
+    """
     try:
+        if Path(_git("rev-parse", "--show-toplevel")).resolve() != REPO_ROOT:
+            return None
         head = _git("rev-parse", "HEAD")
     except (OSError, subprocess.CalledProcessError):
         return None

@@ -209,8 +209,8 @@ def _mechanisms(exp: Experiment) -> str:
             "## Why: mechanism ablation",
             "",
             "LTV advantage (paired by replicate, averaged over the other factor) with each mechanism switched"
-            " off through its lever in `alignsim.model.mechanisms.ABLATIONS`. A large change means the mechanism carries"
-            " the effect.",
+            " off through its lever in `alignsim.model.mechanisms.ABLATIONS`. A large change means the mechanism"
+            " carries the effect.",
             "",
             markdown_table(rows),
             "",

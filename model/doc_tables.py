@@ -20,22 +20,29 @@ def decision_table() -> str:
     rows = ["| role | decision variable | default | bounds | siloed KPI | capacity |", "|---|---|---|---|---|---|"]
     for cls in ROLES:
         for name, (default, low, high) in cls.POLICY.items():
-            rows.append(f"| {cls.role} | `{name}` | {default:g} | [{low:g}, {high:g}] | {cls.SILOED_KPI} |"
-                        f" `{cls.CAPACITY_PARAM}` ({cls.CAPACITY_UNIT}) |")
+            rows.append(
+                f"| {cls.role} | `{name}` | {default:g} | [{low:g}, {high:g}] | {cls.SILOED_KPI} |"
+                f" `{cls.CAPACITY_PARAM}` ({cls.CAPACITY_UNIT}) |"
+            )
     return "\n".join(rows)
 
 
 def metrics_table() -> str:
     """Summary and weekly metrics with unit and definition."""
     from alignsim.model.metrics import METRIC_INFO, SERIES_INFO
+
     rows = ["| metric | kind | unit | definition |", "|---|---|---|---|"]
     rows += [f"| `{k}` | summary | {u} | {d} |" for k, (u, d) in METRIC_INFO.items()]
     rows += [f"| `{k}` | weekly | {u} | {d} |" for k, (u, d) in SERIES_INFO.items()]
     return "\n".join(rows)
 
 
-BLOCKS = {"params": params.markdown_table, "mechanisms": mechanisms.markdown_table,
-          "decisions": decision_table, "metrics": metrics_table}
+BLOCKS = {
+    "params": params.markdown_table,
+    "mechanisms": mechanisms.markdown_table,
+    "decisions": decision_table,
+    "metrics": metrics_table,
+}
 
 
 def render(text: str) -> str:
@@ -47,5 +54,7 @@ def render(text: str) -> str:
 
 
 if __name__ == "__main__":
+    if not DOC.exists():  # an installed wheel has no docs/: this is a tool for a source checkout
+        raise SystemExit(f"no {DOC}: run this from a source checkout of alignsim (pip install -e .)")
     DOC.write_text(render(DOC.read_text()))
     print(f"updated {DOC}")

@@ -84,8 +84,9 @@ class PolicyLearner:
     def __post_init__(self) -> None:
         self.trial_policy = self.policy.copy()
 
-    def start_trial(self, week: int, review_weeks: int, exploration_sd: float, rng: np.random.Generator,
-                    parts: set[str]) -> None:
+    def start_trial(
+        self, week: int, review_weeks: int, exploration_sd: float, rng: np.random.Generator, parts: set[str]
+    ) -> None:
         """Draw a perturbation and put the perturbed policy in force until the next review.
 
         ``parts`` are the reward parts this trial will be paid ("siloed", "shared").

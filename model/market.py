@@ -70,6 +70,8 @@ def draw_week(rng: np.random.Generator, p: dict[str, Any], n_marketers: int) -> 
 
 def segment_values(p: dict[str, Any], key: str) -> np.ndarray:
     """Per-segment parameter, e.g. ``segment_values(p, "acv")`` -> list ACV by segment."""
-    names = {"acv": ("acv_smb_usd", "acv_mm_usd", "acv_ent_usd"),
-             "cycle": ("cycle_smb_weeks", "cycle_mm_weeks", "cycle_ent_weeks")}[key]
+    names = {
+        "acv": ("acv_smb_usd", "acv_mm_usd", "acv_ent_usd"),
+        "cycle": ("cycle_smb_weeks", "cycle_mm_weeks", "cycle_ent_weeks"),
+    }[key]
     return np.array([p[n] for n in names], dtype=float)

@@ -48,8 +48,9 @@ class GTMModel(mesa.Model):
         datacollector: Mesa DataCollector with the weekly series and each agent's policy.
     """
 
-    def __init__(self, structure: str = "assembly_line", kpi: str = "siloed", seed: int | None = None,
-                 **params: Any) -> None:
+    def __init__(
+        self, structure: str = "assembly_line", kpi: str = "siloed", seed: int | None = None, **params: Any
+    ) -> None:
         self.p = validate({"structure": structure, "kpi": kpi, **params})
         super().__init__(seed=seed)
         self.seed = seed

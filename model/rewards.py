@@ -38,8 +38,12 @@ def book_snapshot(m: GTMModel) -> dict[str, np.ndarray]:
     """The CSMs' books at the start of a trial: who, whose, revenue and renewals so far."""
     acc = m.accounts
     rows = acc.where(State.CUSTOMER)
-    return {"rows": rows, "owner": acc.csm[rows].copy(), "revenue": acc.revenue_usd[rows].copy(),
-            "renewals": acc.renewals[rows].copy()}
+    return {
+        "rows": rows,
+        "owner": acc.csm[rows].copy(),
+        "revenue": acc.revenue_usd[rows].copy(),
+        "renewals": acc.renewals[rows].copy(),
+    }
 
 
 def cohort_ltv_usd(m: GTMModel, rows: np.ndarray, revenue_before: np.ndarray | float = 0.0) -> np.ndarray:

@@ -19,12 +19,12 @@ def run(seed: int = 0, policy: dict[tuple[str, str], float] | None = None, **par
     return model.run()
 
 
-def paired(metric: str, high: dict[str, Any], low: dict[str, Any], seeds: range = range(6),
-           base: dict[str, Any] | None = None) -> np.ndarray:
+def paired(
+    metric: str, high: dict[str, Any], low: dict[str, Any], seeds: range = range(6), base: dict[str, Any] | None = None
+) -> np.ndarray:
     """Per-seed differences metric(high) - metric(low); the same seed gives both runs the same market (CRN)."""
     base = base or {}
-    return np.array([run(s, **base, **high).summary()[metric] - run(s, **base, **low).summary()[metric]
-                     for s in seeds])
+    return np.array([run(s, **base, **high).summary()[metric] - run(s, **base, **low).summary()[metric] for s in seeds])
 
 
 def assert_positive(diffs: np.ndarray, z: float = 2.0) -> None:

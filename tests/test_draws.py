@@ -83,17 +83,38 @@ def test_pinned_values() -> None:
     """Golden values: a change here breaks reproducibility of earlier runs."""
     k = np.array([0, 1, 2**63, MASK], dtype=np.uint64)
     assert [int(x) for x in bits(k, Event.WIN, 3)] == [
-        11129129358043924053, 3746656829830713508, 10005631877290946221, 2519452743568558237]
+        11129129358043924053,
+        3746656829830713508,
+        10005631877290946221,
+        2519452743568558237,
+    ]
     assert agent_rng(12345, "sdr", 3).integers(0, 2**63, 3).tolist() == [
-        398776402144532024, 4594278934771619366, 3734282623236022258]
+        398776402144532024,
+        4594278934771619366,
+        3734282623236022258,
+    ]
 
 
 def test_event_values_are_stable() -> None:
     expected = {
-        "MEETING": 1, "SDR_INTENT_NOISE": 2, "SDR_FIT_NOISE": 3, "MARKETER_SIGNAL": 4, "JUNK": 5,
-        "AE_FIT_NOISE": 6, "CYCLE": 7, "MULTI_YEAR": 8, "WIN": 9, "CHAMPION": 10, "CHURN": 11,
-        "INCIDENT_HIT": 12, "INCIDENT_UNINFORMED": 13, "CSM_ASSIGN": 14, "ARRIVAL": 15,
-        "INCIDENT_OCCURS": 16, "WORK_ROUNDING": 17, "EXPANSION": 18,
+        "MEETING": 1,
+        "SDR_INTENT_NOISE": 2,
+        "SDR_FIT_NOISE": 3,
+        "MARKETER_SIGNAL": 4,
+        "JUNK": 5,
+        "AE_FIT_NOISE": 6,
+        "CYCLE": 7,
+        "MULTI_YEAR": 8,
+        "WIN": 9,
+        "CHAMPION": 10,
+        "CHURN": 11,
+        "INCIDENT_HIT": 12,
+        "INCIDENT_UNINFORMED": 13,
+        "CSM_ASSIGN": 14,
+        "ARRIVAL": 15,
+        "INCIDENT_OCCURS": 16,
+        "WORK_ROUNDING": 17,
+        "EXPANSION": 18,
     }
     assert {e.name: e.value for e in Event} == expected  # values unique: IntEnum would alias duplicates
 
@@ -215,7 +236,8 @@ def test_different_keys_different_streams(keys: np.ndarray) -> None:
     b = bits(keys[1], Event.CHAMPION, counters)
     assert np.intersect1d(a, b).size == 0
     assert abs(_corr(uniform(keys[0], Event.CHAMPION, counters), uniform(keys[1], Event.CHAMPION, counters))) < (
-        4 / np.sqrt(N))
+        4 / np.sqrt(N)
+    )
     assert stats.kstest(uniform(keys[0], Event.CHAMPION, counters), "uniform").pvalue > 1e-3
     assert np.unique(bits(keys, Event.WIN)).size == N
 

@@ -31,6 +31,7 @@ def same_outcome(a: dict, b: dict, **base) -> None:
 
 def test_every_mechanism_has_lever_source_and_known_parameters() -> None:
     from alignsim.model.params import PARAMS
+
     assert [m.mid for m in MECHANISMS] == [f"M{i}" for i in range(1, 14)]
     for m in MECHANISMS:
         assert m.source and m.off and set(m.off) <= set(PARAMS)
@@ -176,8 +177,12 @@ def test_m10_churn_only_at_renewal() -> None:
 
 def test_m10_long_contracts_disguise_churn() -> None:
     """With two-year terms half the base cannot churn in a year: reported churn < renewal churn."""
-    diffs = np.array([(lambda s: s["logo_churn"] - s["reported_churn"])(run(seed, contract_weeks=104).summary())
-                      for seed in range(6)])
+    diffs = np.array(
+        [
+            (lambda s: s["logo_churn"] - s["reported_churn"])(run(seed, contract_weeks=104).summary())
+            for seed in range(6)
+        ]
+    )
     assert_positive(diffs)
 
 
@@ -201,8 +206,11 @@ def test_m12_incidents_raise_churn() -> None:
 
 
 def test_m12_uninformed_staff_make_it_worse() -> None:
-    assert_positive(paired("logo_churn", {"uninformed_amplifier": 3.0}, {"uninformed_amplifier": 0.0},
-                           base={"incidents_per_year": 8.0}))
+    assert_positive(
+        paired(
+            "logo_churn", {"uninformed_amplifier": 3.0}, {"uninformed_amplifier": 0.0}, base={"incidents_per_year": 8.0}
+        )
+    )
 
 
 def test_m12_off_no_incident_damage() -> None:

@@ -16,9 +16,25 @@ from tests.support import run
 def test_summary_has_every_documented_metric_with_unit() -> None:
     summary = run(weeks=60).summary()
     assert set(summary) == set(SUMMARY_METRICS) == set(METRIC_INFO)
-    for required in ("ltv", "ltv_cohort", "logo_churn", "reported_churn", "grr", "nrr", "cac", "ltv_to_cac",
-                     "payback_months", "arr", "customers", "new_customers", "mqls", "sqls", "bookings",
-                     "mean_customer_fit", "speed_to_lead_weeks"):
+    for required in (
+        "ltv",
+        "ltv_cohort",
+        "logo_churn",
+        "reported_churn",
+        "grr",
+        "nrr",
+        "cac",
+        "ltv_to_cac",
+        "payback_months",
+        "arr",
+        "customers",
+        "new_customers",
+        "mqls",
+        "sqls",
+        "bookings",
+        "mean_customer_fit",
+        "speed_to_lead_weeks",
+    ):
         assert required in summary and METRIC_INFO[required][0]
 
 
@@ -39,14 +55,17 @@ def test_ledger_has_one_row_per_customer_with_required_columns() -> None:
     assert len(ledger) - (ledger["initial"]).sum() == m.summary()["new_customers"]
 
 
-@pytest.mark.parametrize(("name", "value", "allowed"), [
-    ("structure", "matrix", "one of 'assembly_line', 'pod'"),
-    ("kpi", "bonus", "one of 'siloed', 'shared', 'blend'"),
-    ("weeks", 0, "an integer in [1, 2600]"),
-    ("handoff_context_loss", 1.5, "a number in [0, 1]"),
-    ("n_aes", 2.5, "an integer"),
-    ("adaptive", "maybe", "true or false"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("structure", "matrix", "one of 'assembly_line', 'pod'"),
+        ("kpi", "bonus", "one of 'siloed', 'shared', 'blend'"),
+        ("weeks", 0, "an integer in [1, 2600]"),
+        ("handoff_context_loss", 1.5, "a number in [0, 1]"),
+        ("n_aes", 2.5, "an integer"),
+        ("adaptive", "maybe", "true or false"),
+    ],
+)
 def test_bad_value_names_parameter_value_and_allowed(name: str, value: object, allowed: str) -> None:
     with pytest.raises(ValueError) as err:
         GTMModel(**{name: value})
@@ -104,11 +123,14 @@ def test_market_is_common_across_cells() -> None:
     assert a.market_rng.random() == b.market_rng.random()
 
 
-@pytest.mark.parametrize("params", [
-    {"structure": "assembly_line", "kpi": "siloed"},
-    {"structure": "pod", "kpi": "shared", "n_pods": 3},
-    {"structure": "pod", "kpi": "blend", "shared_kpi_weight": 0.3, "pod_capacity_pooling": True},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"structure": "assembly_line", "kpi": "siloed"},
+        {"structure": "pod", "kpi": "shared", "n_pods": 3},
+        {"structure": "pod", "kpi": "blend", "shared_kpi_weight": 0.3, "pod_capacity_pooling": True},
+    ],
+)
 def test_invariants_hold_every_tick(params: dict) -> None:
     m = GTMModel(seed=2, weeks=120, **params)
     m.check_invariants()
@@ -123,9 +145,15 @@ def test_run_releases_the_model_from_mesa_id_registry() -> None:
 
 
 def test_works_with_mesa_batch_run() -> None:
-    results = mesa.batch_run(GTMModel, parameters={"structure": ["pod"], "weeks": 8, "seed": [1, 2]},
-                             iterations=1, max_steps=8, number_processes=1, data_collection_period=-1,
-                             display_progress=False)
+    results = mesa.batch_run(
+        GTMModel,
+        parameters={"structure": ["pod"], "weeks": 8, "seed": [1, 2]},
+        iterations=1,
+        max_steps=8,
+        number_processes=1,
+        data_collection_period=-1,
+        display_progress=False,
+    )
     assert len(results) == 2 and {r["seed"] for r in results} == {1, 2}
     assert all("arr_usd" in r for r in results)
 

@@ -8,10 +8,26 @@ from hypothesis import strategies as st
 from alignsim.model import GTMModel
 from alignsim.model.params import PARAMS
 
-FREE = ["handoff_context_loss", "lead_decay_per_week", "mql_definition_gap", "champion_turnover_per_year",
-        "incidents_per_year", "specialisation_gain", "help_efficiency", "fit_effect", "market_fit_mean",
-        "shared_kpi_weight", "overpromise_effect", "sales_cycle_scale", "feedback_learning", "exploration_sd",
-        "learning_rate", "shared_reward_dilution", "info_sharing_pod", "discount_effect"]
+FREE = [
+    "handoff_context_loss",
+    "lead_decay_per_week",
+    "mql_definition_gap",
+    "champion_turnover_per_year",
+    "incidents_per_year",
+    "specialisation_gain",
+    "help_efficiency",
+    "fit_effect",
+    "market_fit_mean",
+    "shared_kpi_weight",
+    "overpromise_effect",
+    "sales_cycle_scale",
+    "feedback_learning",
+    "exploration_sd",
+    "learning_rate",
+    "shared_reward_dilution",
+    "info_sharing_pod",
+    "discount_effect",
+]
 
 
 def bounded(name: str):

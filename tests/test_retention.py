@@ -8,8 +8,16 @@ from scipy import stats
 from alignsim.model.metrics import fit_sbg, sbg_survival
 from tests.support import run
 
-SBG_RUN = {"weeks": 520, "retention_effects": False, "allow_multi_year": False, "initial_customers": 0,
-           "prospects_per_week": 600, "ae_opportunity_slots": 80, "churn_alpha": 0.8, "churn_beta": 3.0}
+SBG_RUN = {
+    "weeks": 520,
+    "retention_effects": False,
+    "allow_multi_year": False,
+    "initial_customers": 0,
+    "prospects_per_week": 600,
+    "ae_opportunity_slots": 80,
+    "churn_alpha": 0.8,
+    "churn_beta": 3.0,
+}
 
 
 def kaplan_meier_by_renewal(ledger, horizon_weeks: int, periods: int):
@@ -37,6 +45,7 @@ def test_churn_is_exactly_theta_without_retention_effects() -> None:
     model = run(0, **{**SBG_RUN, "weeks": 156})
     rows = np.flatnonzero(model.accounts.view("theta") > 0)[:50]
     from alignsim.model.customers import churn_probability
+
     assert np.array_equal(churn_probability(model, rows), model.accounts.theta[rows])
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import betaln
+
 from alignsim.model import valuation
 from alignsim.model.valuation import (
     book_value_truncation_bound_usd,
@@ -12,9 +16,6 @@ from alignsim.model.valuation import (
     fit_sbg_annual,
     npv_usd,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy.special import betaln
 
 
 def surv(alpha: float, beta: float, years_survived: float, more_years: float) -> float:
