@@ -1,12 +1,10 @@
 """Metric names, units and definitions for tables and chart axes.
 
-The model's ``alignsim.model.metrics.METRIC_INFO`` (metric -> (unit, definition)) is used when present;
-otherwise a metric is labelled by its name alone.
+Units and definitions come from the model's ``METRIC_INFO`` and ``SERIES_INFO``; a metric the model
+does not declare is labelled by its name (and a unit suffix such as ``_usd``) alone.
 """
 
 from __future__ import annotations
-
-import importlib
 
 TEAM_KPIS = (
     ("mqls", "marketing: MQLs"),
@@ -19,13 +17,10 @@ TS_HEADLINE = ("arr_usd", "customers", "logo_churn_annual", "speed_to_lead_weeks
 
 
 def metric_info() -> dict[str, tuple[str, str]]:
-    """The model's metric table, or an empty dict if the model does not expose one."""
-    try:
-        module = importlib.import_module("model.metrics")
-    except ImportError:
-        return {}
-    info = getattr(module, "METRIC_INFO", None)
-    return dict(info) if isinstance(info, dict) else {}
+    """The model's metric table (summary metrics and weekly series): metric -> (unit, definition)."""
+    from alignsim.model.metrics import METRIC_INFO, SERIES_INFO
+
+    return {**SERIES_INFO, **METRIC_INFO}
 
 
 SUFFIX_UNITS = (("_usd", "USD"), ("_weeks", "weeks"), ("_annual", "fraction per year"))
