@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.special import expit
 
 from alignsim.agents.base import StaffAgent
+from alignsim.model import draws
+from alignsim.model.draws import Event
 from alignsim.model.market import segment_values
 from alignsim.model.pools import State
+from alignsim.model.queues import order_queue
 from alignsim.model.rewards import touched
 
 if TYPE_CHECKING:
@@ -51,7 +55,7 @@ class AE(StaffAgent):
 
     @classmethod
     def work_queue(cls, model: GTMModel, team: int, queue: np.ndarray, free: np.ndarray) -> None:
-        """M4, M7: the AEs of ``team`` take SQLs oldest-first into their free slots, round robin.
+        """M4, M7: the AEs of ``team`` take SQLs in ``ae_queue_order`` into their free slots, round robin.
 
         Args:
             model: the model.
@@ -61,7 +65,7 @@ class AE(StaffAgent):
         """
         acc = model.accounts
         members = model.aes.teams[team]
-        queue = queue[np.argsort(acc.ready_week[queue], kind="stable")]
+        queue = order_queue(queue, acc.ready_week[queue], model.p["ae_queue_order"])
         owners = np.repeat(members, free[members])
         rank = np.arange(len(owners)) - np.repeat(np.cumsum(free[members]) - free[members], free[members])
         owners = owners[np.lexsort((owners, rank))]  # round robin over AEs with free slots
@@ -75,15 +79,18 @@ class AE(StaffAgent):
         touch = np.maximum(acc.ready_week[work], model.week)
         acc.intent[work] *= np.exp(-p["lead_decay_per_week"] * (touch - acc.sql_week[work]))
         noise_sd = AE_FIT_NOISE_SD * (1.0 - 0.7 * acc.context[work])
-        fit_read = acc.fit[work] + model.process_rng.standard_normal(len(work)) * noise_sd
+        fit_read = acc.fit[work] + draws.normal(acc.key[work], Event.AE_FIT_NOISE) * noise_sd
         accept = fit_read >= staff.policy("qualify_out_threshold")[owner]
         acc.ae[work] = owner
         acc.opp_start_week[work] = touch
         acc.state[work] = np.where(accept, State.OPPORTUNITY, State.LOST)
+        model.tally["qualified_out"] += int((~accept).sum())
         opp, owner = work[accept], owner[accept]
         cycle = segment_values(p, "cycle")[acc.segment[opp]] * p["sales_cycle_scale"]
-        acc.opp_end_week[opp] = touch[accept] + cycle * model.process_rng.uniform(*CYCLE_JITTER, len(opp))
-        pushed = model.process_rng.random(len(opp)) < staff.policy("multi_year_push")[owner]
+        low, high = CYCLE_JITTER
+        jitter = low + (high - low) * draws.uniform(acc.key[opp], Event.CYCLE)
+        acc.opp_end_week[opp] = touch[accept] + cycle * jitter
+        pushed = draws.uniform(acc.key[opp], Event.MULTI_YEAR) < staff.policy("multi_year_push")[owner]
         multi = p["allow_multi_year"] & pushed
         acc.multi_year[opp] = multi
         acc.contract_weeks[opp] = np.where(multi, 2 * p["contract_weeks"], p["contract_weeks"])
@@ -112,7 +119,7 @@ class AE(StaffAgent):
         acc = model.accounts
         opp = acc.where(State.OPPORTUNITY)
         due = opp[acc.opp_end_week[opp] < model.week + 1]
-        won = model.process_rng.random(len(due)) < 1.0 / (1.0 + np.exp(-cls.win_logit(model, due)))
+        won = draws.uniform(acc.key[due], Event.WIN) < expit(cls.win_logit(model, due))
         acc.state[due[~won]] = State.LOST
         model.tally["opps_closed"] += len(due)
         return due[won]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 import mesa
 import numpy as np
 
+from alignsim.model.draws import agent_rng
 from alignsim.model.learning import PolicyLearner
 
 if TYPE_CHECKING:
@@ -27,8 +28,10 @@ class StaffAgent(mesa.Agent):
         role: short role name ("marketer", "sdr", "ae", "csm").
         pod: pod index (0 for everyone in the assembly line).
         index: position of the agent within its role (its owner id in the pools).
-        capacity: work it can do per week, in ``CAPACITY_UNIT``.
+        capacity: work it can do per week when fully ramped, in ``CAPACITY_UNIT``.
+        hired_week: week the agent was hired (-inf for the starting team).
         learner: the agent's policy learner.
+        exploration_rng: the agent's own exploration stream (depends only on seed, role, index).
     """
 
     role: ClassVar[str] = "staff"
@@ -37,14 +40,17 @@ class StaffAgent(mesa.Agent):
     CAPACITY_PARAM: ClassVar[str] = ""
     CAPACITY_UNIT: ClassVar[str] = ""
 
-    def __init__(self, model: GTMModel, index: int, pod: int, capacity: float) -> None:
+    def __init__(self, model: GTMModel, index: int, pod: int, capacity: float, hired_week: float = -np.inf) -> None:
         super().__init__(model)
         self.index = index
         self.pod = pod
         self.capacity = capacity
+        self.hired_week = hired_week
         names = tuple(self.POLICY)
         default, low, high = (np.array([self.POLICY[n][i] for n in names], dtype=float) for i in range(3))
         self.learner = PolicyLearner(names, low, high, default)
+        # exploration stream of this person: the same in every cell (common random numbers)
+        self.exploration_rng = agent_rng(model.seed, self.role, index)
 
     def __getattr__(self, name: str) -> float:
         # Only reached for attributes not found normally: expose decision variables.
@@ -56,9 +62,7 @@ class StaffAgent(mesa.Agent):
     def start_trial(self, parts: set[str]) -> None:
         """Begin a quarter with a perturbed policy (exploration), to be paid ``parts`` of reward."""
         p = self.model.p
-        self.learner.start_trial(
-            self.model.week, p["review_weeks"], p["exploration_sd"], self.model.learning_rng, parts
-        )
+        self.learner.start_trial(self.model.week, p["review_weeks"], p["exploration_sd"], self.exploration_rng, parts)
 
     def receive_reward(self, part: str, start_week: int, reward: float, weight: float) -> None:
         """Learn from the ``part`` ("siloed" or "shared") of the reward of the trial begun at ``start_week``."""
@@ -86,7 +90,10 @@ class Roster:
         cls: the agent class of the role.
         agents: the agents, in owner-index order.
         pod: pod of each agent.
-        capacity: weekly capacity of each agent, in ``cls.CAPACITY_UNIT``.
+        full_capacity: weekly capacity of each agent once ramped, in ``cls.CAPACITY_UNIT``.
+        hired_week: week each agent was hired (-inf for the starting team).
+        capacity_per_head: full weekly capacity of one person of the role (what a hire will reach).
+        capacity: weekly capacity of each agent this week (ramping hires: a share of ``full_capacity``).
         lending: share of each agent's week lent to another team's queue this week (M8).
         team_of_pod: team index of each pod.
         teams: member indices (owner ids) of each team.
@@ -95,14 +102,20 @@ class Roster:
     def __init__(self, cls: type[StaffAgent], agents: list[StaffAgent], team_of_pod: np.ndarray) -> None:
         self.cls = cls
         self.agents = agents
-        self.pod = np.array([a.pod for a in agents])
-        self.capacity = np.array([a.capacity for a in agents], dtype=float)
-        self.lending = np.zeros(len(agents))
         self.team_of_pod = team_of_pod
-        team = team_of_pod[self.pod]
-        self.teams = [np.flatnonzero(team == t) for t in range(team_of_pod.max() + 1)]
+        self.capacity_per_head = float(agents[0].capacity)
+        self._index_agents()
+        self.lending = np.zeros(len(agents))
         self._policy: dict[str, np.ndarray] = {}
         self.refresh_policies()
+
+    def _index_agents(self) -> None:
+        self.pod = np.array([a.pod for a in self.agents], dtype=np.int64)
+        self.full_capacity = np.array([a.capacity for a in self.agents], dtype=float)
+        self.hired_week = np.array([a.hired_week for a in self.agents], dtype=float)
+        self.capacity = self.full_capacity.copy()
+        team = self.team_of_pod[self.pod]
+        self.teams = [np.flatnonzero(team == t) for t in range(self.team_of_pod.max() + 1)]
 
     @property
     def role(self) -> str:
@@ -113,6 +126,20 @@ class Roster:
     def n(self) -> int:
         """Number of agents of the role."""
         return len(self.agents)
+
+    def add(self, agents: list[StaffAgent]) -> None:
+        """Append new hires (their ``index`` must continue the owner ids); lending resets for the week."""
+        self.agents.extend(agents)
+        self._index_agents()
+        self.lending = np.zeros(self.n)
+        self.refresh_policies()
+
+    def ramp(self, week: float, ramp_weeks: float) -> None:
+        """This week's capacity: hires ramp linearly to full capacity over ``ramp_weeks`` (Bridge Group ramps)."""
+        if ramp_weeks <= 0:
+            self.capacity = self.full_capacity.copy()
+            return
+        self.capacity = self.full_capacity * np.clip((week - self.hired_week) / ramp_weeks, 0.0, 1.0)
 
     def refresh_policies(self) -> None:
         """Re-read every agent's policy in force (after a review or a what-if)."""

@@ -43,20 +43,25 @@ class Marketer(StaffAgent):
         intent when marketing and sales define a qualified lead differently (M2, seed 003).
         """
         p, acc, staff = model.p, model.accounts, model.marketers
-        pr = draw_week(model.market_rng, p, staff.n)
+        # each marketer reaches a slice of the market as wide as its capacity (ramping hires: narrower)
+        edges = np.cumsum(staff.capacity) / p["prospects_per_week"]
+        pr = draw_week(model.market_block_rngs, p, edges[-1])
+        reached = np.flatnonzero(pr.position < edges[-1])
+        marketer = np.searchsorted(edges, pr.position[reached], side="right")
         breadth = staff.policy("breadth")
         keep = p["keep_share_narrow"] + (p["keep_share_broad"] - p["keep_share_narrow"]) * breadth
         keep = keep * (1.0 - staff.lending)
-        signal = pr.fit + cls.fit_signal_noise_sd(model)[pr.marketer] * pr.signal_noise
-        order = np.lexsort((-signal, pr.marketer))
-        counts = np.bincount(pr.marketer, minlength=len(keep))
-        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[pr.marketer[order]]
-        kept = np.sort(order[rank < np.floor(keep * counts + 0.5)[pr.marketer[order]]])
-        owner = pr.marketer[kept]
+        signal = pr.fit[reached] + cls.fit_signal_noise_sd(model)[marketer] * pr.signal_noise[reached]
+        order = np.lexsort((-signal, marketer))
+        counts = np.bincount(marketer, minlength=len(keep))
+        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[marketer[order]]
+        chosen = np.sort(order[rank < np.floor(keep * counts + 0.5)[marketer[order]]])
+        kept, owner = reached[chosen], marketer[chosen]
         junk = pr.junk_draw[kept] < p["mql_definition_gap"] * breadth[owner]
         created = model.week + pr.arrival[kept]
         acc.add(
             len(kept),
+            key=pr.key[kept],
             state=State.LEAD,
             fit=pr.fit[kept],
             intent=np.where(junk, JUNK_INTENT, pr.intent[kept]),

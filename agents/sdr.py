@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import ndtr
 
 from alignsim.agents.base import StaffAgent
+from alignsim.model import draws
+from alignsim.model.draws import Event
 from alignsim.model.pools import State
-from alignsim.model.queues import GOLDEN
+from alignsim.model.queues import GOLDEN, order_queue
 from alignsim.model.rewards import touched
 
 if TYPE_CHECKING:
@@ -34,7 +35,11 @@ class SDR(StaffAgent):
 
     @classmethod
     def work_queue(cls, model: GTMModel, team: int, queue: np.ndarray) -> None:
-        """M3, M7, M8: the SDRs of ``team`` work its MQL queue newest-first and pass leads that clear their bar.
+        """M3, M7, M8: the SDRs of ``team`` work its MQL queue and pass the leads that clear their bar.
+
+        The queue is worked in the order ``sdr_queue_order`` (newest first by default: fresh inbound
+        is answered while it is warm, and under overload the oldest leads expire instead of every
+        lead going cold in a first-in-first-out line).
 
         M3 (seed 003): the threshold is each SDR's own decision variable. M7 (seed 003;
         Oldroyd et al. HBR 2011): intent decays with the wait before first touch, and a pod's
@@ -48,15 +53,14 @@ class SDR(StaffAgent):
         """
         p, acc, staff = model.p, model.accounts, model.sdrs
         members = staff.teams[team]
-        # newest first: SDR teams work fresh inbound before it cools (speed to lead); under
-        # overload the oldest leads expire instead of every lead going cold in a FIFO line
-        queue = queue[np.argsort(-acc.ready_week[queue], kind="stable")]
+        queue = order_queue(queue, acc.ready_week[queue], p["sdr_queue_order"])
         threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]
         caps = np.append(staff.capacity[members], model.help_capacity[team])
         thresholds = np.append(threshold[members], threshold[members].mean())
         owners = np.append(members, -1)
         total = caps.sum()
-        n = min(len(queue), int(total + model.process_rng.random()))
+        rounding = draws.uniform(model.world_key, Event.WORK_ROUNDING, model.week * 4096 + team)[0]
+        n = min(len(queue), int(total + rounding))  # stochastic rounding of fractional capacity
         work, position = queue[:n], np.arange(n)
         slot = np.searchsorted(np.cumsum(caps) / total, (position * GOLDEN) % 1.0, side="right")
         touch = np.maximum(acc.ready_week[work], model.week + position / total)
@@ -70,12 +74,12 @@ class SDR(StaffAgent):
         wait = touch - acc.created_week[work]
         acc.intent[work] *= np.exp(-p["lead_decay_per_week"] * wait)
         noise_sd = p["sdr_signal_noise_sd"] / (0.5 + 0.5 * acc.context[work])
-        noise = model.process_rng.standard_normal((3, len(work)))
-        noise[:2] *= noise_sd
-        intent_read = acc.intent[work] + noise[0]
-        score = SDR_INTENT_WEIGHT * intent_read + (1 - SDR_INTENT_WEIGHT) * (acc.fit[work] + noise[1])
+        keys = acc.key[work]
+        intent_read = acc.intent[work] + noise_sd * draws.normal(keys, Event.SDR_INTENT_NOISE)
+        fit_read = acc.fit[work] + noise_sd * draws.normal(keys, Event.SDR_FIT_NOISE)
+        score = SDR_INTENT_WEIGHT * intent_read + (1 - SDR_INTENT_WEIGHT) * fit_read
         # a meeting is booked only if the SDR pursues it and the prospect agrees to meet
-        agrees = ndtr(noise[2]) < MEETING_ACCEPT_PER_INTENT * acc.intent[work]  # ndtr: normal -> uniform draw
+        agrees = draws.uniform(keys, Event.MEETING) < MEETING_ACCEPT_PER_INTENT * acc.intent[work]
         passed = agrees & ((score >= threshold) | (p["sdr_threshold_effect"] == 0.0))
         acc.touch_week[work] = touch
         acc.sdr[work] = owner

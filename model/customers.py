@@ -1,9 +1,11 @@
 """Customers: onboarding, champions, incidents, revenue, renewals, expansion (what CSMs do: agents/csm.py).
 
-Churn happens only at a contract renewal (M10, seed 003). At a renewal the probability is
-the customer's own theta (shifted-beta-geometric, Fader & Hardie 2007) moved on the
-log-odds scale by what the organisation did: value realised against what was promised,
-the relationship with a champion, and recent incidents.
+Churn happens only at a contract renewal (M10, seed 003). The probability is the customer's
+own annual churn propensity theta (shifted-beta-geometric, Fader & Hardie 2007), moved on the
+log-odds scale by what the organisation did (value realised against what was promised, the
+relationship with a champion, recent incidents) and compounded over the term. Every random
+event of a customer is its own keyed draw (:mod:`alignsim.model.draws`), so the same customer
+meets the same luck in every cell.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import expit, logit
 
+from alignsim.model import draws
+from alignsim.model.draws import Event
 from alignsim.model.pools import State
 
 if TYPE_CHECKING:
@@ -35,6 +39,8 @@ def onboard(m: GTMModel, rows: np.ndarray) -> None:
     acc.relationship[rows] = 0.5 * acc.context[rows]
     acc.incident_damage[rows] = 0.0
     acc.renewals[rows] = 0
+    acc.champions_lost[rows] = 0
+    schedule_champion_departure(m, rows, acc.acquired_week[rows])
     m.arr_usd += 12.0 * acc.mrr_usd[rows].sum()
     m.tally["new_customers"] += len(rows)
     m.tally["new_arr_usd"] += 12.0 * acc.mrr_usd[rows].sum()
@@ -46,12 +52,12 @@ def incidents(m: GTMModel) -> None:
     Whether the staff a customer reaches were told follows the structure's information
     sharing; an uninformed answer multiplies the damage by ``1 + uninformed_amplifier``.
     """
-    p, acc = m.p, m.accounts
-    if m.process_rng.random() >= p["incidents_per_year"] / 52.0:
+    p, acc, week = m.p, m.accounts, m.week
+    if draws.uniform(m.world_key, Event.INCIDENT_OCCURS, week)[0] >= p["incidents_per_year"] / 52.0:
         return
     cust = acc.where(State.CUSTOMER)
-    hit = cust[m.process_rng.random(len(cust)) < p["incident_reach"]]
-    uninformed = m.process_rng.random(len(hit)) >= m.info_sharing
+    hit = cust[draws.uniform(acc.key[cust], Event.INCIDENT_HIT, week) < p["incident_reach"]]
+    uninformed = draws.uniform(acc.key[hit], Event.INCIDENT_UNINFORMED, week) >= m.info_sharing
     acc.incident_damage[hit] += p["incident_damage"] * (1.0 + p["uninformed_amplifier"] * uninformed)
     m.tally["incidents"] += 1
 
@@ -59,13 +65,26 @@ def incidents(m: GTMModel) -> None:
 def champions(m: GTMModel) -> None:
     """M9 (seeds 001, 003): a customer's champion may leave; the relationship built with them is lost.
 
-    Only value realised survives a new decision-maker ("happy" vs "successful" customers).
+    Only value realised survives a new decision-maker ("happy" vs "successful" customers). Each
+    champion's tenure is exponential with the weekly hazard of ``champion_turnover_per_year``, drawn
+    from the customer's own key (counter = champions it has had), so departures are the same events
+    in every cell.
     """
     acc = m.accounts
     cust = acc.where(State.CUSTOMER)
-    champion_left = m.process_rng.random(len(cust)) < m.champion_hazard_per_week
-    acc.relationship[cust[champion_left]] = 0.0
-    m.tally["champion_changes"] += int(champion_left.sum())
+    left = cust[acc.champion_leaves_week[cust] < m.week + 1]
+    acc.relationship[left] = 0.0
+    acc.champions_lost[left] += 1
+    schedule_champion_departure(m, left, acc.champion_leaves_week[left])
+    m.tally["champion_changes"] += len(left)
+
+
+def schedule_champion_departure(m: GTMModel, rows: np.ndarray, since_week: np.ndarray | float) -> None:
+    """Draw when the current champion of ``rows`` leaves (never, if champion turnover is off)."""
+    acc = m.accounts
+    with np.errstate(divide="ignore", invalid="ignore"):  # no turnover: infinite tenure
+        tenure = draws.exponential(acc.key[rows], Event.CHAMPION, acc.champions_lost[rows]) / m.champion_hazard_per_week
+    acc.champion_leaves_week[rows] = since_week + tenure
 
 
 def accrue_week(m: GTMModel) -> None:
@@ -78,21 +97,26 @@ def accrue_week(m: GTMModel) -> None:
 
 
 def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:
-    """Churn probability at renewal: theta, shifted on the log-odds scale by the organisation's doing.
+    """Churn probability at the end of a term: the annual propensity, compounded over the term.
 
-    With ``retention_effects=False`` it is exactly theta, so a cohort's survival follows
-    the sBG curve S(t) = B(alpha, beta + t) / B(alpha, beta).
+    theta is an *annual* churn propensity (sBG, Fader & Hardie 2007). The organisation's doing
+    (value realised against what was promised, the relationship with a champion, recent incidents)
+    moves it on the log-odds scale to theta'; a y-year term compounds it, 1 - (1 - theta')^y, so a
+    multi-year contract does not lower true annual churn, it only postpones (disguises) it until the
+    renewal (M10, seed 003). With ``retention_effects=False`` theta' = theta, so a cohort on annual
+    terms survives as the sBG curve S(t) = B(alpha, beta + t) / B(alpha, beta).
     """
     p, acc = m.p, m.accounts
     theta = acc.theta[rows]
-    if not p["retention_effects"]:
-        return theta
-    shift = (
-        p["churn_value_gap_coef"] * (acc.expectation[rows] - acc.value_realised[rows])
-        - p["churn_relationship_coef"] * (acc.relationship[rows] - 0.5)
-        + acc.incident_damage[rows]
-    )
-    return expit(logit(np.clip(theta, 1e-9, 1 - 1e-9)) + np.clip(shift, -MAX_LOGIT_SHIFT, MAX_LOGIT_SHIFT))
+    if p["retention_effects"]:
+        shift = (
+            p["churn_value_gap_coef"] * (acc.expectation[rows] - acc.value_realised[rows])
+            - p["churn_relationship_coef"] * (acc.relationship[rows] - 0.5)
+            + acc.incident_damage[rows]
+        )
+        theta = expit(logit(np.clip(theta, 1e-9, 1 - 1e-9)) + np.clip(shift, -MAX_LOGIT_SHIFT, MAX_LOGIT_SHIFT))
+    term_years = acc.contract_weeks[rows] / 52.0
+    return -np.expm1(term_years * np.log1p(-theta))
 
 
 def renewals(m: GTMModel) -> None:
@@ -102,7 +126,7 @@ def renewals(m: GTMModel) -> None:
     due = cust[acc.renewal_week[cust] < m.week + 1]
     if len(due) == 0:
         return
-    churn = m.process_rng.random(len(due)) < churn_probability(m, due)
+    churn = draws.uniform(acc.key[due], Event.CHURN, acc.renewals[due]) < churn_probability(m, due)
     lost, kept = due[churn], due[~churn]
     m.arr_usd -= 12.0 * acc.mrr_usd[lost].sum()
     acc.state[lost] = State.CHURNED
@@ -117,3 +141,4 @@ def renewals(m: GTMModel) -> None:
     acc.mrr_usd[kept] = before * ((1.0 + growth) * (1.0 - shrink)) ** years
     m.arr_usd += 12.0 * (acc.mrr_usd[kept] - before).sum()
     m.series.record_renewals(m, due, churn)
+    m.series.record_expansion(m, kept, before)

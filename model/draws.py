@@ -96,7 +96,7 @@ class Event(IntEnum):
     CYCLE = 7  # sales-cycle length multiplier, uniform. counter: 0
     MULTI_YEAR = 8  # does the multi-year push land, uniform. counter: 0
     WIN = 9  # is the opportunity won, uniform. counter: 0
-    CHAMPION = 10  # does the champion leave this week, uniform. counter: week
+    CHAMPION = 10  # champion tenure, exponential. counter: champions the customer has lost so far
     CHURN = 11  # churn at a renewal, uniform. counter: renewal number (renewals completed so far)
     INCIDENT_HIT = 12  # is the customer hit by this incident, uniform. counter: week of the incident
     INCIDENT_UNINFORMED = 13  # were the staff it reached uninformed, uniform. counter: week of the incident

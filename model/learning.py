@@ -111,6 +111,11 @@ class PolicyLearner:
         if not trial.open_parts:
             self.pending.remove(trial)
 
+    def adopt(self, policy: np.ndarray) -> None:
+        """Take ``policy`` as incumbent and in force (a new hire adopting its team's ways)."""
+        self.policy = np.clip(np.asarray(policy, dtype=float), self.low, self.high)
+        self.trial_policy = self.policy.copy()
+
     def value(self, name: str) -> float:
         """The decision variable ``name`` as currently in force."""
         return float(self.trial_policy[self.names.index(name)])

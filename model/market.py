@@ -1,7 +1,11 @@
 """The market: a weekly stream of prospect accounts with hidden fit, intent and churn propensity.
 
-Drawn from the market random stream only, in a fixed order that no policy influences, so
-replicate r sees the same prospects in every structure x KPI cell (common random numbers).
+Drawn from the market random stream only, in a fixed order and number that no policy or
+headcount influences, so replicate r sees the same prospects in every structure x KPI cell
+(common random numbers). Each prospect also gets a key for its own later luck
+(:mod:`alignsim.model.draws`) and a position in the market: the marketers reach the prospects
+whose position falls inside their combined reach, so a prospect is reached by the same slice of
+the marketing team in every cell that has that reach.
 """
 
 from __future__ import annotations
@@ -11,23 +15,28 @@ from typing import Any
 
 import numpy as np
 
+from alignsim.model.draws import new_keys
+
 
 @dataclass
 class Prospects:
     """One week's reachable prospects (columns of equal length).
 
     Attributes:
-        marketer: which marketer reaches each prospect (their market slice).
+        key: 64-bit key of the account's own later draws (common random numbers).
+        position: where the prospect sits in the market, in units of the starting marketing team's
+            reach: positions in [0, 1) are reachable by the starting team, up to ``market_headroom``.
         fit: hidden ICP fit in (0, 1).
         intent: hidden buying intent in (0, 1).
-        theta: hidden churn probability per renewal, Beta(churn_alpha, churn_beta) (sBG).
+        theta: hidden annual churn propensity, Beta(churn_alpha, churn_beta) (sBG).
         segment: 0 SMB, 1 mid-market, 2 enterprise.
         signal_noise: standard-normal noise of the marketer's fit signal.
         junk_draw: uniform draw deciding engagement-only (M2) leads.
         arrival: time of arrival inside the week, in weeks [0, 1).
     """
 
-    marketer: np.ndarray
+    key: np.ndarray
+    position: np.ndarray
     fit: np.ndarray
     intent: np.ndarray
     theta: np.ndarray
@@ -53,11 +62,30 @@ def draw_fit(rng: np.random.Generator, n: int, p: dict[str, Any]) -> np.ndarray:
     return rng.beta(*beta_from_mean(p["market_fit_mean"], p["market_fit_concentration"]), n)
 
 
-def draw_week(rng: np.random.Generator, p: dict[str, Any], n_marketers: int) -> Prospects:
-    """Draw the prospects the marketers can reach this week."""
+def draw_week(block_rngs: list[np.random.Generator], p: dict[str, Any], reach: float) -> Prospects:
+    """Draw this week's prospects of the part of the market the marketers can reach.
+
+    The market is cut into blocks of one starting-team reach each (``prospects_per_week`` expected
+    prospects, positions in [b, b + 1)); block b has its own random stream, so whether a block is
+    drawn (it is reached) never shifts the draws of another: common random numbers across cells
+    whose headcount differs, at a cost proportional to the reach, not to the whole market.
+
+    Args:
+        block_rngs: one generator per block (``ceil(market_headroom)`` of them).
+        p: parameters.
+        reach: the marketers' combined reach this week, in starting-team reaches.
+    """
+    parts = [_draw_block(rng, p, b) for b, rng in enumerate(block_rngs) if b < reach]
+    if not parts:
+        parts = [_draw_block(block_rngs[0], p, 0)]
+    return Prospects(*(np.concatenate(cols) for cols in zip(*(vars(x).values() for x in parts), strict=True)))
+
+
+def _draw_block(rng: np.random.Generator, p: dict[str, Any], block: int) -> Prospects:
     n = int(rng.poisson(p["prospects_per_week"]))
     return Prospects(
-        marketer=rng.integers(0, n_marketers, n),
+        key=new_keys(rng, n),
+        position=block + rng.random(n),
         fit=draw_fit(rng, n, p),
         intent=rng.beta(*beta_from_mean(p["intent_mean"], 4.0), n),
         theta=rng.beta(p["churn_alpha"], p["churn_beta"], n),

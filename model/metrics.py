@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln
 
+from alignsim.model import firm
 from alignsim.model.pools import State
 
 if TYPE_CHECKING:
@@ -21,17 +22,56 @@ if TYPE_CHECKING:
 
 YEAR_WEEKS = 52
 SNAPSHOT_WEEKS = 13
-LTV_DISCOUNT_RATE_PER_YEAR = 0.10  # for ltv_cohort (assumed)
-LTV_MAX_PERIODS = 200
 
 METRIC_INFO: dict[str, tuple[str, str]] = {
-    "ltv": ("USD", "ARPA x gross margin / logo_churn (seed 000, Skok); ARPA = ARR / customers at the end"),
+    "firm_value": (
+        "USD",
+        "the decision metric (McCarthy, Fader & Hardie 2017): NPV at discount_rate_per_year of the"
+        " weekly cash contribution (gross profit - S&M payroll - programme spend - CS payroll - hiring"
+        " cost) over the run, plus book_value discounted from the horizon",
+    ),
+    "book_value": (
+        "USD",
+        "value at the horizon of the customers still active: expected gross profit over the next"
+        " valuation_horizon_years, net of cost to serve (CS payroll per USD of ARR), with the run's"
+        " expansion_per_year, each renewal survived with the sBG probability given its years survived,"
+        " discounted",
+    ),
+    "ltv": (
+        "USD",
+        "seed 000's formula (Skok): ARPA x gross margin / logo_churn, ARPA = ARR / customers at the end;"
+        " confounded: it rises when a company sells less (fewer, older, better-served customers), so it"
+        " cannot rank designs on its own",
+    ),
     "ltv_cohort": (
         "USD",
-        "mean over new customers of first ARR x gross margin x sum_t S(t) x its term in years,"
-        " discounted 10%/yr; S from an sBG (per renewal) fitted by maximum likelihood to the renewals of"
-        " customers acquired in the run (right-censored)",
+        "mean over customers acquired in the run of the gross profit each is expected to bring over"
+        " valuation_horizon_years from acquisition: first ARR, sBG survival (fitted to the run's cohorts,"
+        " right-censored), with expansion_per_year, discounted at discount_rate_per_year",
     ),
+    "logo_churn_standardised": (
+        "fraction per year",
+        "renewal churn of the last 52 weeks by renewal index (1st, 2nd,"
+        " 3rd, 4th+), annualised, weighted by a fixed reference tenure mix (0.35, 0.25,"
+        " 0.15, 0.25): a young base does not read as worse retention",
+    ),
+    "arr_per_csm": ("USD per CSM", "ARR at the end / CSMs at the end (benchmark $1-2M)"),
+    "new_arr_per_ae": ("USD per AE-year", "new ARR booked / ramped AE-years worked (benchmark ~$1.0-1.25M quota)"),
+    "sqls_expired": ("leads", "SQLs that waited in an AE queue past lead_expiry_weeks and were lost"),
+    "leads_expired": ("leads", "MQLs that waited in an SDR queue past lead_expiry_weeks and were lost"),
+    "win_rate_of_sqls": (
+        "fraction",
+        "customers won / SQLs an AE decided on or let expire (qualified out, closed"
+        " after a cycle, or expired in the AE queue)",
+    ),
+    "expansion_per_year": (
+        "fraction per year",
+        "net MRR change per year of term of the customers who renewed (expansion less contraction)",
+    ),
+    "sbg_alpha": ("", "sBG alpha of the annual churn propensity, fitted to the run's new cohorts"),
+    "sbg_beta": ("", "sBG beta, fitted likewise"),
+    "headcount": ("people", "staff of all four roles at the end"),
+    "hires": ("people", "people hired during the run (staffing plan)"),
     "logo_churn": (
         "fraction per year",
         "customers lost at renewal / customers up for renewal, last 52 weeks, annualised by the mean term",
@@ -53,7 +93,11 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
     "mqls": ("leads", "marketing qualified leads created during the run"),
     "sqls": ("leads", "sales qualified leads (meetings booked) during the run"),
     "bookings": ("USD", "new ARR booked during the run (first-year net ACV)"),
-    "win_rate": ("fraction", "opportunities won / opportunities closed (won or lost after a cycle)"),
+    "win_rate": (
+        "fraction",
+        "opportunities won / opportunities closed (won or lost after a cycle); excludes AE"
+        " qualify-outs and expired SQLs (see win_rate_of_sqls)",
+    ),
     "mql_to_sql": ("fraction", "sqls / mqls"),
     "mean_customer_fit": ("fit in [0, 1]", "mean hidden ICP fit of customers acquired during the run"),
     "speed_to_lead_weeks": ("weeks", "mean time from MQL creation to first SDR touch"),
@@ -79,7 +123,10 @@ SERIES_INFO: dict[str, tuple[str, str]] = {
     "lead_queue": ("leads", "MQLs waiting for an SDR"),
     "sql_queue": ("leads", "SQLs waiting for an AE slot"),
     "opportunities": ("opportunities", "open opportunities"),
-    "sm_cost_usd": ("USD/week", "sales and marketing cost this week"),
+    "sm_cost_usd": ("USD/week", "sales and marketing cost this week (S&M payroll + programme spend)"),
+    "headcount": ("people", "staff of all four roles at the end of the week (ramping hires included)"),
+    "csms": ("people", "customer success managers at the end of the week"),
+    "cash_contribution_usd": ("USD/week", "gross profit - S&M cost - CS payroll - hiring cost, this week"),
 }
 TIMESERIES_METRICS: tuple[str, ...] = tuple(SERIES_INFO)
 
@@ -101,11 +148,25 @@ class WeeklySeries:
         "opps_closed",
         "sm_cost_usd",
         "revenue_usd",
+        "cs_cost_usd",
+        "hiring_cost_usd",
+        "hires",
+        "qualified_out",
+        "leads_expired",
+        "sqls_expired",
+        "ae_fte",
+        "renewed_mrr_before_usd",
+        "renewed_mrr_after_usd",
+        "renewed_term_weeks",
+        "renewed",
     )
+    TENURE_BUCKETS = 4  # renewal index 1, 2, 3, 4+ (for the tenure-standardised churn)
 
     def __init__(self, weeks: int, n_pods: int) -> None:
         self.weeks = weeks
         self.data = {name: np.zeros(weeks + 1) for name in self.COUNTERS}
+        self.due_by_tenure = np.zeros((weeks + 1, self.TENURE_BUCKETS))
+        self.churned_by_tenure = np.zeros((weeks + 1, self.TENURE_BUCKETS))
         self.outcomes = np.zeros((weeks + 1, n_pods))
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.retention = {"nrr": np.nan, "grr": np.nan}
@@ -136,6 +197,18 @@ class WeeklySeries:
         self.churn_acquired.extend(acc.acquired_week[lost].tolist())
         self.data["due_term_weeks"][t] += acc.contract_weeks[due].sum()
         np.add.at(self.outcomes[t], acc.pod[due], 1.0)
+        survived_before = acc.renewals[due] - ~churned  # the renewers' count already includes this renewal
+        bucket = np.minimum(survived_before, self.TENURE_BUCKETS - 1)
+        self.due_by_tenure[t] += np.bincount(bucket, minlength=self.TENURE_BUCKETS)
+        self.churned_by_tenure[t] += np.bincount(bucket[churned], minlength=self.TENURE_BUCKETS)
+
+    def record_expansion(self, m: GTMModel, kept: np.ndarray, mrr_before: np.ndarray) -> None:
+        """MRR of the customers who renewed this week, before and after expansion or contraction."""
+        t, acc = m.week, m.accounts
+        self.data["renewed"][t] += len(kept)
+        self.data["renewed_mrr_before_usd"][t] += mrr_before.sum()
+        self.data["renewed_mrr_after_usd"][t] += acc.mrr_usd[kept].sum()
+        self.data["renewed_term_weeks"][t] += acc.contract_weeks[kept].sum()
 
     def outcomes_seen(self, before_week: float) -> np.ndarray:
         """Renewal outcomes per pod recorded before ``before_week`` (M11 feedback)."""
@@ -153,9 +226,16 @@ class WeeklySeries:
             "new_arr_usd",
             "opps_closed",
             "revenue_usd",
+            "hiring_cost_usd",
+            "hires",
+            "qualified_out",
+            "leads_expired",
+            "sqls_expired",
         ):
             d[name][t] = tally[name]
         d["sm_cost_usd"][t] = m.sm_payroll_usd_per_week + m.p["program_cost_per_lead_usd"] * tally["mqls"]
+        d["cs_cost_usd"][t] = m.cs_payroll_usd_per_week
+        d["ae_fte"][t] = m.aes.capacity.sum() / m.aes.capacity_per_head
         live = m.accounts.count_live()  # one scan for the four head counts below, not four where() calls
         churn, reported = trailing_churn(self, t + 1)
         return {
@@ -175,7 +255,15 @@ class WeeklySeries:
             "sql_queue": float(live[State.SQL]),
             "opportunities": float(live[State.OPPORTUNITY]),
             "sm_cost_usd": d["sm_cost_usd"][t],
+            "headcount": float(sum(r.n for r in m.rosters)),
+            "csms": float(m.csms.n),
+            "cash_contribution_usd": cash_contribution_usd(m.p, d, t),
         }
+
+
+def cash_contribution_usd(p: dict, d: dict[str, np.ndarray], t: int | slice) -> np.ndarray | float:
+    """Weekly cash contribution (firm value's cash flow): gross profit - S&M - CS payroll - hiring cost, USD."""
+    return p["gross_margin"] * d["revenue_usd"][t] - d["sm_cost_usd"][t] - d["cs_cost_usd"][t] - d["hiring_cost_usd"][t]
 
 
 def trailing_churn(series: WeeklySeries, end: int) -> tuple[float, float]:
@@ -209,28 +297,16 @@ def retention_ratios(m: GTMModel, rows: np.ndarray, mrr_then: np.ndarray) -> tup
 def fit_sbg(survived: np.ndarray, churned: np.ndarray) -> tuple[float, float]:
     """Maximum-likelihood (alpha, beta) of a shifted-beta-geometric model (Fader & Hardie 2007).
 
-    A customer enters the likelihood only through its (survived, churned) pair, so ``betaln`` is
-    evaluated once per distinct pair (a handful) instead of per customer, then spread back in
-    customer order: the sum adds the same terms in the same order, so the fit is bit-identical
-    to the per-customer one. Weighting each pair by its count instead rounds differently, and
-    Nelder-Mead can then stop elsewhere (up to 3e-7 relative in alpha and beta, 4e-8 in
-    ltv_cohort, in 2 of 40 default runs).
-
     Args:
         survived: renewals each customer survived.
         churned: whether it then churned (False = still active: right-censored).
-
-    Returns:
-        (alpha, beta).
     """
-    pairs, inverse = np.unique(np.column_stack((survived, churned)), axis=0, return_inverse=True)
-    survived_k, churned_k, inverse = pairs[:, 0], pairs[:, 1].astype(bool), inverse.ravel()
 
     def nll(log_ab: np.ndarray) -> float:
         a, b = np.exp(log_ab)
         base = betaln(a, b)
-        ll = np.where(churned_k, betaln(a + 1, b + survived_k) - base, betaln(a, b + survived_k) - base)
-        return -float(ll[inverse].sum())
+        ll = np.where(churned, betaln(a + 1, b + survived) - base, betaln(a, b + survived) - base)
+        return -float(ll.sum())
 
     result = minimize(nll, x0=np.log([1.0, 5.0]), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9})
     return tuple(float(v) for v in np.exp(result.x))
@@ -256,8 +332,8 @@ def summarise(m: GTMModel) -> dict[str, float]:
     snap = m.series.snapshots.get(m.week - YEAR_WEEKS)
     nrr, grr = retention_ratios(m, *snap) if snap is not None else (np.nan, np.nan)
     return {
+        **firm.summary(m),
         "ltv": ltv,
-        "ltv_cohort": _ltv_cohort(m, new, gm),
         "logo_churn": churn,
         "reported_churn": reported,
         "grr": grr,
@@ -277,24 +353,6 @@ def summarise(m: GTMModel) -> dict[str, float]:
         "mean_customer_fit": float(acc.fit[new].mean()) if len(new) else np.nan,
         "speed_to_lead_weeks": d["wait_weeks"].sum() / d["touched"].sum() if d["touched"].sum() else np.nan,
     }
-
-
-def _ltv_cohort(m: GTMModel, new: np.ndarray, gm: float) -> float:
-    acc = m.accounts
-    churned = acc.state[new] == State.CHURNED
-    if len(new) == 0 or not churned.any():
-        return np.nan
-    alpha, beta = fit_sbg(acc.renewals[new], churned)
-    t = np.arange(LTV_MAX_PERIODS)
-    survival = sbg_survival(alpha, beta, t)
-    years = acc.contract_weeks[new] / YEAR_WEEKS  # each customer's own term (multi-year deals are 2 x)
-    terms, inverse = np.unique(years, return_inverse=True)
-    per_term = np.empty(len(terms))
-    for k, term in enumerate(terms):
-        discount = (1.0 + LTV_DISCOUNT_RATE_PER_YEAR) ** (-t * term)
-        per_term[k] = term * (survival * discount).sum()
-    lifetime_years = per_term[inverse]  # gather, not a Python lookup per customer
-    return float(gm * (12.0 * acc.initial_mrr_usd[new] * lifetime_years).mean())
 
 
 def customer_ledger(m: GTMModel) -> pd.DataFrame:

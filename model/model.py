@@ -19,7 +19,7 @@ import pandas as pd
 from alignsim.agents import AE, CSM, ROLES, SDR, Marketer, Roster, StaffAgent
 from alignsim.agents.ae import OVERPROMISE_EXPECTATION
 from alignsim.agents.csm import POTENTIAL_SLOPE
-from alignsim.model import customers, metrics, queues, rewards
+from alignsim.model import customers, draws, metrics, queues, rewards, staffing
 from alignsim.model.market import draw_fit, draw_segments, segment_values
 from alignsim.model.params import shared_weight, validate
 from alignsim.model.pools import AccountPool, State
@@ -54,8 +54,12 @@ class GTMModel(mesa.Model):
         self.p = validate({"structure": structure, "kpi": kpi, **params})
         super().__init__(seed=seed)
         self.seed = seed
-        streams = np.random.SeedSequence(seed).spawn(3)
-        self.market_rng, self.process_rng, self.learning_rng = (np.random.default_rng(s) for s in streams)
+        # the market stream draws every prospect (and its key for later luck) in an order no policy,
+        # structure or headcount changes; staff explore with their own streams (agents/base.py)
+        market, *blocks = np.random.SeedSequence(seed).spawn(1 + int(np.ceil(self.p["market_headroom"])))
+        self.market_rng = np.random.default_rng(market)
+        self.market_block_rngs = [np.random.default_rng(s) for s in blocks]
+        self.world_key = draws.new_keys(self.market_rng, 1)  # company-level events (incidents)
         self.week = 0
         self.shared_weight = shared_weight(self.p)
         expected_rows = self.p["initial_customers"] + self.p["weeks"] * self.p["prospects_per_week"] * 0.5
@@ -64,6 +68,8 @@ class GTMModel(mesa.Model):
         self.tally: Counter = Counter()
         self._setup_organisation()
         self._setup_initial_customers()
+        self.sm_payroll_usd_per_week = staffing.payroll_usd_per_week(self, (self.marketers, self.sdrs, self.aes))
+        self.cs_payroll_usd_per_week = staffing.payroll_usd_per_week(self, (self.csms,))
         self.series = metrics.WeeklySeries(self.p["weeks"], self.n_pods)
         self.book_snapshots: dict[int, dict[str, np.ndarray]] = {}
         self.reward_due: dict[tuple[str, str, int], int] = {}  # (role, part, trial start) -> week paid
@@ -100,27 +106,29 @@ class GTMModel(mesa.Model):
             rosters.append(Roster(cls, agents, csm_team_of_pod if cls is CSM else team_of_pod))
         self.rosters: tuple[Roster, ...] = tuple(rosters)
         self.marketers, self.sdrs, self.aes, self.csms = rosters
+        self.starting_headcount = {r.role: r.n for r in rosters}
         self.champion_hazard_per_week = 1.0 - (1.0 - p["champion_turnover_per_year"]) ** (1.0 / 52.0)
-        cost = sum(p[f"cost_{r.role}_usd_per_year"] * r.n for r in (self.marketers, self.sdrs, self.aes))
-        self.sm_payroll_usd_per_week = cost / 52.0
 
     def _setup_initial_customers(self) -> None:
         """The installed base at week 0, drawn from the market stream.
 
-        Each has survived ``k`` renewals (k uniform on 0..4), so its theta is drawn from the
-        sBG posterior Beta(alpha, beta + k) of a customer who survived k renewals.
+        Each has survived ``k`` renewals (k uniform on 0..4) of its term (y years), so its annual
+        propensity theta is drawn from the sBG posterior Beta(alpha, beta + k y) of a customer who
+        survived k y years.
         """
         p, rng, n = self.p, self.market_rng, self.p["initial_customers"]
+        key = draws.new_keys(rng, n)
         past = rng.integers(0, 5, n)
         segment = draw_segments(rng, n, p)
         fit = draw_fit(rng, n, p)
-        theta = rng.beta(p["churn_alpha"], p["churn_beta"] + past)
         term = p["contract_weeks"]
+        theta = rng.beta(p["churn_alpha"], p["churn_beta"] + past * term / 52.0)
         renewal = rng.uniform(0.0, term, n)
         mrr = segment_values(p, "acv")[segment] * 0.9 / 12.0
         pod = np.arange(n) % self.n_pods
         rows = self.accounts.add(
             n,
+            key=key,
             state=State.CUSTOMER,
             fit=fit,
             intent=0.0,
@@ -144,6 +152,8 @@ class GTMModel(mesa.Model):
             revenue_usd=0.0,
             initial=True,
         )
+        self.accounts.champions_lost[rows] = 0
+        customers.schedule_champion_departure(self, rows, 0.0)
         CSM.take_on(self, rows)
         self.arr_usd = 12.0 * mrr.sum()
 
@@ -189,6 +199,7 @@ class GTMModel(mesa.Model):
     def step(self) -> None:
         """Advance one week: the week's schedule."""
         self.tally.clear()
+        self._staff_the_week()
         self.series.start_week(self)
         customers.incidents(self)
         self._ask_for_help()
@@ -211,6 +222,13 @@ class GTMModel(mesa.Model):
         self.datacollector.collect(self)
         if self.week >= self.p["weeks"]:
             self.running = False
+
+    def _staff_the_week(self) -> None:
+        """The staffing plan hires (on its review weeks); everyone's capacity ramps; payroll follows."""
+        staffing.review(self)
+        staffing.ramp_all(self)
+        self.sm_payroll_usd_per_week = staffing.payroll_usd_per_week(self, (self.marketers, self.sdrs, self.aes))
+        self.cs_payroll_usd_per_week = staffing.payroll_usd_per_week(self, (self.csms,))
 
     def _sdrs_work(self) -> None:
         """Each SDR team works its own lead queue (one vectorised call per team); unworked leads may expire."""

@@ -58,6 +58,7 @@ FLOAT_FIELDS = (
     "relationship",
     "incident_damage",
     "revenue_usd",
+    "champion_leaves_week",
 )
 INT_FIELDS = (
     "state",
@@ -69,8 +70,11 @@ INT_FIELDS = (
     "csm",
     "contract_weeks",
     "renewals",
+    "champions_lost",
 )
 BOOL_FIELDS = ("junk", "initial", "multi_year")
+#: the account's key for its own later draws (common random numbers, model/draws.py)
+KEY_FIELDS = ("key",)
 
 
 class AccountPool:
@@ -95,14 +99,16 @@ class AccountPool:
             setattr(self, name, np.full(capacity, -1, dtype=np.int64))
         for name in BOOL_FIELDS:
             setattr(self, name, np.zeros(capacity, dtype=bool))
+        for name in KEY_FIELDS:
+            setattr(self, name, np.zeros(capacity, dtype=np.uint64))
 
     def _grow(self, needed: int) -> None:
         new_capacity = self._capacity
         while new_capacity < needed:
             new_capacity *= 2
-        for name in FLOAT_FIELDS + INT_FIELDS + BOOL_FIELDS:
+        for name in FLOAT_FIELDS + INT_FIELDS + BOOL_FIELDS + KEY_FIELDS:
             old = getattr(self, name)
-            fill = np.nan if name in FLOAT_FIELDS else (-1 if name in INT_FIELDS else False)
+            fill = np.nan if name in FLOAT_FIELDS else (-1 if name in INT_FIELDS else 0)
             new = np.full(new_capacity, fill, dtype=old.dtype)
             new[: self.n] = old[: self.n]
             setattr(self, name, new)

@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 GOLDEN = 0.6180339887498949  # spreads queue positions evenly over staff (Weyl sequence)
 
 
+def order_queue(rows: np.ndarray, ready_week: np.ndarray, order: str) -> np.ndarray:
+    """``rows`` in the order they are worked: "newest_first" (latest ``ready_week`` first) or "oldest_first".
+
+    Newest first is the speed-to-lead discipline (Oldroyd et al., HBR 2011: a lead contacted within
+    the hour is ~7x likelier to qualify); a stable sort keeps ties in pool order.
+    """
+    key = -ready_week if order == "newest_first" else ready_week
+    return rows[np.argsort(key, kind="stable")]
+
+
 def ready(m: GTMModel, state: State) -> np.ndarray:
     """Rows in ``state`` whose routing delay has passed by the end of this week."""
     acc = m.accounts
@@ -36,3 +46,4 @@ def expire_unworked(m: GTMModel, rows: np.ndarray, state: State) -> None:
     waiting = rows[acc.state[rows] == int(state)]
     late = (m.week + 1) - acc.ready_week[waiting] > m.p["lead_expiry_weeks"]
     acc.state[waiting[late]] = State.EXPIRED
+    m.tally[f"{state.name.lower()}s_expired"] += int(late.sum())  # leads_expired, sqls_expired

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alignsim.model.metrics import LTV_DISCOUNT_RATE_PER_YEAR
 from alignsim.model.pools import State
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ def cohort_ltv_usd(m: GTMModel, rows: np.ndarray, revenue_before: np.ndarray | f
     churn = m.current.get("logo_churn_annual", np.nan)
     churn = 0.10 if not np.isfinite(churn) else churn
     active = acc.state[rows] == State.CUSTOMER
-    projected = np.where(active, 12.0 * acc.mrr_usd[rows], 0.0) / (churn + LTV_DISCOUNT_RATE_PER_YEAR)
+    projected = np.where(active, 12.0 * acc.mrr_usd[rows], 0.0) / (churn + m.p["discount_rate_per_year"])
     return m.p["gross_margin"] * (acc.revenue_usd[rows] - revenue_before + projected)
 
 

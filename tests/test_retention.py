@@ -41,12 +41,31 @@ def kaplan_meier_by_renewal(ledger, horizon_weeks: int, periods: int):
     return survival, survival * np.sqrt(greenwood)
 
 
-def test_churn_is_exactly_theta_without_retention_effects() -> None:
+def test_churn_is_theta_compounded_over_the_term_without_retention_effects() -> None:
+    """theta is an annual propensity: an annual renewal churns with theta, a y-year one with 1 - (1 - theta)^y."""
+    from alignsim.model.customers import churn_probability
+    from alignsim.model.pools import State
+
     model = run(0, **{**SBG_RUN, "weeks": 156})
-    rows = np.flatnonzero(model.accounts.view("theta") > 0)[:50]
+    acc = model.accounts
+    rows = np.flatnonzero(acc.view("state") == State.CUSTOMER)[:200]
+    assert np.allclose(churn_probability(model, rows), acc.theta[rows], rtol=1e-12, atol=0)
+    acc.contract_weeks[rows] = 104  # the same customers on two-year terms
+    assert np.allclose(churn_probability(model, rows), 1 - (1 - acc.theta[rows]) ** 2, rtol=1e-12, atol=0)
+
+
+def test_multi_year_terms_do_not_lower_true_annual_churn() -> None:
+    """A cohort's survival per year is the same on one- and two-year terms (M10 only postpones churn)."""
     from alignsim.model.customers import churn_probability
 
-    assert np.array_equal(churn_probability(model, rows), model.accounts.theta[rows])
+    model = run(0, **{**SBG_RUN, "weeks": 104})
+    acc = model.accounts
+    rows = np.flatnonzero(np.isfinite(acc.view("theta")))
+    acc.contract_weeks[rows] = 52
+    annual = 1 - churn_probability(model, rows)
+    acc.contract_weeks[rows] = 104
+    biennial = 1 - churn_probability(model, rows)
+    assert np.allclose(annual**2, biennial, rtol=1e-12)
 
 
 def test_cohort_survival_follows_sbg_curve() -> None:

@@ -96,7 +96,15 @@ def test_truncation_bound_holds_and_chunking_does_not_change_the_value(monkeypat
 def test_book_value_rejects_a_diverging_or_unfitted_model() -> None:
     kw = {"gross_margin": 0.8, "discount_rate_per_year": 0.1}
     with pytest.raises(ValueError, match="expansion_per_year"):
-        book_value_usd(1000.0, 10.0, 1.0, 0.0, alpha=1.0, beta=5.0, expansion_per_year=0.1, **kw)
+        book_value_usd(1000.0, 10.0, 1.0, 0.0, alpha=1.0, beta=5.0, expansion_per_year=-1.5, **kw)
+    # (1+g) >= (1+d): the value over a finite horizon is finite and grows with it; the tail bound is infinite
+    grow = {"alpha": 1.0, "beta": 5.0, "expansion_per_year": 0.1, **kw}
+    assert (
+        0
+        < book_value_usd(1000.0, 10.0, 1.0, 0.0, **grow, max_years=10.0)
+        < book_value_usd(1000.0, 10.0, 1.0, 0.0, **grow, max_years=20.0)
+    )
+    assert book_value_truncation_bound_usd(1000.0, 10.0, 1.0, 0.0, **grow, max_years=10.0) == np.inf
     with pytest.raises(ValueError, match="alpha"):
         book_value_usd(1000.0, 10.0, 1.0, 0.0, alpha=np.nan, beta=5.0, expansion_per_year=0.0, **kw)
     empty = np.array([])

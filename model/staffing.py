@@ -1,0 +1,95 @@
+"""Staffing: one hiring rule, identical in every cell, and what the staff cost.
+
+With ``hiring="plan"`` (the default) the company hires as it grows; every cell follows the same
+rule, so fairness between designs is "the same staffing rule", and firm value charges each cell
+for what it hires (domain.md, "Staffing as companies grow"):
+
+- **CSMs** are hired to hold ``csm_coverage_arr_usd`` of ARR each (SaaStr, Gainsight, TSIA:
+  $1-2M ARR per CSM in mid-market): target = ceil(ARR / coverage).
+- **S&M** (marketers, SDRs, AEs) follows a budget rule: the yearly S&M budget is
+  ``sm_budget_share_of_arr`` x ARR (KeyBanc SaaS survey, public SaaS filings: S&M ~40-50% of
+  revenue at growth stage). What the trailing quarter's programme spend (annualised) leaves of it
+  is payroll; the payroll buys heads in the starting team's role mix.
+- Nobody is fired (a downturn leaves the company over-staffed: part of what a design costs).
+- New hires cost their full salary from day one, plus a one-off ``hiring_cost_share`` of it, and
+  ramp linearly to full capacity (``ramp_weeks_*``; Bridge Group: AE ~5 months, SDR ~3).
+- **Pods**: a hire joins the pod with the fewest people of that role (lowest index on a tie), so
+  pods grow evenly and no pod borrows another's capacity (a design choice: growing pods rather
+  than adding whole new pods keeps each account's pod fixed for life).
+
+New hires start from the mean policy of their team (they learn the team's ways), then learn.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from alignsim.agents.base import Roster
+    from alignsim.model.model import GTMModel
+
+PROGRAMME_WINDOW_WEEKS = 13  # programme spend is read over the trailing quarter
+
+
+def annual_cost_usd(m: GTMModel, roster: Roster) -> float:
+    """Fully loaded yearly cost of one person of ``roster``'s role, USD."""
+    return m.p[f"cost_{roster.role}_usd_per_year"]
+
+
+def payroll_usd_per_week(m: GTMModel, rosters: tuple[Roster, ...]) -> float:
+    """Weekly payroll of everyone in ``rosters`` (ramping hires cost in full)."""
+    return sum(annual_cost_usd(m, r) * r.n for r in rosters) / 52.0
+
+
+def ramp_all(m: GTMModel) -> None:
+    """Set this week's capacity of every roster (hires ramp to full capacity)."""
+    for roster in m.rosters:
+        roster.ramp(m.week, m.p[f"ramp_weeks_{roster.role}"])
+
+
+def targets(m: GTMModel, programme_usd_per_year: float) -> dict[str, int]:
+    """Headcount the staffing rule asks for, per role, at today's ARR."""
+    p = m.p
+    wanted = {"csm": int(np.ceil(m.arr_usd / p["csm_coverage_arr_usd"]))}
+    sm = (m.marketers, m.sdrs, m.aes)
+    start = np.array([m.starting_headcount[r.role] for r in sm], dtype=float)
+    mix = start / start.sum()
+    cost_per_head = float(sum(share * annual_cost_usd(m, r) for share, r in zip(mix, sm, strict=True)))
+    payroll_budget = p["sm_budget_share_of_arr"] * m.arr_usd - programme_usd_per_year
+    heads = max(payroll_budget, 0.0) / cost_per_head
+    for share, roster in zip(mix, sm, strict=True):
+        wanted[roster.role] = int(np.floor(heads * share + 0.5))
+    return wanted
+
+
+def review(m: GTMModel) -> None:
+    """Every ``hiring_review_weeks``: hire up to the staffing rule's targets (``hiring="plan"`` only)."""
+    p = m.p
+    if p["hiring"] != "plan" or m.week % p["hiring_review_weeks"] != 0 or m.week == 0:
+        return
+    mqls = m.series.data["mqls"][max(m.week - PROGRAMME_WINDOW_WEEKS, 0) : m.week]
+    programme = p["program_cost_per_lead_usd"] * mqls.sum() * 52.0 / max(len(mqls), 1)
+    wanted = targets(m, programme)
+    for roster in m.rosters:
+        hire(m, roster, wanted[roster.role] - roster.n)
+
+
+def hire(m: GTMModel, roster: Roster, count: int) -> None:
+    """Hire ``count`` people into ``roster`` (none if ``count`` <= 0), each into its role's smallest pod."""
+    if count <= 0:
+        return
+    per_pod = np.bincount(roster.pod, minlength=m.n_pods)
+    new = []
+    for _ in range(count):
+        pod = int(np.argmin(per_pod))
+        per_pod[pod] += 1
+        team = roster.team_of_pod[pod]
+        peers = [roster.agents[i] for i in roster.teams[team]]
+        agent = roster.cls(m, roster.n + len(new), pod, roster.capacity_per_head, hired_week=float(m.week))
+        agent.learner.adopt(np.mean([a.learner.policy for a in peers], axis=0))
+        new.append(agent)
+    roster.add(new)
+    m.tally["hires"] += count
+    m.tally["hiring_cost_usd"] += count * m.p["hiring_cost_share"] * annual_cost_usd(m, roster)
