@@ -48,6 +48,9 @@ params = st.fixed_dictionaries(
         "prospects_per_week": st.floats(1, 800),
         "initial_customers": st.integers(0, 400),
         "review_weeks": st.integers(1, 26),
+        "hiring": st.sampled_from(["plan", "fixed"]),
+        "sdr_queue_order": st.sampled_from(["newest_first", "oldest_first"]),
+        "ae_queue_order": st.sampled_from(["newest_first", "oldest_first"]),
     },
 )
 
@@ -61,4 +64,6 @@ def test_random_valid_parameters_run_and_keep_invariants(params: dict, seed: int
         model.check_invariants()
     summary = model.summary()
     assert summary["customers"] >= 0 and summary["arr"] >= 0
-    assert all(v >= 0 for k, v in summary.items() if k not in ("ltv", "ltv_cohort") and v == v)
+    signed = ("ltv", "ltv_cohort", "firm_value", "book_value", "expansion_per_year")  # may be negative
+    assert all(v >= 0 for k, v in summary.items() if k not in signed and v == v)
+    assert summary["headcount"] >= sum(model.starting_headcount.values())  # nobody is fired
