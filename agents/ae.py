@@ -65,7 +65,7 @@ class AE(StaffAgent):
         """
         acc = model.accounts
         members = model.aes.teams[team]
-        queue = order_queue(queue, acc.ready_week[queue], model.p["ae_queue_order"])
+        queue = order_queue(queue, acc.ready_week[queue], model.p["ae_queue_order"], model.week)
         owners = np.repeat(members, free[members])
         rank = np.arange(len(owners)) - np.repeat(np.cumsum(free[members]) - free[members], free[members])
         owners = owners[np.lexsort((owners, rank))]  # round robin over AEs with free slots

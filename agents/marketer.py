@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alignsim.agents.base import StaffAgent
-from alignsim.model.market import draw_week
 from alignsim.model.pools import State
 from alignsim.model.rewards import touched
 
@@ -45,7 +44,7 @@ class Marketer(StaffAgent):
         p, acc, staff = model.p, model.accounts, model.marketers
         # each marketer reaches a slice of the market as wide as its capacity (ramping hires: narrower)
         edges = np.cumsum(staff.capacity) / p["prospects_per_week"]
-        pr = draw_week(model.market_block_rngs, p, edges[-1])
+        pr = model.market.week(model.week, edges[-1])
         reached = np.flatnonzero(pr.position < edges[-1])
         marketer = np.searchsorted(edges, pr.position[reached], side="right")
         breadth = staff.policy("breadth")

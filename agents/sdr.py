@@ -37,9 +37,9 @@ class SDR(StaffAgent):
     def work_queue(cls, model: GTMModel, team: int, queue: np.ndarray) -> None:
         """M3, M7, M8: the SDRs of ``team`` work its MQL queue and pass the leads that clear their bar.
 
-        The queue is worked in the order ``sdr_queue_order`` (newest first by default: fresh inbound
-        is answered while it is warm, and under overload the oldest leads expire instead of every
-        lead going cold in a first-in-first-out line).
+        The queue is worked in the order ``sdr_queue_order`` (:func:`alignsim.model.queues.order_queue`):
+        this week's arrivals as they come in, then the backlog newest first by default (speed to lead),
+        so under overload the oldest leads expire instead of every lead going cold in a FIFO line.
 
         M3 (seed 003): the threshold is each SDR's own decision variable. M7 (seed 003;
         Oldroyd et al. HBR 2011): intent decays with the wait before first touch, and a pod's
@@ -53,7 +53,7 @@ class SDR(StaffAgent):
         """
         p, acc, staff = model.p, model.accounts, model.sdrs
         members = staff.teams[team]
-        queue = order_queue(queue, acc.ready_week[queue], p["sdr_queue_order"])
+        queue = order_queue(queue, acc.ready_week[queue], p["sdr_queue_order"], model.week)
         threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]
         caps = np.append(staff.capacity[members], model.help_capacity[team])
         thresholds = np.append(threshold[members], threshold[members].mean())

@@ -1,13 +1,14 @@
 """Every chart of an experiment folder, drawn from its CSVs and manifest alone (PNG + SVG).
 
 Charts (each drawn when the experiment's factors allow it):
-    1. ``structure_x_kpi``: LTV, logo churn, NRR, CAC per cell with 95% CI of the mean.
+    1. ``structure_x_kpi``: firm value, ARR, cohort LTV, standardised churn, payback, NRR per cell
+       (95% CI of the mean).
     2. ``timeseries``: ARR, customers, logo churn, speed-to-lead per cell with 95% CI bands.
-    3. ``interaction``: structure x KPI interaction plot for LTV and logo churn.
-    4. ``vanity_vs_truth``: each team's KPI next to company LTV, % change vs the baseline cell.
+    3. ``interaction``: structure x KPI interaction plot for firm value and standardised churn.
+    4. ``vanity_vs_truth``: each team's KPI next to company firm value, % change vs the baseline cell.
     5. ``sweep_<factor>``: headline metrics vs one factor, one line per cell, 95% CI bands.
-    6. ``phase_<f1>_x_<f2>``: pod - assembly-line LTV over two factors with the break-even contour.
-    7. ``ablation``: pod and shared-KPI LTV advantage left with each mechanism switched off.
+    6. ``phase_<f1>_x_<f2>``: pod - assembly-line firm value over two factors with the break-even contour.
+    7. ``ablation``: pod and shared-KPI firm-value advantage left with each mechanism switched off.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from alignsim.experiments import stats
-from alignsim.experiments.metrics import HEADLINE, TEAM_KPIS, TS_HEADLINE, label
+from alignsim.experiments.metrics import DECISION, HEADLINE, TEAM_KPIS, TS_HEADLINE, label
 from alignsim.experiments.palette import BAND_CI, cell_color, cell_label
 from alignsim.experiments.store import TIMESERIES
 from alignsim.experiments.tables import Experiment, two_by_two
@@ -90,7 +91,7 @@ def _numeric(values: list[Any]) -> bool:
 
 # --- 1. the 2 x 2 ----------------------------------------------------------------------
 def chart_2x2(exp: Experiment) -> list[Path]:
-    """Bars of LTV, logo churn, NRR and CAC per cell with 95% CI of the mean."""
+    """Bars of the headline metrics (firm value first) per cell with 95% CI of the mean."""
     metrics = _present(exp, HEADLINE)
     if not _question_only(exp) or not metrics or exp.runs.empty:
         return []
@@ -170,8 +171,8 @@ def _band_line(ax: Any, rows: pd.DataFrame, color: str, name: str) -> None:
 
 # --- 3. interaction --------------------------------------------------------------------
 def chart_interaction(exp: Experiment) -> list[Path]:
-    """Mean LTV and logo churn by KPI regime, one line per structure, with 95% CI of the mean."""
-    metrics = _present(exp, ("ltv", "logo_churn"))
+    """Mean firm value and standardised churn by KPI regime, one line per structure, with 95% CI of the mean."""
+    metrics = _present(exp, (DECISION, "logo_churn_standardised"))
     if not _question_only(exp) or any(len(exp.factors.get(f, [])) != 2 for f in QUESTION) or not metrics:
         return []
     kpis, structures = exp.factors["kpi"], exp.factors["structure"]
@@ -218,12 +219,12 @@ def team_kpi_values(exp: Experiment, cell: int, kpi: str) -> pd.Series:
 
 
 def chart_vanity(exp: Experiment) -> list[Path]:
-    """Each team's own KPI next to company LTV: paired % change of each cell vs the baseline cell."""
-    if not _question_only(exp) or len(exp.cells) < 2 or "ltv" not in exp.metrics:
+    """Each team's own KPI next to company firm value: paired % change of each cell vs the baseline cell."""
+    if not _question_only(exp) or len(exp.cells) < 2 or DECISION not in exp.metrics:
         return []
     source = {"reported_retention": "reported_churn"}
     kpis = [(k, name) for k, name in TEAM_KPIS if source.get(k, k) in exp.metrics]
-    kpis.append(("ltv", "company: LTV (truth)"))
+    kpis.append((DECISION, "company: firm value (truth)"))
     fig, ax = plt.subplots(figsize=(11, 4.8))
     others = list(range(1, len(exp.cells)))
     width = 0.8 / len(others)
@@ -252,7 +253,7 @@ def chart_vanity(exp: Experiment) -> list[Path]:
     ax.set_xticks(range(len(kpis)), [name for _, name in kpis], rotation=10)
     ax.set_ylabel(f"% change vs {cell_label(exp.cells[0])} (paired by replicate)")
     ax.legend(fontsize=8, title=f"bars: mean; error bars: {BAND_CI}", title_fontsize=8)
-    ax.set_title(f"Vanity vs truth: team KPIs vs company LTV, relative to {cell_label(exp.cells[0])}")
+    ax.set_title(f"Vanity vs truth: team KPIs vs company firm value, relative to {cell_label(exp.cells[0])}")
     fig.tight_layout()
     return _save(fig, exp, "vanity_vs_truth")
 
@@ -324,7 +325,7 @@ def phase_factors(exp: Experiment) -> tuple[str, str] | None:
     return (grid[0], grid[1]) if len(grid) == 2 else None
 
 
-def phase_table(exp: Experiment, metric: str = "ltv") -> pd.DataFrame:
+def phase_table(exp: Experiment, metric: str = DECISION) -> pd.DataFrame:
     """Paired pod - assembly-line difference of ``metric`` at every grid point (and KPI level)."""
     fx, fy = phase_factors(exp)
     rows = []
@@ -345,9 +346,9 @@ def phase_table(exp: Experiment, metric: str = "ltv") -> pd.DataFrame:
 
 
 def chart_phase(exp: Experiment) -> list[Path]:
-    """Heat map of pod - assembly-line LTV over two factors with the zero (break-even) contour."""
+    """Heat map of pod - assembly-line firm value over two factors with the zero (break-even) contour."""
     pair = phase_factors(exp)
-    if pair is None or "ltv" not in exp.metrics or exp.runs.empty:
+    if pair is None or DECISION not in exp.metrics or exp.runs.empty:
         return []
     fx, fy = pair
     table = phase_table(exp)
@@ -359,9 +360,10 @@ def chart_phase(exp: Experiment) -> list[Path]:
         fixed = exp.manifest["spec"].get("base", {}).get("kpi", "siloed (default)")
         ax.set_title(f"KPI: {kpi}" if kpi else f"KPI: {fixed}")
     bar = fig.colorbar(mesh, ax=list(axes[0]))
-    bar.set_label(f"pod - assembly_line: {label('ltv')}\n(mean of paired differences)")
+    bar.set_label(f"pod - assembly_line: {label(DECISION)}\n(mean of paired differences)")
     fig.suptitle(
-        f"Phase diagram: where pods beat the assembly line on LTV (black line: break-even; dots: {BAND_CI} excludes 0)"
+        "Phase diagram: where pods beat the assembly line on firm value"
+        f" (black line: break-even; dots: {BAND_CI} excludes 0)"
     )
     return _save(fig, exp, f"phase_{fx}_x_{fy}")
 
@@ -382,7 +384,7 @@ def _phase_panel(ax: Any, rows: pd.DataFrame, fx: str, fy: str, limit: float) ->
 
 
 # --- 7. mechanism ablation -------------------------------------------------------------
-def ablation_table(exp: Experiment, metric: str = "ltv") -> pd.DataFrame:
+def ablation_table(exp: Experiment, metric: str = DECISION) -> pd.DataFrame:
     """Per ablated mechanism: pod and shared-KPI advantage (paired, averaged over the other factor)."""
     rows = []
     for level in exp.factors["ablate"]:
@@ -426,8 +428,8 @@ def _ablation_legend() -> list[Any]:
 
 
 def chart_ablation(exp: Experiment) -> list[Path]:
-    """Horizontal bars: LTV advantage of pods and of shared KPIs with each mechanism switched off."""
-    if not ablation_applies(exp) or "ltv" not in exp.metrics or exp.runs.empty:
+    """Horizontal bars: firm-value advantage of pods and of shared KPIs with each mechanism switched off."""
+    if not ablation_applies(exp) or DECISION not in exp.metrics or exp.runs.empty:
         return []
     table = ablation_table(exp)
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.45 * len(table) + 2.2), sharey=True)
@@ -442,8 +444,8 @@ def chart_ablation(exp: Experiment) -> list[Path]:
         if len(full):
             ax.axvline(float(full.iloc[0]), color="black", ls="--", lw=1, label="full model (nothing off)")
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_xlabel(f"{titles[factor]}: {label('ltv')}, paired, mean over the other factor")
-        ax.set_title(f"LTV advantage of {titles[factor]}")
+        ax.set_xlabel(f"{titles[factor]}: {label(DECISION)}, paired, mean over the other factor")
+        ax.set_title(f"firm-value advantage of {titles[factor]}")
         ax.legend(handles=_ablation_legend(), fontsize=8)
     axes[0].set_yticks(ys, [("nothing off" if a == "none" else f"{a} off") for a in table["ablate"]])
     axes[0].invert_yaxis()

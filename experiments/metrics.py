@@ -12,8 +12,11 @@ TEAM_KPIS = (
     ("bookings", "AEs: bookings"),
     ("reported_retention", "CS: reported retention"),
 )
-HEADLINE = ("ltv", "logo_churn", "nrr", "cac")
-TS_HEADLINE = ("arr_usd", "customers", "logo_churn_annual", "speed_to_lead_weeks")
+#: the decision metric (customer-based corporate valuation); LTV per customer rises when a company sells less
+DECISION = "firm_value"
+#: what every comparison shows: the decision metric and the economics a strategist reads beside it
+HEADLINE = ("firm_value", "arr", "ltv_cohort", "logo_churn_standardised", "payback_months", "nrr")
+TS_HEADLINE = ("arr_usd", "customers", "headcount", "logo_churn_annual", "speed_to_lead_weeks", "cash_contribution_usd")
 
 
 def metric_info() -> dict[str, tuple[str, str]]:

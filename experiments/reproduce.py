@@ -19,6 +19,7 @@ from alignsim.experiments import spec as spec_mod
 from alignsim.experiments.charts import ablation_applies, ablation_table, plot_experiment
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.metadata import git_commit, now_utc, versions
+from alignsim.experiments.metrics import DECISION
 from alignsim.experiments.report import cell_markdown, effects_lines, markdown_table
 from alignsim.experiments.runner import prepare, run_sweep
 from alignsim.experiments.store import MANIFEST, read_manifest
@@ -29,6 +30,8 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("ablation", {}),
     ("sweep_handoff_context_loss", {}),
     ("sweep_handoff_delay_weeks", {}),
+    ("sweep_queue_order", {}),
+    ("counterfactual_staffing", {}),
     ("sweep_market_fit_mean", {}),
     ("sweep_prospects_per_week", {}),
     ("sweep_n_pods", {}),
@@ -185,9 +188,9 @@ def _mechanisms(exp: Experiment) -> str:
     rows = [
         [
             "switched off",
-            "pod - assembly_line LTV [95% CI]",
+            "pod - assembly_line firm value [95% CI]",
             "change vs full model",
-            "shared - siloed LTV [95% CI]",
+            "shared - siloed firm value [95% CI]",
             "change vs full model",
         ]
     ]
@@ -208,7 +211,7 @@ def _mechanisms(exp: Experiment) -> str:
         [
             "## Why: mechanism ablation",
             "",
-            "LTV advantage (paired by replicate, averaged over the other factor) with each mechanism switched"
+            "firm-value advantage (paired by replicate, averaged over the other factor) with each mechanism switched"
             " off through its lever in `alignsim.model.mechanisms.ABLATIONS`. A large change means the mechanism"
             " carries the effect.",
             "",
@@ -221,7 +224,7 @@ def _mechanisms(exp: Experiment) -> str:
 
 
 def _verdicts(folders: list[Path], losing: bool) -> list[str]:
-    """Grouped lines: comparisons whose LTV CI lies entirely below (losing) or above 0."""
+    """Grouped lines: comparisons whose firm-value CI lies entirely below (losing) or above 0."""
     groups: dict[tuple[str, str, str], list[str]] = {}
     for folder in folders:
         path = folder / CONTRASTS
@@ -229,7 +232,7 @@ def _verdicts(folders: list[Path], losing: bool) -> list[str]:
             continue
         frame = pd.read_csv(path)
         frame["context"] = frame["context"].fillna("")
-        frame = frame[(frame["metric"] == "ltv") & frame["factor"].isin(["structure", "kpi"])]
+        frame = frame[(frame["metric"] == DECISION) & frame["factor"].isin(["structure", "kpi"])]
         side = pd.to_numeric(frame["diff_ci95_t_high" if losing else "diff_ci95_t_low"], errors="coerce")
         for _, row in frame[(side < 0) if losing else (side > 0)].iterrows():
             parts = [p for p in str(row["context"]).split(";") if p]
@@ -248,10 +251,10 @@ def _no_win(root: Path, folders: list[Path]) -> str:
     lines = [
         "## Where pods or shared KPIs do not win",
         "",
-        "LTV comparisons whose 95% CI of the paired difference lies entirely below 0:",
+        "Firm-value comparisons whose 95% CI of the paired difference lies entirely below 0:",
         "",
     ]
     lines += _verdicts(folders, losing=True) or ["- none found in these experiments"]
-    lines += ["", "## Where they win", "", "LTV comparisons whose 95% CI lies entirely above 0:", ""]
+    lines += ["", "## Where they win", "", "Firm-value comparisons whose 95% CI lies entirely above 0:", ""]
     lines += _verdicts(folders, losing=False) or ["- none found in these experiments"]
     return "\n".join(lines)

@@ -54,6 +54,7 @@ The following are part of the contract and must not change without a deliberate,
 
 from __future__ import annotations
 
+import functools
 from enum import IntEnum
 
 import numpy as np
@@ -125,8 +126,9 @@ def _mix64_inplace(z: np.ndarray) -> np.ndarray:
     return z
 
 
+@functools.lru_cache(maxsize=256)
 def _event_salt(event: int) -> np.uint64:
-    """64-bit salt of an event id."""
+    """64-bit salt of an event id (cached: a handful of events, called on every draw)."""
     if isinstance(event, bool) or not isinstance(event, int | np.integer) or not 0 <= int(event) <= _MASK64:
         raise ValueError(f"event must be an integer in [0, 2**64), got {event!r}")
     return np.uint64(_mix64_int(int(event) * _GAMMA + _EVENT_DOMAIN))

@@ -62,38 +62,62 @@ def draw_fit(rng: np.random.Generator, n: int, p: dict[str, Any]) -> np.ndarray:
     return rng.beta(*beta_from_mean(p["market_fit_mean"], p["market_fit_concentration"]), n)
 
 
-def draw_week(block_rngs: list[np.random.Generator], p: dict[str, Any], reach: float) -> Prospects:
-    """Draw this week's prospects of the part of the market the marketers can reach.
+class MarketStream:
+    """The market cut into blocks of one starting-team reach, each with its own random stream.
 
-    The market is cut into blocks of one starting-team reach each (``prospects_per_week`` expected
-    prospects, positions in [b, b + 1)); block b has its own random stream, so whether a block is
-    drawn (it is reached) never shifts the draws of another: common random numbers across cells
-    whose headcount differs, at a cost proportional to the reach, not to the whole market.
+    Block b holds ``prospects_per_week`` expected prospects a week at positions in [b, b + 1).
+    Whether a block is drawn (it is reached) never shifts the draws of another block, so cells
+    whose headcount differs still see the same prospects wherever both reach (common random
+    numbers), at a cost proportional to the reach, not to the whole market. A block is drawn a
+    quarter (``CHUNK_WEEKS``) at a time, always in whole chunks, so the values do not depend on
+    the week in which a cell first reaches it.
 
     Args:
-        block_rngs: one generator per block (``ceil(market_headroom)`` of them).
+        rngs: one generator per block (``ceil(market_headroom)`` of them).
         p: parameters.
-        reach: the marketers' combined reach this week, in starting-team reaches.
     """
-    parts = [_draw_block(rng, p, b) for b, rng in enumerate(block_rngs) if b < reach]
-    if not parts:
-        parts = [_draw_block(block_rngs[0], p, 0)]
-    return Prospects(*(np.concatenate(cols) for cols in zip(*(vars(x).values() for x in parts), strict=True)))
 
+    CHUNK_WEEKS = 13
 
-def _draw_block(rng: np.random.Generator, p: dict[str, Any], block: int) -> Prospects:
-    n = int(rng.poisson(p["prospects_per_week"]))
-    return Prospects(
-        key=new_keys(rng, n),
-        position=block + rng.random(n),
-        fit=draw_fit(rng, n, p),
-        intent=rng.beta(*beta_from_mean(p["intent_mean"], 4.0), n),
-        theta=rng.beta(p["churn_alpha"], p["churn_beta"], n),
-        segment=draw_segments(rng, n, p),
-        signal_noise=rng.standard_normal(n),
-        junk_draw=rng.random(n),
-        arrival=rng.random(n),
-    )
+    def __init__(self, rngs: list[np.random.Generator], p: dict[str, Any]) -> None:
+        self.rngs = rngs
+        self.p = p
+        self._chunks: dict[int, tuple[int, np.ndarray, Prospects]] = {}  # block -> (chunk, week of row, rows)
+
+    def week(self, week: int, reach: float) -> Prospects:
+        """Prospects of ``week`` in the blocks that ``reach`` (in starting-team reaches) covers."""
+        parts = [self._block_week(b, week) for b in range(len(self.rngs)) if b < reach]
+        if not parts:
+            parts = [self._block_week(0, week)]
+        return Prospects(*(np.concatenate(cols) for cols in zip(*(vars(x).values() for x in parts), strict=True)))
+
+    def _block_week(self, block: int, week: int) -> Prospects:
+        chunk = week // self.CHUNK_WEEKS
+        cached = self._chunks.get(block)
+        while cached is None or cached[0] < chunk:  # draw every chunk in turn: the stream stays aligned
+            nxt = 0 if cached is None else cached[0] + 1
+            cached = (nxt, *self._draw_chunk(block))
+            self._chunks[block] = cached
+        _, weeks, rows = cached
+        sel = np.flatnonzero(weeks == week % self.CHUNK_WEEKS)
+        return Prospects(*(col[sel] for col in vars(rows).values()))
+
+    def _draw_chunk(self, block: int) -> tuple[np.ndarray, Prospects]:
+        rng, p = self.rngs[block], self.p
+        counts = rng.poisson(p["prospects_per_week"], self.CHUNK_WEEKS)
+        n = int(counts.sum())
+        weeks = np.repeat(np.arange(self.CHUNK_WEEKS), counts)
+        return weeks, Prospects(
+            key=new_keys(rng, n),
+            position=block + rng.random(n),
+            fit=draw_fit(rng, n, p),
+            intent=rng.beta(*beta_from_mean(p["intent_mean"], 4.0), n),
+            theta=rng.beta(p["churn_alpha"], p["churn_beta"], n),
+            segment=draw_segments(rng, n, p),
+            signal_noise=rng.standard_normal(n),
+            junk_draw=rng.random(n),
+            arrival=rng.random(n),
+        )
 
 
 def segment_values(p: dict[str, Any], key: str) -> np.ndarray:

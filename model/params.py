@@ -509,7 +509,7 @@ _TABLE = [
     _p(
         "M4",
         "win_base_logit",
-        -3.8,
+        -3.95,
         "",
         -10.0,
         10.0,
@@ -537,7 +537,7 @@ _TABLE = [
         "information shared across hand-offs in the assembly line (CRM silos)",
         "seed 004; assumed",
     ),
-    _p("M5", "info_sharing_pod", 0.7, "", 0.0, 1.0, "information shared inside a pod", "seed 003; assumed"),
+    _p("M5", "info_sharing_pod", 0.55, "", 0.0, 1.0, "information shared inside a pod", "seed 003; assumed"),
     _p(
         "M5",
         "handoff_delay_weeks",

@@ -15,14 +15,32 @@ if TYPE_CHECKING:
 GOLDEN = 0.6180339887498949  # spreads queue positions evenly over staff (Weyl sequence)
 
 
-def order_queue(rows: np.ndarray, ready_week: np.ndarray, order: str) -> np.ndarray:
-    """``rows`` in the order they are worked: "newest_first" (latest ``ready_week`` first) or "oldest_first".
+def order_queue(rows: np.ndarray, ready_week: np.ndarray, order: str, week: int) -> np.ndarray:
+    """``rows`` in the order a team works them this week.
 
-    Newest first is the speed-to-lead discipline (Oldroyd et al., HBR 2011: a lead contacted within
-    the hour is ~7x likelier to qualify); a stable sort keeps ties in pool order.
+    Both disciplines answer this week's arrivals in the order they arrive (a lead that waits for
+    nobody is touched as it comes in). They differ in the backlog carried over from earlier weeks:
+
+    - "newest_first" (speed to lead; Oldroyd et al., HBR 2011: a lead contacted within the hour is
+      ~7x likelier to qualify): this week's arrivals first, then the backlog newest first, so under
+      overload the oldest, coldest leads are the ones left to expire;
+    - "oldest_first" (first in, first out): the backlog oldest first, then this week's arrivals.
+
+    A stable sort keeps ties in pool order.
+
+    Args:
+        rows: pool rows in the queue.
+        ready_week: when each became workable.
+        order: "newest_first" or "oldest_first".
+        week: the current week.
     """
-    key = -ready_week if order == "newest_first" else ready_week
-    return rows[np.argsort(key, kind="stable")]
+    backlog = ready_week < week
+    if order == "newest_first":
+        within = np.where(backlog, -ready_week, ready_week)
+        sequence = np.lexsort((within, backlog))  # arrivals (False) before backlog (True)
+    else:
+        sequence = np.argsort(ready_week, kind="stable")
+    return rows[sequence]
 
 
 def ready(m: GTMModel, state: State) -> np.ndarray:
