@@ -67,7 +67,7 @@ _GAMMA = 0x9E3779B97F4A7C15  # 2**64 / golden ratio, the SplitMix64 increment
 _MUL1 = 0xBF58476D1CE4E5B9
 _MUL2 = 0x94D049BB133111EB
 _EVENT_DOMAIN = 0x616C69676E73696D  # b"alignsim": separates event salts from plain mix64(event)
-_AGENT_DOMAIN = 0x61676E74  # b"agnt": separates agent spawn keys from the model's spawn(3) children
+_AGENT_DOMAIN = 0x61676E74  # b"agnt": separates agent spawn keys from the model's spawned children
 _U53 = 2.0**-53  # resolution of uniform(): 53-bit mantissa
 _TINY = 2.0**-54  # replaces an exact 0 in the open-interval uniform behind normal()
 
@@ -104,7 +104,7 @@ class Event(IntEnum):
     CSM_ASSIGN = 14  # tie-break / choice of CSM, uniform or bits. counter: 0
     ARRIVAL = 15  # arrival time within the week, uniform. counter: 0
     INCIDENT_OCCURS = 16  # *model*: does an incident happen this week, uniform. counter: week
-    WORK_ROUNDING = 17  # *model*: stochastic rounding of a team's weekly work. counter: week * n_teams + team
+    WORK_ROUNDING = 17  # *model*: stochastic rounding of a team's weekly work. counter: week * 4096 + team
     EXPANSION = 18  # reserved: stochastic expansion / contraction at a renewal. counter: renewal number
 
 
@@ -269,7 +269,7 @@ def agent_rng(root_seed: int | None, role: str, index: int) -> np.random.Generat
     ``AGENT_DOMAIN = 0x61676E74``. It depends only on ``(root_seed, role, index)``: not on how many
     agents exist, in which order they are created, or what any other stream has drawn, so an agent
     present in two cells explores with identical draws in both. The spawn key is disjoint from the
-    model's ``SeedSequence(seed).spawn(3)`` children (keys ``(0,)``, ``(1,)``, ``(2,)``) and, since
+    model's ``SeedSequence(seed).spawn(k)`` children (one-element keys ``(0,)`` ... ``(k-1,)``) and, since
     the role encoding is injective, from every other agent's.
 
     Args:

@@ -1,7 +1,7 @@
 """The market: a weekly stream of prospect accounts with hidden fit, intent and churn propensity.
 
-Drawn from the market random stream only, in a fixed order and number that no policy or
-headcount influences, so replicate r sees the same prospects in every structure x KPI cell
+Drawn from per-block market streams, in a fixed order and number that no policy or headcount
+influences, so replicate r sees the same prospects in every structure x KPI cell
 (common random numbers). Each prospect also gets a key for its own later luck
 (:mod:`alignsim.model.draws`) and a position in the market: the marketers reach the prospects
 whose position falls inside their combined reach, so a prospect is reached by the same slice of
@@ -73,7 +73,7 @@ class MarketStream:
     the week in which a cell first reaches it.
 
     Args:
-        rngs: one generator per block (``ceil(market_headroom)`` of them).
+        rngs: one generator per block (``market_headroom`` of them).
         p: parameters.
     """
 

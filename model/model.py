@@ -1,9 +1,9 @@
 """GTMModel: the go-to-market organisation as a Mesa 3 model.
 
 One tick is one week; :meth:`GTMModel.step` reads as the week's schedule (see docs/MODEL.md,
-"Process overview"): incidents -> help requests -> marketers -> SDRs -> AEs (open, close) ->
-CSMs -> champions, revenue, renewals -> (every ``review_weeks``) rewards and policy reviews ->
-data collection. What each role does lives on its agent class (agents/); customer-side
+"Process overview"): staffing (hires, ramp) -> incidents -> help requests -> marketers -> SDRs ->
+AEs (open, close) -> CSMs -> champions, revenue, renewals -> (every ``review_weeks``) rewards and
+policy reviews -> data collection. What each role does lives on its agent class (agents/); customer-side
 processes live in :mod:`alignsim.model.customers`.
 """
 
@@ -34,7 +34,8 @@ class GTMModel(mesa.Model):
     Args:
         structure: "assembly_line" or "pod".
         kpi: "siloed", "shared" or "blend" (with ``shared_kpi_weight``).
-        seed: root seed; the market, process and learning streams are spawned from it.
+        seed: root seed; the market stream, the market block streams and every agent's exploration
+            stream derive from it (each account's later luck from its key: model/draws.py).
         **params: any parameter declared in :mod:`alignsim.model.params` (validated; unknown
             names and out-of-range values raise ``ValueError``).
 
@@ -56,7 +57,7 @@ class GTMModel(mesa.Model):
         self.seed = seed
         # the market stream draws every prospect (and its key for later luck) in an order no policy,
         # structure or headcount changes; staff explore with their own streams (agents/base.py)
-        market, *blocks = np.random.SeedSequence(seed).spawn(1 + int(np.ceil(self.p["market_headroom"])))
+        market, *blocks = np.random.SeedSequence(seed).spawn(1 + self.p["market_headroom"])
         self.market_rng = np.random.default_rng(market)
         self.market = MarketStream([np.random.default_rng(s) for s in blocks], self.p)
         self.world_key = draws.new_keys(self.market_rng, 1)  # company-level events (incidents)
@@ -257,7 +258,7 @@ class GTMModel(mesa.Model):
         their week; each lent person works the queue at ``help_efficiency`` of an SDR.
         """
         p, acc, sdrs = self.p, self.accounts, self.sdrs
-        leads = acc.where(State.LEAD)
+        leads = queues.ready(self, State.LEAD)  # leads still in routing delay are no one's backlog yet
         teams = sdrs.team_of_pod[acc.pod[leads]]
         backlog = np.bincount(teams, minlength=len(sdrs.teams))
         sdr_cap = np.array([sdrs.capacity[members].sum() for members in sdrs.teams])

@@ -214,11 +214,11 @@ _TABLE = [
     _p(
         "staffing",
         "market_headroom",
-        8.0,
-        "",
-        1.0,
-        100.0,
-        "reachable market as a multiple of the starting marketing team's reach (prospects_per_week)",
+        8,
+        "blocks",
+        1,
+        100,
+        "reachable market in whole blocks of the starting marketing team's reach (prospects_per_week each)",
         "assumed",
     ),
     _p(

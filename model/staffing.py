@@ -9,7 +9,8 @@ for what it hires (domain.md, "Staffing as companies grow"):
 - **S&M** (marketers, SDRs, AEs) follows a budget rule: the yearly S&M budget is
   ``sm_budget_share_of_arr`` x ARR (KeyBanc SaaS survey, public SaaS filings: S&M ~40-50% of
   revenue at growth stage). What the trailing quarter's programme spend (annualised) leaves of it
-  is payroll; the payroll buys heads in the starting team's role mix.
+  is payroll; the payroll buys heads in the starting team's role mix, except that marketers stop
+  where their reach covers the whole market (``market_headroom``) and the rest goes to SDRs and AEs.
 - Nobody is fired (a downturn leaves the company over-staffed: part of what a design costs).
 - New hires cost their full salary from day one, plus a one-off ``hiring_cost_share`` of it, and
   ramp linearly to full capacity (``ramp_weeks_*``; Bridge Group: AE ~5 months, SDR ~3).
@@ -50,18 +51,33 @@ def ramp_all(m: GTMModel) -> None:
 
 
 def targets(m: GTMModel, programme_usd_per_year: float) -> dict[str, int]:
-    """Headcount the staffing rule asks for, per role, at today's ARR."""
+    """Headcount the staffing rule asks for, per role, at today's ARR.
+
+    CSMs: ceil(ARR / coverage). S&M: the payroll the budget leaves after programme spend buys heads
+    in the starting role mix; marketers are capped at the number whose reach covers the whole
+    market (a marketer reaching nobody would be pure cost), and what the cap frees goes to SDRs and
+    AEs in their mix.
+    """
     p = m.p
     wanted = {"csm": int(np.ceil(m.arr_usd / p["csm_coverage_arr_usd"]))}
-    sm = (m.marketers, m.sdrs, m.aes)
-    start = np.array([m.starting_headcount[r.role] for r in sm], dtype=float)
+    payroll = max(p["sm_budget_share_of_arr"] * m.arr_usd - programme_usd_per_year, 0.0)
+    marketer_cap = int(np.ceil(p["market_headroom"] * m.starting_headcount["marketer"]))
+    rosters = [m.marketers, m.sdrs, m.aes]
+    heads = _buy_heads(m, rosters, payroll)
+    if heads["marketer"] > marketer_cap:
+        heads = {"marketer": marketer_cap}
+        rest = payroll - marketer_cap * annual_cost_usd(m, m.marketers)
+        heads.update(_buy_heads(m, [m.sdrs, m.aes], rest))
+    return {**wanted, **heads}
+
+
+def _buy_heads(m: GTMModel, rosters: list[Roster], payroll_usd_per_year: float) -> dict[str, int]:
+    """Heads of ``rosters`` that ``payroll_usd_per_year`` buys in their starting mix (rounded to the nearest)."""
+    start = np.array([m.starting_headcount[r.role] for r in rosters], dtype=float)
     mix = start / start.sum()
-    cost_per_head = float(sum(share * annual_cost_usd(m, r) for share, r in zip(mix, sm, strict=True)))
-    payroll_budget = p["sm_budget_share_of_arr"] * m.arr_usd - programme_usd_per_year
-    heads = max(payroll_budget, 0.0) / cost_per_head
-    for share, roster in zip(mix, sm, strict=True):
-        wanted[roster.role] = int(np.floor(heads * share + 0.5))
-    return wanted
+    cost_per_head = float(sum(share * annual_cost_usd(m, r) for share, r in zip(mix, rosters, strict=True)))
+    heads = payroll_usd_per_year / cost_per_head
+    return {r.role: int(np.floor(heads * share + 0.5)) for share, r in zip(mix, rosters, strict=True)}
 
 
 def review(m: GTMModel) -> None:

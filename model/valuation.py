@@ -57,11 +57,13 @@ MONTHS_PER_YEAR = 12
 FIRM_VALUE_DEFINITION = (
     "firm value (USD) = NPV at discount_rate_per_year of the weekly cash contribution (gross profit - sales &"
     " marketing - customer success - hiring; week w counted at its end, discounted by (1+d)^(-w/52)) + the book"
-    " value at the horizon discounted by (1+d)^(-W/52); book value = expected remaining gross profit of the"
+    " value at the horizon discounted by (1+d)^(-W/52); book value = expected remaining gross profit (net of the"
+    " cost to serve, which the caller folds into the margin) of the"
     " customers active at week W: contracted revenue to each one's next renewal, then at every renewal the"
     " sBG probability (theta ~ Beta(alpha, beta) annual churn, conditioned on the years already survived) of"
-    " staying, MRR x (1+expansion)^term per renewal, each term discounted at its midpoint, truncated after"
-    " max_years (McCarthy, Fader & Hardie 2017; Gupta, Lehmann & Stuart 2004; Fader & Hardie 2007)"
+    " staying, MRR x (1+expansion)^term per renewal, each term discounted at its midpoint, every term that"
+    " starts within max_years counted in full (McCarthy, Fader & Hardie 2017; Gupta, Lehmann & Stuart 2004;"
+    " Fader & Hardie 2007)"
 )
 
 # Largest customers x renewals block book_value_usd evaluates at once (float64 cells, ~40 MB per array).
