@@ -96,7 +96,7 @@ def test_compare_output_identical_whatever_workers(tmp_path, capsys):
         assert code == 0
         outs.append(capsys.readouterr().out)
     assert outs[0] == outs[1]
-    for header in ("ltv (USD)", "logo_churn", "nrr", "cac", "95% CI of the mean"):
+    for header in ("firm_value (USD)", "ltv_cohort", "logo_churn_standardised", "payback_months", "95% CI of the mean"):
         assert header in outs[0]
     assert "interaction" in outs[0]
     for name in ("runs.csv", "summary.csv", "timeseries.csv", "contrasts.csv", "interaction.csv"):

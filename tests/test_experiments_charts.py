@@ -22,7 +22,7 @@ EXPERIMENTS = {
             "handoff_context_loss": [0.0, 0.8],
             "sales_cycle_scale": [0.5, 2.0],
         },
-        "metrics": ["ltv", "nrr"],
+        "metrics": ["firm_value", "nrr"],
     },
     "ablation": {"factors": {**QUESTION, "ablate": ["none", "M5", "M9"]}, "timeseries_every_weeks": 0},
 }
