@@ -144,7 +144,8 @@ class Roster:
     def refresh_policies(self) -> None:
         """Re-read every agent's policy in force (after a review or a what-if)."""
         names = self.agents[0].learner.names
-        self._policy = {name: np.array([a.learner.value(name) for a in self.agents]) for name in names}
+        in_force = np.array([a.learner.trial_policy for a in self.agents])  # agents x decision variables
+        self._policy = {name: in_force[:, i].copy() for i, name in enumerate(names)}
 
     def policy(self, name: str) -> np.ndarray:
         """Decision variable ``name`` in force for every agent, by owner index."""
