@@ -20,16 +20,21 @@ its reward minus the mean reward of the *other* agents paid that part for the sa
 unbiased: REINFORCE with a baseline, Williams 1992). Anything common to the peers in that
 period (a company-wide trend or shock, the company share of a diluted shared KPI) cancels
 exactly, so a noisy company number still carries the gradient it has. An agent's persistent
-edge over its peers (a bigger book, a better pod) is then removed by its own slowly updated
-baseline of past peer-relative advantages (``own_baseline_weight``); an agent with no peers
-(a group of one) is compared with its own running mean reward instead.
-Antithetic perturbation pairs (mirrored sampling, +eps then -eps; Salimans et al. 2017, sec. 2.1)
-were considered and not chosen as the default: consecutive halves of a pair fall in different
-periods, so a trend between them leaks into the difference; a pair teaches once per two trials
-(20 quarterly trials in five years would give 10 updates); and pairs are awkward when shared
-rewards arrive 78 weeks late, several trials overlap and hires join mid-pair. Pairs within a
-period (two halves of a team at +-eps) would need teams of even size and, like peers, learn
-nothing from a reward every member shares.
+edge over its peers (a bigger book, a better pod) is then removed by its own baseline: its first
+peer-relative reward (that first payment teaches nothing), then a running mean of them
+(``own_baseline_weight``), so a constant per agent cancels exactly. An agent with no peers (a
+group of one) is compared with its own running mean reward only. With mirrored pairs (below) the
+second trial of an agent's first pair is then judged against the first: an antithetic difference.
+Antithetic pairs (+eps then -eps; Salimans et al. 2017, sec. 2.1) were considered as *the*
+baseline and not chosen: the halves of a pair fall in different periods, so a trend between them
+leaks into the difference; a pair would teach once per two trials (20 quarterly trials in five
+years would give 10 updates); and pairs are awkward when shared rewards arrive 78 weeks late,
+several trials overlap and hires join mid-pair. Pairs within a period (two halves of a team at
++-eps) need teams of even size and, like peers, learn nothing from a reward every member shares.
+They are kept as mirrored *sampling* (``antithetic``, default on): every second trial an agent
+tries the mirror image of its last perturbation, but each trial is still paid and learned from
+on its own, against the peers baseline. Over a pair, anything in the advantage that persists
+across the two trials (an error in the agent's own baseline) then cancels along that direction.
 
 Learning speed follows how much a decision matters. The advantage is in reward units and is
 divided by one scale per reward part (KPI) for the whole role: a slowly adapting root mean square
@@ -113,8 +118,7 @@ class RoleLearner:
             range at the middle of the range, dx/dz = range / 4 there).
         scale_weight: weight of the newest period in each reward part's scale (0 < w <= 1).
         own_baseline_weight: weight of the newest trial in each agent's own baseline of its
-            peer-relative advantage (0 = no own baseline; an agent without peers is then compared
-            with its first reward for ever).
+            peer-relative advantage; the baseline starts at the agent's first one (0: it stays there).
         bound_margin: share of the range inside which a value at (or beyond) a bound is placed
             when converted to logit units (0 < m < 0.5).
         antithetic: every second trial, the agents of the trial before try the mirror image of
@@ -168,7 +172,6 @@ class RoleLearner:
         self._trials_started = 0
         self._scale2: dict[str, float] = {}  # reward part -> mean square advantage, reward units^2
         self._own: dict[str, np.ndarray] = {}  # reward part -> each agent's baseline of its peer-relative advantage
-        self._first: dict[str, np.ndarray] = {}  # reward part -> first reward of each agent paid without peers
         self._paid: dict[str, _Paid] = {}
         # variance each agent's z would have accumulated if its advantages were unrelated to its
         # perturbations (the placebo noise band), logit units^2, cumulative
@@ -224,8 +227,7 @@ class RoleLearner:
         self.rngs.extend(rngs)
         self._placebo_var = np.concatenate([self._placebo_var, np.zeros(k)])
         for part in self._own:
-            self._own[part] = np.concatenate([self._own[part], np.zeros(k)])
-            self._first[part] = np.concatenate([self._first[part], np.full(k, np.nan)])
+            self._own[part] = np.concatenate([self._own[part], np.full(k, np.nan)])
         return np.arange(first, self.n)
 
     def set_policy(self, name: str, value: float | np.ndarray) -> None:
@@ -315,8 +317,7 @@ class RoleLearner:
         """Reward minus the leave-one-out mean of the agent's peer group, minus the agent's own baseline."""
         m = len(r)
         if part not in self._own:
-            self._own[part] = np.zeros(self.n)
-            self._first[part] = np.full(self.n, np.nan)
+            self._own[part] = np.full(self.n, np.nan)
         _, first, inverse, size = np.unique(group, return_index=True, return_inverse=True, return_counts=True)
         # measured from one member of the group, so rewards every peer shares give exactly 0, not rounding error
         centred = r - r[first][inverse]
@@ -325,15 +326,12 @@ class RoleLearner:
         rel = np.zeros(m)
         has_peers = peers > 0
         rel[has_peers] = centred[has_peers] - (total[inverse] - centred)[has_peers] / peers[has_peers]
-        lone = np.flatnonzero(~has_peers)
-        if len(lone):  # no peers: reward less the agent's first one; its own baseline then makes it a running mean
-            first_reward = self._first[part]
-            fresh = lone[np.isnan(first_reward[lone])]
-            first_reward[fresh] = r[fresh]
-            rel[lone] = r[lone] - first_reward[lone]
-        own = self._own[part]
-        adv = rel - own[:m]
-        own[:m] += self.own_baseline_weight * adv
+        rel[~has_peers] = r[~has_peers]  # no peers: the own baseline below is the agent's running mean reward
+        own = self._own[part][:m]  # a view: updated in place
+        fresh = np.isnan(own)
+        own[fresh] = rel[fresh]  # an agent's first payment sets its baseline (and teaches nothing)
+        adv = rel - own
+        own += self.own_baseline_weight * adv
         return adv
 
     def _record(self, part: str, std_adv: np.ndarray, eps: np.ndarray) -> None:

@@ -89,7 +89,7 @@ def placebo_sd(learner: RoleLearner, trials: int) -> float:
 # ------------------------------------------------------------------ (a) known optimum
 @pytest.mark.parametrize("seed", range(4))
 def test_reaches_the_optimum(seed: int) -> None:
-    """(a) |mean policy - 0.7| < 0.05 after 80 trials, reached within 30 (measured: 12-16; at 80: 0.697-0.731)."""
+    """(a) |mean policy - 0.7| < 0.05 after 80 trials, reached within 30 (measured: 14-18; at 80: 0.697-0.731)."""
     path, learner = simulate(quadratic(), seed=seed)
     assert abs(path[-1, 0] - OPT) < TOL, path[-1]
     reached = trials_to_optimum(path[:, 0])
@@ -163,7 +163,7 @@ def test_a_placebo_reward_moves_nothing_even_at_a_bound(seed: int) -> None:
 def test_a_variable_that_matters_more_learns_faster_within_one_kpi() -> None:
     """(d) one reward, a = (1, 10): x1 reaches the optimum in fewer trials than x0, every seed.
 
-    Measured (seeds 0-3): x1 9-11 trials, x0 36-61 trials. The scale is per KPI, so the
+    Measured (seeds 0-3): x1 13-14 trials, x0 45-71 trials. The scale is per KPI, so the
     variable with the larger effect on the reward takes the larger steps.
     """
     for seed in range(4):
@@ -175,7 +175,7 @@ def test_a_variable_that_matters_more_learns_faster_within_one_kpi() -> None:
 def test_a_kpi_that_matters_more_against_the_same_noise_learns_faster() -> None:
     """(d) two KPIs with the same noise (s.d. 0.05): a = 10 reaches the optimum sooner than a = 1.
 
-    Measured (seeds 0-3): a = 10 10-12 trials, a = 1 15-28 trials. Speed is sensitivity over the
+    Measured (seeds 0-3): a = 10 13-16 trials, a = 1 17-29 trials. Speed is sensitivity over the
     KPI's spread, not learning rate x exploration alone.
     """
     for seed in range(4):
@@ -210,30 +210,50 @@ def test_a_company_wide_trend_does_not_move_the_policy(seed: int) -> None:
     assert trials_to_optimum(alone[:, 0]) is None
 
 
+def test_persistent_differences_between_agents_do_not_change_the_path() -> None:
+    """Agent i is always paid c_i more (c_i ~ N(0, 1): bigger books, 50 x the reward noise): same path, to 1e-9.
+
+    Each agent's own baseline starts at its first peer-relative reward, so a constant per agent
+    cancels exactly. With the baseline starting at 0 instead, the offsets inflate the reward scale
+    for some 30 trials (measured, seeds 0-3: 35-40 trials to optimum instead of 14-18; that start
+    is 2 trials faster without offsets, 12-16, as the first payment then teaches too).
+    """
+    offsets = np.random.default_rng(11).standard_normal(20)
+    for seed in range(3):
+        plain, _ = simulate(quadratic(), seed=seed)
+        base = quadratic()
+        books, _ = simulate(lambda x, t, rng, base=base: base(x, t, rng) + offsets, seed=seed)
+        np.testing.assert_allclose(books, plain, rtol=0, atol=1e-9)
+
+
 # ------------------------------------------------------------------ (f) delay
 def test_a_delayed_reward_still_converges_more_slowly() -> None:
     """(f) reward paid 0, 3, 6 or 12 trials late (several trials pending at once): slower, still converges.
 
     Slower: the mean |policy - 0.7| over 150 trials rises with the delay (measured, mean of seeds
-    0-3: 0.023, 0.027, 0.036, 0.064) and trials to optimum rise from 13.5 (no delay) to 14.2 (6)
-    and 20.2 (12). Short delays barely cost trials to optimum (3: 12.2): the late rewards were
-    earned further from the optimum, where the gradient is larger, and make up the lag; the cost
-    shows as a longer, larger overshoot instead. Converged: the mean policy over trials 100-150 is
-    within 0.05 of 0.7 (measured 0.703-0.745; 0.744 at delay 12, the staler gradient oscillates).
+    0-3: 0.026, 0.030, 0.038, 0.065) and so do the trials to optimum (16.0, 16.8, 18.2, 23.5; the
+    lag is partly made up because the late rewards were earned further from the optimum, where
+    the gradient is larger). Converged: the mean policy over trials 100-150 is within 0.05 of 0.7
+    for delays up to 6 (the model's 78-week shared horizon is 6 quarterly trials; measured
+    0.703-0.728). At 12 the staler gradient makes the policy oscillate, and the logit's asymmetry
+    turns that into an offset (measured 0.742-0.749): asserted within 2 x 0.05, and stated here.
     """
+    delays = (0, 3, 6, 12)
     error, reached = {}, {}
-    for delay in (0, 3, 6, 12):
+    for delay in delays:
         error[delay], reached[delay] = [], []
         for seed in range(4):
             path, learner = simulate(quadratic(), trials=150, delay=delay, seed=seed)
             assert np.all(path[: delay + 1] == path[0]), "the policy moved before any reward was paid"
             assert len(learner.pending) == delay  # the last ``delay`` trials are still owed their reward
-            assert abs(path[100:, 0].mean() - OPT) < TOL, (delay, seed)
+            offset = abs(path[100:, 0].mean() - OPT)
+            assert offset < (TOL if delay <= 6 else 2 * TOL), (delay, seed, offset)
             error[delay].append(np.abs(path[:, 0] - OPT).mean())
             reached[delay].append(trials_to_optimum(path[:, 0]))
-    mean_error = [np.mean(error[d]) for d in (0, 3, 6, 12)]
+    mean_error = [np.mean(error[d]) for d in delays]
     assert np.all(np.diff(mean_error) > 0), mean_error
-    assert np.mean(reached[0]) < np.mean(reached[12]) and np.mean(reached[6]) < np.mean(reached[12]), reached
+    mean_reached = [np.mean(reached[d]) for d in delays]
+    assert mean_reached[0] < mean_reached[2] < mean_reached[3], mean_reached
 
 
 # ------------------------------------------------------------------ (g) team dilution (Holmström 1982)
@@ -250,7 +270,7 @@ def team_reward(size: int, noise_sd: float = 0.02) -> Reward:
 def test_a_shared_reward_learns_more_slowly_in_bigger_teams() -> None:
     """(g) 100 agents in teams of N = 1, 5, 25 paid their team's mean: trials to optimum rise with N.
 
-    Measured (seeds 0-3): N = 1: 12-14, N = 5: 28-31, N = 25: 74-111 trials (about sqrt(N): a
+    Measured (seeds 0-3): N = 1: 15-17, N = 5: 30-38, N = 25: 77-113 trials (about sqrt(N): a
     member's own perturbation is 1/N of the team reward, its N - 1 team-mates' add noise).
     Asserted: the slowest seed at N is faster than the fastest seed at the next N.
     """
@@ -265,7 +285,7 @@ def test_a_shared_reward_learns_more_slowly_in_bigger_teams() -> None:
 # ------------------------------------------------------------------ parts, hires, streams
 def test_two_parts_with_weights_a_late_shared_part_and_a_hire() -> None:
     """A siloed part that is pure noise (weight 0.5, paid at once) and a shared part carrying the toy
-    reward (weight 0.5, paid 6 trials late): the policy still reaches the optimum (measured: 28 trials),
+    reward (weight 0.5, paid 6 trials late): the policy still reaches the optimum (measured: 34 trials),
     with several trials pending at once. A hire joins at trial 10 and is not paid for earlier trials.
     """
     learner = RoleLearner(["x0"], [0.0], [1.0])
