@@ -43,10 +43,19 @@ update is ``z_i += learning_rate * weight_part * (A_i / scale_part) * eps_i``, w
 agent's standard-normal direction (perturbation ``exploration_sd * eps_i`` in logit units). Its
 expectation is ``learning_rate * exploration_sd * dR/dz / scale``: proportional to the reward's
 sensitivity to the variable over the KPI's spread (a signal-to-noise ratio), so within one KPI a
-variable that matters 10x more moves 10x faster, and a noisier or more diluted KPI teaches
-more slowly. There is no per-agent z-score against the agent's own history and no clip at
-+-3 (model/learning.py): the scale includes the current period, which already bounds a
-single period's standardised advantage (by sqrt(n / scale_weight) for n peers).
+variable with a 10x larger effect starts 10x faster, and a noisier KPI, or one in which team-mates'
+choices add noise, teaches more slowly. Once one variable's own effect dominates the KPI's spread,
+the scale grows with it and its speed saturates near ``learning_rate`` logit units per trial (a
+trust region: no decision moves much faster than that, however much it matters). There is no
+per-agent z-score against the agent's own history and no clip at +-3 (model/learning.py): the
+scale includes the current period, which already bounds a single period's standardised
+advantage (by sqrt(n / scale_weight) for n peers).
+
+Known limits. Exploration in logit space optimises the Gaussian-smoothed reward, a little off
+the true optimum (toy tests: 0.714 for 0.7). Update noise is ``learning_rate`` logit units per
+trial wherever z is, while the gradient in z fades as x(1-x) towards a bound; so with a large
+learning rate an agent that wanders deep towards a bound can stay there (toy, 20 agents, 300
+trials: none at 0.1, some at 0.3). With 20 quarterly trials this is far away.
 
 The estimator is the evolution-strategies gradient (Salimans, Ho, Chen, Sidor & Sutskever 2017,
 "Evolution strategies as a scalable alternative to reinforcement learning", arXiv 1703.03864),
@@ -231,7 +240,11 @@ class RoleLearner:
         return np.arange(first, self.n)
 
     def set_policy(self, name: str, value: float | np.ndarray) -> None:
-        """Put variable ``name`` at ``value`` (policy units), incumbent and in force, for every agent (a what-if)."""
+        """Put variable ``name`` at ``value`` (policy units), incumbent and in force, for every agent (a what-if).
+
+        The value in force is exact (even at a bound); the incumbent is its logit, ``bound_margin``
+        inside a bound. Rewards of trials still pending keep moving it: set policies before trials start.
+        """
         j = self.names.index(name)
         values = np.broadcast_to(np.asarray(value, dtype=float), (self.n,))
         if np.any(values < self.low[j]) or np.any(values > self.high[j]):
@@ -286,6 +299,9 @@ class RoleLearner:
                 the trial's members (later hires) are ignored.
             groups: optional peer group of each agent (integers; default: all agents are peers).
                 Agents are compared only with members of their own group.
+
+        The update moves the *current* incumbent along the trial's perturbation (a late reward
+        applies an old gradient estimate to today's policy).
 
         Raises:
             KeyError: the trial is not pending or does not expect ``part``.
