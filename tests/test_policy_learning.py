@@ -17,7 +17,8 @@ this variance exactly, from the advantages it was paid (``drift_band_logit`` of
 normality). At the optimum the 20-agent mean fluctuates with s.d. 0.009-0.014 around 0.714-0.715
 (measured over trials 100-600, seeds 0-2: exploration in logit space optimises the Gaussian-smoothed
 reward, whose optimum is above 0.7), so the brief's tolerance 0.05 is that offset plus about 3 s.d.
-(one check at a fixed trial fails about 1 time in 700; over 500 trials the mean touched 0.052).
+(one check at a fixed trial fails with probability 0.06-0.6% for those s.d.; over 500 trials the mean
+touched 0.052).
 """
 
 from __future__ import annotations
