@@ -1,0 +1,401 @@
+"""A verified policy learner for a whole role: evolution strategies in logit space with a peers baseline.
+
+One :class:`RoleLearner` holds every agent of a role as arrays (agents x decision variables).
+Each trial (a quarter in the model) every agent works with a perturbed policy, is paid one or
+two reward parts ("siloed", "shared", each with a weight) whenever they become known, and moves
+its incumbent policy along its own perturbation in proportion to how much better than its
+peers it did. The pieces, and why:
+
+Unbounded coordinates. A decision variable x in [low, high] is learned as its logit z:
+``x = low + (high - low) * sigmoid(z)``. Perturbations and updates are added to z, which has no
+bound, so a reward that carries no information leaves z a martingale (zero-mean steps) at any
+distance from a bound. Clipping x instead (model/learning.py) keeps only the steps that point
+inwards at a bound and turns a random walk into drift. A value exactly at a bound has logit
+-inf/+inf, so it is placed ``bound_margin`` of the range inside (default 1%: logit -4.6); the
+price of the logit is that exploration and learning near a bound are slow (dx/dz = range x x(1-x)).
+
+Baseline: peers on the same plan in the same period. Agent i's advantage on a reward part is
+its reward minus the mean reward of the *other* agents paid that part for the same trial
+(leave-one-out, so the baseline does not depend on i's own perturbation and the estimate stays
+unbiased: REINFORCE with a baseline, Williams 1992). Anything common to the peers in that
+period (a company-wide trend or shock, the company share of a diluted shared KPI) cancels
+exactly, so a noisy company number still carries the gradient it has. An agent's persistent
+edge over its peers (a bigger book, a better pod) is then removed by its own baseline: its first
+peer-relative reward (that first payment teaches nothing), then a running mean of them
+(``own_baseline_weight``), so a constant per agent cancels exactly. An agent with no peers (a
+group of one) is compared with its own running mean reward only. With mirrored pairs (below) the
+second trial of an agent's first pair is then judged against the first: an antithetic difference.
+Antithetic pairs (+eps then -eps; Salimans et al. 2017, sec. 2.1) were considered as *the*
+baseline and not chosen: the halves of a pair fall in different periods, so a trend between them
+leaks into the difference; a pair would teach once per two trials (20 quarterly trials in five
+years would give 10 updates); and pairs are awkward when shared rewards arrive 78 weeks late,
+several trials overlap and hires join mid-pair. Pairs within a period (two halves of a team at
++-eps) need teams of even size and, like peers, learn nothing from a reward every member shares.
+They are kept as mirrored *sampling* (``antithetic``, default on): every second trial an agent
+tries the mirror image of its last perturbation, but each trial is still paid and learned from
+on its own, against the peers baseline. Over a pair, anything in the advantage that persists
+across the two trials (an error in the agent's own baseline) then cancels along that direction.
+
+Learning speed follows how much a decision matters. The advantage is in reward units and is
+divided by one scale per reward part (KPI) for the whole role: a slowly adapting root mean square
+of the advantages across peers, per period (``scale_weight`` = weight of the newest period). The
+update is ``z_i += learning_rate * weight_part * (A_i / scale_part) * eps_i``, with ``eps_i`` the
+agent's standard-normal direction (perturbation ``exploration_sd * eps_i`` in logit units). Its
+expectation is ``learning_rate * exploration_sd * dR/dz / scale``: proportional to the reward's
+sensitivity to the variable over the KPI's spread (a signal-to-noise ratio), so within one KPI a
+variable with a 10x larger effect starts 10x faster, and a noisier KPI, or one in which team-mates'
+choices add noise, teaches more slowly. Once one variable's own effect dominates the KPI's spread,
+the scale grows with it and its speed saturates near ``learning_rate`` logit units per trial (a
+trust region: no decision moves much faster than that, however much it matters). There is no
+per-agent z-score against the agent's own history and no clip at +-3 (model/learning.py): the
+scale includes the current period, which already bounds a single period's standardised
+advantage (by sqrt(n / scale_weight) for n peers).
+
+Known limits. Exploration in logit space optimises the Gaussian-smoothed reward, a little off
+the true optimum (toy tests: 0.714 for 0.7). Update noise is ``learning_rate`` logit units per
+trial wherever z is, while the gradient in z fades as x(1-x) towards a bound; so with a large
+learning rate an agent that wanders deep towards a bound can stay there (toy, 20 agents, 300
+trials: none at 0.1, some at 0.3). With 20 quarterly trials this is far away.
+
+The estimator is the evolution-strategies gradient (Salimans, Ho, Chen, Sidor & Sutskever 2017,
+"Evolution strategies as a scalable alternative to reinforcement learning", arXiv 1703.03864),
+i.e. REINFORCE for a Gaussian search distribution (Williams 1992, "Simple statistical
+gradient-following algorithms for connectionist reinforcement learning", Machine Learning 8).
+
+Delays and hires. A trial is identified by a key (the model's start week); each reward part is
+paid by :meth:`RoleLearner.pay` whenever it is known, so several trials can be pending and the
+shared part can arrive long after the siloed part. A late reward moves the *current*
+incumbent along the old perturbation (asynchronous stochastic gradient). Agents are only ever
+appended (:meth:`RoleLearner.add_agents`); a hire takes part from the next trial it sees start.
+
+Common random numbers: every :meth:`RoleLearner.start_trial` draws exactly one standard normal per
+decision variable from each member's own exploration stream, whatever the reward parts, so an
+agent explores with the same draws in every cell.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+__all__ = ["RoleLearner"]
+
+
+@dataclass
+class _Trial:
+    """A trial awaiting (part of) its reward.
+
+    Attributes:
+        members: agents 0..members-1 took part (later hires did not).
+        eps: standard-normal perturbation directions, members x variables (logit units / exploration_sd).
+        weights: reward parts still to be paid -> their weight.
+    """
+
+    members: int
+    eps: np.ndarray
+    weights: dict[str, float]
+
+
+@dataclass
+class _Paid:
+    """Running sums over every paid (agent, trial) of one reward part, for the reward-perturbation correlation."""
+
+    n: int
+    s_a: float
+    s_aa: float
+    s_e: np.ndarray
+    s_ee: np.ndarray
+    s_ae: np.ndarray
+
+
+class RoleLearner:
+    """Policy learner of every agent of one role (arrays agents x decision variables).
+
+    Args:
+        names: decision-variable names.
+        low: lower bound of each variable (policy units).
+        high: upper bound of each variable (policy units), > low.
+        learning_rate: logit units moved per unit of standardised advantage along a unit
+            perturbation direction (under an uninformative reward, the s.d. of one full-weight
+            update of z is ``learning_rate``).
+        exploration_sd: s.d. of the perturbation in logit units (0.32 is about 0.08 of the
+            range at the middle of the range, dx/dz = range / 4 there).
+        scale_weight: weight of the newest period in each reward part's scale (0 < w <= 1).
+        own_baseline_weight: weight of the newest trial in each agent's own baseline of its
+            peer-relative advantage; the baseline starts at the agent's first one (0: it stays there).
+        bound_margin: share of the range inside which a value at (or beyond) a bound is placed
+            when converted to logit units (0 < m < 0.5).
+        antithetic: every second trial, the agents of the trial before try the mirror image of
+            its perturbation (mirrored sampling).
+        history: trials of incumbent snapshots kept for :meth:`diagnostics` drift windows.
+
+    Attributes:
+        names: decision-variable names.
+        low: lower bounds.
+        high: upper bounds.
+        z: incumbent policies in logit units, agents x variables.
+        in_force: policies in force this trial, policy units, agents x variables.
+        rngs: each agent's exploration stream.
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        low: Sequence[float] | np.ndarray,
+        high: Sequence[float] | np.ndarray,
+        *,
+        learning_rate: float = 0.1,
+        exploration_sd: float = 0.3,
+        scale_weight: float = 0.2,
+        own_baseline_weight: float = 0.2,
+        bound_margin: float = 0.01,
+        antithetic: bool = True,
+        history: int = 64,
+    ) -> None:
+        self.names = tuple(names)
+        self.low = np.asarray(low, dtype=float)
+        self.high = np.asarray(high, dtype=float)
+        v = len(self.names)
+        if self.low.shape != (v,) or self.high.shape != (v,) or not np.all(self.high > self.low):
+            raise ValueError("low and high need one value per variable, with high > low")
+        if not 0.0 < scale_weight <= 1.0 or not 0.0 <= own_baseline_weight <= 1.0 or not 0.0 < bound_margin < 0.5:
+            raise ValueError("need 0 < scale_weight <= 1, 0 <= own_baseline_weight <= 1, 0 < bound_margin < 0.5")
+        if learning_rate < 0.0 or exploration_sd < 0.0:
+            raise ValueError("learning_rate and exploration_sd must be >= 0")
+        self.learning_rate = float(learning_rate)
+        self.exploration_sd = float(exploration_sd)
+        self.scale_weight = float(scale_weight)
+        self.own_baseline_weight = float(own_baseline_weight)
+        self.bound_margin = float(bound_margin)
+        self.antithetic = bool(antithetic)
+        self._mirror: np.ndarray | None = None  # directions of the last unmirrored trial, its members x variables
+        self.z = np.zeros((0, v))
+        self.in_force = np.zeros((0, v))
+        self.rngs: list[np.random.Generator] = []
+        self._pending: dict[Hashable, _Trial] = {}
+        self._trials_started = 0
+        self._scale2: dict[str, float] = {}  # reward part -> mean square advantage, reward units^2
+        self._own: dict[str, np.ndarray] = {}  # reward part -> each agent's baseline of its peer-relative advantage
+        self._paid: dict[str, _Paid] = {}
+        # variance each agent's z would have accumulated if its advantages were unrelated to its
+        # perturbations (the placebo noise band), logit units^2, cumulative
+        self._placebo_var = np.zeros(0)
+        # (trial number, incumbent z, cumulative placebo variance) at each trial start
+        self._snapshots: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=history + 1)
+
+    # ---------------------------------------------------------------- agents and policies
+    @property
+    def n(self) -> int:
+        """Number of agents."""
+        return len(self.rngs)
+
+    def to_logit(self, x: np.ndarray, j: int | None = None) -> np.ndarray:
+        """Policy units -> logit units (values within ``bound_margin`` of a bound are moved that far inside).
+
+        ``x`` holds every variable in its last axis, or only variable ``j`` if ``j`` is given.
+        """
+        low, high = (self.low, self.high) if j is None else (self.low[j], self.high[j])
+        u = (np.asarray(x, dtype=float) - low) / (high - low)
+        return logit(np.clip(u, self.bound_margin, 1.0 - self.bound_margin))
+
+    def to_policy(self, z: np.ndarray) -> np.ndarray:
+        """Logit units -> policy units."""
+        return self.low + (self.high - self.low) * expit(z)
+
+    @property
+    def policy(self) -> np.ndarray:
+        """Incumbent policies in policy units, agents x variables (a copy)."""
+        return self.to_policy(self.z)
+
+    def value(self, name: str) -> np.ndarray:
+        """Decision variable ``name`` in force for every agent (policy units, a copy)."""
+        return self.in_force[:, self.names.index(name)].copy()
+
+    def add_agents(self, policy: np.ndarray, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+        """Append agents (new hires) with incumbent ``policy`` in force until their first trial.
+
+        Args:
+            policy: starting policy in policy units, one row per new agent (or one row for all).
+            rngs: each new agent's exploration stream.
+
+        Returns:
+            The new agents' indices.
+        """
+        k = len(rngs)
+        x = np.broadcast_to(np.asarray(policy, dtype=float), (k, len(self.names))).copy()
+        if np.any(x < self.low) or np.any(x > self.high):
+            raise ValueError("policy outside the variables' bounds")
+        first = self.n
+        self.z = np.vstack([self.z, self.to_logit(x)])
+        self.in_force = np.vstack([self.in_force, x])  # exactly as given, even at a bound
+        self.rngs.extend(rngs)
+        self._placebo_var = np.concatenate([self._placebo_var, np.zeros(k)])
+        for part in self._own:
+            self._own[part] = np.concatenate([self._own[part], np.full(k, np.nan)])
+        return np.arange(first, self.n)
+
+    def set_policy(self, name: str, value: float | np.ndarray) -> None:
+        """Put variable ``name`` at ``value`` (policy units), incumbent and in force, for every agent (a what-if).
+
+        The value in force is exact (even at a bound); the incumbent is its logit, ``bound_margin``
+        inside a bound. Rewards of trials still pending keep moving it: set policies before trials start.
+        """
+        j = self.names.index(name)
+        values = np.broadcast_to(np.asarray(value, dtype=float), (self.n,))
+        if np.any(values < self.low[j]) or np.any(values > self.high[j]):
+            raise ValueError(f"{name}: value outside [{self.low[j]:g}, {self.high[j]:g}]")
+        self.in_force[:, j] = values
+        self.z[:, j] = self.to_logit(values, j)
+
+    # ---------------------------------------------------------------- trials and rewards
+    @property
+    def pending(self) -> list[Hashable]:
+        """Keys of trials with reward parts still to be paid, oldest first."""
+        return list(self._pending)
+
+    def start_trial(self, key: Hashable, weights: Mapping[str, float]) -> None:
+        """Every agent draws a perturbation and works with the perturbed policy until the next trial.
+
+        With ``antithetic``, trials come in pairs: in the second, the agents of the first try the
+        mirror image of their first perturbation (the fresh draws are taken and not used).
+
+        Args:
+            key: identifies the trial in :meth:`pay` (the model's start week).
+            weights: reward part ("siloed", "shared") -> its weight in the update; parts with
+                weight 0 are not expected. With no part left the trial explores nothing (the
+                draws are still taken, to keep exploration streams aligned across cells).
+        """
+        if key in self._pending:
+            raise ValueError(f"trial {key!r} is already pending")
+        v = len(self.names)
+        eps = np.array([rng.standard_normal(v) for rng in self.rngs]).reshape(self.n, v)
+        if self.antithetic and self._mirror is not None:
+            # second half of a pair: the previous trial's members try the mirror image (hires a fresh draw)
+            eps[: len(self._mirror)] = -self._mirror
+            self._mirror = None
+        elif self.antithetic:
+            self._mirror = eps.copy()
+        self._snapshots.append((self._trials_started, self.z.copy(), self._placebo_var.copy()))
+        open_parts = {part: float(w) for part, w in weights.items() if w != 0.0}
+        if not open_parts or self.n == 0:
+            self.in_force = self.policy
+        else:
+            self.in_force = self.to_policy(self.z + self.exploration_sd * eps)
+            self._pending[key] = _Trial(self.n, eps, open_parts)
+        self._trials_started += 1
+
+    def pay(self, key: Hashable, part: str, reward: np.ndarray, groups: np.ndarray | None = None) -> None:
+        """Pay reward part ``part`` of trial ``key`` and update the incumbent policies.
+
+        Args:
+            key: the trial, as given to :meth:`start_trial`.
+            part: the reward part ("siloed" or "shared").
+            reward: each agent's reward in the part's own units, indexed by agent; entries beyond
+                the trial's members (later hires) are ignored.
+            groups: optional peer group of each agent (integers; default: all agents are peers).
+                Agents are compared only with members of their own group.
+
+        The update moves the *current* incumbent along the trial's perturbation (a late reward
+        applies an old gradient estimate to today's policy).
+
+        Raises:
+            KeyError: the trial is not pending or does not expect ``part``.
+            ValueError: fewer rewards than the trial's members, or a reward that is not finite.
+        """
+        trial = self._pending[key]
+        weight = trial.weights[part]  # KeyError for a part not expected (or already paid)
+        m = trial.members
+        r = np.asarray(reward, dtype=float)[:m]
+        if len(r) < m or not np.all(np.isfinite(r)):
+            raise ValueError(f"need {m} finite rewards for trial {key!r}, got {len(r)}")
+        del trial.weights[part]
+        if not trial.weights:
+            del self._pending[key]
+        group = np.zeros(m, dtype=np.int64) if groups is None else np.asarray(groups)[:m]
+        adv = self._advantage(part, r, group)
+        ms = float(np.mean(adv * adv))
+        if ms > 0.0:  # a period in which every advantage is 0 carries no information and leaves the scale alone
+            old = self._scale2.get(part)
+            self._scale2[part] = ms if old is None else (1.0 - self.scale_weight) * old + self.scale_weight * ms
+        scale2 = self._scale2.get(part, 0.0)
+        std_adv = adv / np.sqrt(scale2) if scale2 > 0.0 else np.zeros(m)
+        step = self.learning_rate * weight * std_adv
+        self.z[:m] += step[:, None] * trial.eps
+        self._placebo_var[:m] += step * step
+        self._record(part, std_adv, trial.eps)
+
+    def _advantage(self, part: str, r: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Reward minus the leave-one-out mean of the agent's peer group, minus the agent's own baseline."""
+        m = len(r)
+        if part not in self._own:
+            self._own[part] = np.full(self.n, np.nan)
+        _, first, inverse, size = np.unique(group, return_index=True, return_inverse=True, return_counts=True)
+        # measured from one member of the group, so rewards every peer shares give exactly 0, not rounding error
+        centred = r - r[first][inverse]
+        total = np.bincount(inverse, centred, len(size))
+        peers = size[inverse] - 1
+        rel = np.zeros(m)
+        has_peers = peers > 0
+        rel[has_peers] = centred[has_peers] - (total[inverse] - centred)[has_peers] / peers[has_peers]
+        rel[~has_peers] = r[~has_peers]  # no peers: the own baseline below is the agent's running mean reward
+        own = self._own[part][:m]  # a view: updated in place
+        fresh = np.isnan(own)
+        own[fresh] = rel[fresh]  # an agent's first payment sets its baseline (and teaches nothing)
+        adv = rel - own
+        own += self.own_baseline_weight * adv
+        return adv
+
+    def _record(self, part: str, std_adv: np.ndarray, eps: np.ndarray) -> None:
+        paid = self._paid.get(part)
+        if paid is None:
+            v = eps.shape[1]
+            paid = self._paid[part] = _Paid(0, 0.0, 0.0, np.zeros(v), np.zeros(v), np.zeros(v))
+        paid.n += len(std_adv)
+        paid.s_a += float(std_adv.sum())
+        paid.s_aa += float(std_adv @ std_adv)
+        paid.s_e += eps.sum(axis=0)
+        paid.s_ee += (eps * eps).sum(axis=0)
+        paid.s_ae += std_adv @ eps
+
+    # ---------------------------------------------------------------- diagnostics
+    def diagnostics(self, last: int = 4) -> pd.DataFrame:
+        """Is each variable learned from its reward, and has it moved beyond noise?
+
+        Args:
+            last: drift window, in trials (the incumbent now vs at the start of the ``last``-th
+                most recent trial; fewer if fewer were kept).
+
+        Returns:
+            One row per variable: ``corr_<part>`` the correlation of the standardised advantage
+            with the perturbation direction over every (agent, trial) paid that part so far, and
+            ``n_<part>`` their number (under no relation |corr| < 1.96 / sqrt(n) in 95% of runs);
+            ``policy`` the mean incumbent (policy units); ``drift`` and ``drift_logit`` its mean
+            change over the window (policy and logit units) among agents present at its start;
+            ``drift_band_logit`` 1.96 x the s.d. that mean change would have had if every advantage
+            had been unrelated to the perturbations (a placebo reward of the same size);
+            ``moved``: |drift_logit| beyond that band; ``window_trials``: the window used.
+        """
+        frame = pd.DataFrame(index=pd.Index(self.names, name="variable"))
+        for part, paid in self._paid.items():
+            cov = paid.n * paid.s_ae - paid.s_a * paid.s_e
+            var = (paid.n * paid.s_aa - paid.s_a**2) * (paid.n * paid.s_ee - paid.s_e**2)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                frame[f"corr_{part}"] = np.where(var > 0, cov / np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
+            frame[f"n_{part}"] = paid.n
+        frame["policy"] = self.policy.mean(axis=0) if self.n else np.nan
+        if self._snapshots and self.n:
+            number, z_then, var_then = self._snapshots[-min(max(last, 1), len(self._snapshots))]
+            k = len(z_then)
+            dz = self.z[:k] - z_then
+            frame["drift"] = (self.to_policy(self.z[:k]) - self.to_policy(z_then)).mean(axis=0) if k else np.nan
+            frame["drift_logit"] = dz.mean(axis=0) if k else np.nan
+            band = 1.96 * np.sqrt(np.sum(self._placebo_var[:k] - var_then)) / max(k, 1)
+            frame["drift_band_logit"] = band
+            frame["moved"] = np.abs(frame["drift_logit"]) > band
+            frame["window_trials"] = self._trials_started - number
+        return frame
