@@ -127,7 +127,7 @@ def read_timeseries(exp: Experiment, metrics: list[str]) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=["run_id", "week", "metric", "value", "cell"])
     parts = []
-    for chunk in pd.read_csv(path, chunksize=500_000):
+    for chunk in pd.read_csv(path, chunksize=500_000, float_precision="round_trip"):
         parts.append(chunk[chunk["metric"].isin(metrics)])
     frame = pd.concat(parts) if parts else pd.DataFrame(columns=["run_id", "week", "metric", "value"])
     frame["cell"] = frame["run_id"].str.split("-").str[0].astype(int)

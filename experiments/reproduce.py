@@ -248,7 +248,7 @@ def _verdicts(folders: list[Path], losing: bool) -> list[str]:
         path = folder / CONTRASTS
         if folder.name == "ablation" or not path.exists():
             continue
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, float_precision="round_trip")
         frame["context"] = frame["context"].fillna("")
         frame = frame[(frame["metric"] == DECISION) & frame["factor"].isin(["structure", "kpi"])]
         side = pd.to_numeric(frame["diff_ci95_t_high" if losing else "diff_ci95_t_low"], errors="coerce")

@@ -41,7 +41,7 @@ class Experiment:
         self.cells: list[dict[str, Any]] = manifest["cells"]
         self.metrics: list[str] = manifest["metrics"]
         path = self.dir / RUNS
-        self.runs = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["cell", "replicate"])
+        self.runs = pd.read_csv(path, float_precision="round_trip") if path.exists() else pd.DataFrame(columns=["cell", "replicate"])
         self._by_cell = {int(c): g.set_index("replicate").sort_index() for c, g in self.runs.groupby("cell")}
 
     def values(self, cell: int, metric: str) -> pd.Series:
