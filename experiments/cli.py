@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     _set_option(run)
     run.add_argument("--scenario", help="scenario TOML file or preset name (experiments/scenarios)")
     run.add_argument("--out", help="folder for summary.json and timeseries.csv")
+    run.add_argument(
+        "--yes", action="store_true", help="start even a run estimated to need more memory or disk than is free"
+    )
 
     cmp_ = sub.add_parser("compare", help="the 2 x 2 structure x KPI with replicates (common random numbers)")
     cmp_.add_argument("--reps", type=_positive_int, default=10, help="replicates per cell (default 10)")
@@ -175,8 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args.command, exc, EXIT_USAGE)
     except SystemFailureError as exc:
         return _fail(args.command, exc, EXIT_SYSTEM)
-    except KeyboardInterrupt as exc:
-        message = one_line(exc) or "interrupted; rerun the same command to resume"
+    except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM, which the runner turns into a KeyboardInterrupt)
+        message = one_line(getattr(exc, "advice", "")) or "interrupted; rerun the same command to resume"
         sys.stderr.write(f"alignsim {args.command}: {message}\n")
         return EXIT_INTERRUPTED
     except OSError as exc:  # a read or write the command could not get past (full disk, permissions, network)

@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out is not None:
         check_output_dir(out)
     estimate = budget.estimate_design([params], 1, 1, out, n_metrics=40, ts_every=1, n_ts=40)
-    budget.check(estimate, "this run", getattr(args, "yes", False))
+    budget.check(estimate, "this run", args.yes)
     from alignsim.model import GTMModel
 
     model = GTMModel(seed=args.seed, **params).run()

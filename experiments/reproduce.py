@@ -129,8 +129,9 @@ def reproduce(
             plot_experiment(stage / rel)
             counts[rel] = dict(result.manifest["runs"], source=origin[rel])
             failed += result.failed
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt(_left_as_it_was(out, stage, "interrupted")) from None
+    except KeyboardInterrupt as exc:
+        exc.advice = _left_as_it_was(out, stage, "interrupted")  # what the CLI prints instead of its default
+        raise
     except (OSError, SystemFailureError) as exc:
         reason = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
         raise SystemFailureError(f"{reason}; {_left_as_it_was(out, stage, 'stopped')}") from None
