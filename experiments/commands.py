@@ -329,13 +329,9 @@ def _sweep(spec: Any, out: Path, args: argparse.Namespace) -> tuple[Any, int]:
             remove_empty(created[:-1])
         raise
     runs = result.manifest["runs"]
-    reused = runs["reused_from_earlier"]
-    how = f"{runs['computed_this_invocation']} computed now" + (
-        f", {reused} reused from earlier runs stored in this folder (same spec hash)" if reused else ""
-    )
     print(
-        f"{spec.name}: {runs['done']}/{runs['planned']} runs done ({how}), {runs['failed']} failed,"
-        f" {result.seconds:.1f} s -> {out}",
+        f"{spec.name}: {runs['done']}/{runs['planned']} runs done ({runs['computed_this_invocation']} now,"
+        f" {runs['reused_from_earlier']} reused), {runs['failed']} failed, {result.seconds:.1f} s -> {out}",
         file=sys.stderr,
     )
     if result.failed:
