@@ -13,6 +13,7 @@ Charts (each drawn when the experiment's factors allow it):
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,15 @@ import numpy as np
 import pandas as pd
 
 from alignsim.experiments import stats
+from alignsim.experiments.fileio import atomic_write_files
 from alignsim.experiments.metrics import DECISION, HEADLINE, TEAM_KPIS, TS_HEADLINE, label
 from alignsim.experiments.palette import BAND_CI, cell_color, cell_label
 from alignsim.experiments.store import TIMESERIES
-from alignsim.experiments.tables import Experiment, two_by_two
+from alignsim.experiments.tables import EXACT_FLOATS, Experiment, two_by_two
 
 CHART_DIR = "charts"
+#: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
+SVG_SALT = "alignsim"
 QUESTION = ("structure", "kpi")
 MAX_TS_CELLS = 8
 
@@ -53,13 +57,26 @@ def plot_experiment(out_dir: Path) -> list[Path]:
 
 
 # --- helpers ---------------------------------------------------------------------------
+def render(fig: Any, fmt: str) -> bytes:
+    """The figure as PNG or SVG bytes, identical for identical figures (no dates, no random ids)."""
+    buffer = io.BytesIO()
+    if fmt == "png":
+        fig.savefig(buffer, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None})
+    else:
+        with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
+            fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
 def _save(fig: Any, exp: Experiment, name: str) -> list[Path]:
-    folder = exp.dir / CHART_DIR
-    folder.mkdir(exist_ok=True)
-    png = folder / f"{name}.png"
-    fig.savefig(png, dpi=130, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(folder / f"{name}.svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
+    """Write ``name``.png and ``name``.svg atomically together (a Ctrl-C or a full disk leaves the old ones)."""
+    try:
+        folder = exp.dir / CHART_DIR
+        folder.mkdir(exist_ok=True)
+        png = folder / f"{name}.png"
+        atomic_write_files({png: render(fig, "png"), folder / f"{name}.svg": render(fig, "svg")})
+    finally:
+        plt.close(fig)
     return [png]
 
 
@@ -127,7 +144,7 @@ def read_timeseries(exp: Experiment, metrics: list[str]) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=["run_id", "week", "metric", "value", "cell"])
     parts = []
-    for chunk in pd.read_csv(path, chunksize=500_000):
+    for chunk in pd.read_csv(path, chunksize=500_000, **EXACT_FLOATS):
         parts.append(chunk[chunk["metric"].isin(metrics)])
     frame = pd.concat(parts) if parts else pd.DataFrame(columns=["run_id", "week", "metric", "value"])
     frame["cell"] = frame["run_id"].str.split("-").str[0].astype(int)

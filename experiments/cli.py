@@ -1,7 +1,17 @@
 """The ``alignsim`` command: run, compare, sweep, plot, reproduce, params.
 
-Exit codes: 0 success; 1 some runs failed (see failures.csv); 2 bad input (one line on stderr,
-nothing written); 130 interrupted (rerun the same command to resume).
+Exit codes: 0 success; 1 some runs failed (see failures.csv) or the system failed (a full disk, a
+folder that cannot be written, an unreachable Dask scheduler: one line on stderr, finished runs
+kept); 2 bad input (one line on stderr, nothing written); 130 interrupted (rerun the same command
+to resume).
+
+Where results go (nothing overwrites earlier results unless asked):
+    run        only with --out.
+    compare    --out, else ./alignsim-out/structure_x_kpi-<design hash>/ (a new folder per design).
+    sweep      --out, else ./alignsim-out/<spec name>-<design hash>/.
+    reproduce  --out (default results/): recomputes every run in a staging folder and swaps the
+               finished experiments in; --resume reuses stored runs and says so.
+A folder holding another design is refused; --force replaces it.
 """
 
 from __future__ import annotations
@@ -12,9 +22,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from alignsim import __version__
-from alignsim.experiments.errors import UserError, one_line
+from alignsim.experiments.errors import SystemFailureError, UserError, one_line
 
 EXIT_FAILED_RUNS = 1
+EXIT_SYSTEM = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -55,6 +66,31 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
         help="Dask scheduler address tcp://HOST:PORT (with --engine dask; else a LocalCluster)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="start even a design past the size limits (more than 20,000 runs, more than 2 h estimated,"
+        " or more memory or disk than is free); without it such a design is refused with the estimates",
+    )
+
+
+def _force_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the results in --out if they are of another design (or start them over)",
+    )
+
+
+def _set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set any parameter (repeatable; see 'alignsim params')",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,40 +104,59 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--kpi", help="siloed, shared or blend")
     run.add_argument("--seed", type=_nonneg_int, default=1, help="model seed (default 1)")
     run.add_argument("--weeks", help="horizon in weeks (default 260)")
-    run.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set any parameter (repeatable; see 'alignsim params')",
-    )
+    _set_option(run)
     run.add_argument("--scenario", help="scenario TOML file or preset name (experiments/scenarios)")
     run.add_argument("--out", help="folder for summary.json and timeseries.csv")
+    run.add_argument(
+        "--yes", action="store_true", help="start even a run estimated to need more memory or disk than is free"
+    )
 
     cmp_ = sub.add_parser("compare", help="the 2 x 2 structure x KPI with replicates (common random numbers)")
     cmp_.add_argument("--reps", type=_positive_int, default=10, help="replicates per cell (default 10)")
     cmp_.add_argument("--seed", type=_nonneg_int, default=1, help="root seed (default 1)")
     cmp_.add_argument("--weeks", type=_positive_int, default=None, help="horizon in weeks (default: spec's)")
-    cmp_.add_argument("--out", default="results/compare", help="output folder (default results/compare)")
+    cmp_.add_argument(
+        "--scenario", help="scenario TOML file or preset name for every cell (default: experiments/scenarios/default)"
+    )
+    _set_option(cmp_)
+    cmp_.add_argument(
+        "--out",
+        help="output folder (default ./alignsim-out/structure_x_kpi-<design hash>: one folder per design,"
+        " so a rerun of the same command resumes and a different one never collides)",
+    )
+    _force_option(cmp_)
     _engine_options(cmp_)
 
     sweep = sub.add_parser("sweep", help="run an experiment spec (TOML)")
     sweep.add_argument("spec", help="spec file, or a preset name from experiments/specs")
-    sweep.add_argument("--out", help="output folder (default results/<spec name>)")
+    sweep.add_argument(
+        "--out",
+        help="output folder (default ./alignsim-out/<spec name>-<design hash>; never results/:"
+        " use 'alignsim reproduce' for that)",
+    )
+    _force_option(sweep)
     _engine_options(sweep)
 
     plot = sub.add_parser("plot", help="redraw every chart of an experiment folder (or of its subfolders)")
     plot.add_argument("dir", help="experiment folder, or a folder of experiment folders (e.g. results)")
 
-    rep = sub.add_parser("reproduce", help="run the preset experiments into results/ and write results/README.md")
+    rep = sub.add_parser(
+        "reproduce",
+        help="recompute the preset experiments into results/ and write results/README.md",
+        description="Recompute every run of the preset experiments (in OUT/.alignsim-staging/, so OUT is"
+        " untouched until all of them have finished), then swap them into OUT and write OUT/README.md."
+        " With --resume, runs already stored (from an interrupted reproduce, or in OUT) are reused when their"
+        " spec hash matches, and the output and README.md say how many.",
+    )
     rep.add_argument("--quick", action="store_true", help="only the reduced reproduction (about a minute)")
     rep.add_argument("--out", default="results", help="results folder (default results)")
-    rep.add_argument(
-        "--fresh",
+    mode = rep.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--resume",
         action="store_true",
-        help="delete earlier experiment folders of the plan first (instead of resuming them)",
+        help="reuse stored runs whose spec hash matches instead of recomputing them (reported in README.md)",
     )
+    mode.add_argument("--fresh", action="store_true", help="recompute every run (the default; kept for old scripts)")
     _engine_options(rep)
 
     sub.add_parser("params", help="list every model parameter")
@@ -120,11 +175,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except UserError as exc:
-        sys.stderr.write(f"alignsim {args.command}: error: {one_line(exc)}\n")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        sys.stderr.write(f"alignsim {args.command}: interrupted; rerun the same command to resume\n")
+        return _fail(args.command, exc, EXIT_USAGE)
+    except SystemFailureError as exc:
+        return _fail(args.command, exc, EXIT_SYSTEM)
+    except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM, which the runner turns into a KeyboardInterrupt)
+        message = one_line(getattr(exc, "advice", "")) or "interrupted; rerun the same command to resume"
+        sys.stderr.write(f"alignsim {args.command}: {message}\n")
         return EXIT_INTERRUPTED
+    except OSError as exc:  # a read or write the command could not get past (full disk, permissions, network)
+        from alignsim.experiments.fileio import os_error_line
+
+        return _fail(args.command, os_error_line(exc), EXIT_SYSTEM)
+    except MemoryError:
+        return _fail(
+            args.command,
+            "out of memory; use fewer --workers or a smaller design, then rerun the same command",
+            EXIT_SYSTEM,
+        )
+
+
+def _fail(command: str, message: object, code: int) -> int:
+    sys.stderr.write(f"alignsim {command}: error: {one_line(message)}\n")
+    return code
 
 
 if __name__ == "__main__":

@@ -1,23 +1,52 @@
 """Implementations of the ``alignsim`` subcommands (argument parsing is in :mod:`alignsim.experiments.cli`).
 
-Each handler validates everything first (raising :class:`UserError` before anything is written),
-then works, and returns the exit code.
+Each handler checks everything first (the input, the output folder can be written, the engine is
+there, the design is not too large), raising :class:`UserError` (exit 2) or :class:`SystemFailureError`
+(exit 1) before anything is computed or written; then works, and returns the exit code.
+
+Where results go by default (nothing rewrites earlier results unless asked):
+    run        nowhere without --out.
+    compare    ./alignsim-out/structure_x_kpi-<design hash>/
+    sweep      ./alignsim-out/<spec name>-<design hash>/
+A folder holding another design is refused with what differs; --force replaces it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
+import json
+import re
+import shutil
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
-from alignsim.experiments.errors import UserError
-from alignsim.experiments.fileio import atomic_write_json, atomic_write_text
+from alignsim.experiments.errors import SystemFailureError, UserError, one_line
+from alignsim.experiments.fileio import (
+    atomic_write_files,
+    check_output_dir,
+    check_utf8,
+    describe,
+    json_text,
+    make_dirs,
+    missing_dirs,
+    remove_empty,
+)
 from alignsim.experiments.metadata import provenance
 from alignsim.experiments.scenario import check_params, full_params, load_scenario
 
 EXIT_OK = 0
 EXIT_FAILED_RUNS = 1
+#: default parent of compare and sweep output folders, in the current directory
+DEFAULT_OUT_ROOT = Path("alignsim-out")
+#: what compare varies itself (a --set of these would be overridden by the design)
+COMPARE_OWN = ("structure", "kpi")
+SCHEDULER_RE = re.compile(r"^(?:(?P<proto>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss")
+SCHEDULER_PROBE_SECONDS = 5.0
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -47,18 +76,18 @@ def run_params(args: argparse.Namespace) -> dict[str, Any]:
     return full_params(values, where="parameters")
 
 
-def _check_out(out: Path | None) -> None:
-    if out is not None and out.exists() and not out.is_dir():
-        raise UserError(f"option --out: {str(out)!r} is a file; allowed: a folder path")
-
-
+# --- run --------------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     """``alignsim run``: one model run."""
+    from alignsim.experiments import budget
     from alignsim.experiments.report import summary_table
 
     params = run_params(args)
     out = Path(args.out) if args.out else None
-    _check_out(out)
+    if out is not None:
+        check_output_dir(out)
+    estimate = budget.estimate_design([params], 1, 1, out, n_metrics=40, ts_every=1, n_ts=40)
+    budget.check(estimate, "this run", args.yes)
     from alignsim.model import GTMModel
 
     model = GTMModel(seed=args.seed, **params).run()
@@ -66,10 +95,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     frame = model.timeseries()
     print(summary_table(summary))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         record = {"summary": summary, "params": params, "seed": args.seed, "metadata": provenance()}
-        atomic_write_json(out / "summary.json", record)
-        atomic_write_text(out / "timeseries.csv", frame.to_csv(float_format="%.17g"))
+        created = make_dirs(out)
+        try:
+            atomic_write_files(
+                {
+                    out / "summary.json": json_text(record),
+                    out / "timeseries.csv": frame.to_csv(float_format="%.17g", lineterminator="\n"),
+                }
+            )
+        except BaseException:
+            remove_empty(created)
+            raise
         print(f"\nwrote {out / 'summary.json'} and {out / 'timeseries.csv'}", file=sys.stderr)
     return EXIT_OK
 
@@ -85,14 +122,212 @@ def cmd_params(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- checks shared by compare, sweep and reproduce ---------------------------------------------
+def check_engine_options(engine: str, workers: int | None, scheduler: str | None) -> None:
+    """Check --engine, --workers and --scheduler before anything is written.
+
+    Raises:
+        UserError: an unknown engine, a scheduler without ``--engine dask``, Dask not installed, or a
+            malformed scheduler address (exit 2).
+        SystemFailureError: the scheduler does not answer (exit 1).
+    """
+    from alignsim.experiments.engines import check_engine
+
+    where = parse_scheduler(scheduler) if scheduler else None
+    if engine == "dask" and importlib.util.find_spec("distributed") is None:
+        raise UserError(
+            "option --engine: 'dask' needs the optional Dask extra, which is not installed;"
+            " install it with: pip install 'alignsim[dask]' (or use --engine local)"
+        )
+    check_engine(engine, workers, scheduler)
+    if where:
+        probe_scheduler(scheduler, *where)
+
+
+def parse_scheduler(address: str) -> tuple[str, int]:
+    """``tcp://HOST:PORT`` (or ``HOST:PORT``, tls/ws/wss) -> (host, port).
+
+    Raises:
+        UserError: the address is malformed.
+    """
+    bad = UserError(
+        f"option --scheduler: got {address!r}; allowed: a Dask scheduler address tcp://HOST:PORT"
+        " (e.g. tcp://10.0.0.5:8786, as printed by 'dask scheduler')"
+    )
+    match = SCHEDULER_RE.match(address.strip())
+    if not match or (match["proto"] and match["proto"] not in SCHEDULER_PROTOCOLS):
+        raise bad
+    port = int(match["port"])
+    if not 1 <= port <= 65535:
+        raise bad
+    return match["host"].strip("[]"), port
+
+
+def probe_scheduler(address: str, host: str, port: int) -> None:
+    """Open (and close) a TCP connection to the scheduler, so a dead address fails in seconds, not after 30 s.
+
+    Raises:
+        SystemFailureError: nothing answers at that address.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=SCHEDULER_PROBE_SECONDS):
+            pass
+    except OSError as exc:
+        reason = describe(exc) if exc.strerror else f"no answer within {SCHEDULER_PROBE_SECONDS:.0f} s"
+        raise SystemFailureError(
+            f"option --scheduler: cannot reach the Dask scheduler at {address} ({reason}); start it with"
+            " 'dask scheduler' (and workers with 'dask worker ADDRESS'), check the address, or use --engine local"
+        ) from None
+
+
+def workers_for(args: argparse.Namespace) -> int:
+    """Parallel workers to assume for estimates."""
+    from alignsim.experiments.budget import default_workers
+
+    cores = default_workers()
+    return min(args.workers, cores) if args.workers else cores
+
+
+def design_folder(spec: Any) -> Path:
+    """Default output folder of a design: ./alignsim-out/<name>-<first 8 hex of the design hash>."""
+    return DEFAULT_OUT_ROOT / f"{spec.name}-{spec.hash()[:8]}"
+
+
+def _is_alignsim_manifest(manifest: Any) -> bool:
+    return isinstance(manifest, dict) and "spec_hash" in manifest
+
+
+def read_folder_manifest(out: Path) -> dict[str, Any] | None:
+    """The manifest of an existing output folder (checked to be UTF-8 JSON), or None.
+
+    Raises:
+        UserError: the manifest or runs file is not UTF-8, or the manifest is not JSON.
+    """
+    from alignsim.experiments.store import MANIFEST, RUNS, TIMESERIES
+
+    path = out / MANIFEST
+    if not path.is_file():
+        return None
+    check_utf8(path, "manifest")
+    for name, what in ((RUNS, "runs file"), (TIMESERIES, "time-series file")):
+        if (out / name).is_file():
+            check_utf8(out / name, what)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise UserError(
+            f"manifest {str(path)!r}: not JSON ({one_line(exc)}); allowed: a folder written by alignsim"
+            " (use another --out)"
+        ) from None
+
+
+def describe_difference(manifest: dict[str, Any], spec: Any) -> str:
+    """In plain words, what the stored design has that this one does not (or vice versa)."""
+    old = manifest.get("spec") or {}
+    new = spec.raw
+    diffs = []
+    for key in sorted(set(old) | set(new), key=lambda k: (k in ("base", "factors"), k)):
+        if key in ("name", "description"):
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) or isinstance(b, dict):
+            a, b = a or {}, b or {}
+            for sub in sorted(set(a) | set(b)):
+                if a.get(sub) != b.get(sub):
+                    diffs.append(f"{key}.{sub} {_show(a.get(sub))} there, {_show(b.get(sub))} here")
+        elif a != b:
+            diffs.append(f"{key} {_show(a)} there, {_show(b)} here")
+    if not diffs:
+        there = (manifest.get("versions") or {}).get("alignsim", "?")
+        from alignsim.experiments.metadata import versions
+
+        diffs.append(
+            f"the same spec, but the model's parameters differ (alignsim {there} there,"
+            f" {versions().get('alignsim', '?')} here, or a scenario file changed)"
+        )
+    return "; ".join(diffs[:4]) + ("; ..." if len(diffs) > 4 else "")
+
+
+def _show(value: Any) -> str:
+    return "unset" if value is None else json.dumps(value, default=str)
+
+
+def check_design(out: Path, spec: Any, force: bool) -> bool:
+    """Refuse a folder with another design unless ``force``; return True if the folder is to be replaced.
+
+    Raises:
+        UserError: the folder holds another design (and no --force), or is not an alignsim folder.
+    """
+    if not out.is_dir() or not any(out.iterdir()):
+        return False
+    manifest = read_folder_manifest(out)
+    if not _is_alignsim_manifest(manifest):
+        raise UserError(
+            f"option --out: {str(out)!r} is not empty and has no manifest.json written by alignsim;"
+            " allowed: an empty or new folder, or one made by alignsim (--force only replaces alignsim results)"
+        )
+    if force:
+        return True
+    if manifest.get("spec_hash") != spec.hash():
+        raise UserError(
+            f"option --out: {str(out)!r} holds results of a different spec ({manifest.get('spec_name')!r}:"
+            f" {describe_difference(manifest, spec)}); rerun with --force to replace them, or choose another"
+            " --out folder (without --out every design gets its own folder)"
+        )
+    return False
+
+
+def check_design_size(spec: Any, out: Path, args: argparse.Namespace) -> Any:
+    """Refuse a design past the size limits without --yes; return the estimate.
+
+    Raises:
+        UserError: too many runs, too long, or more memory or disk than is free.
+    """
+    from alignsim.experiments import budget
+
+    estimate = budget.estimate_spec(spec, workers_for(args), out, remote=bool(args.scheduler))
+    budget.check(estimate, f"design {spec.name!r}", args.yes)
+    return estimate
+
+
+# --- compare and sweep ------------------------------------------------------------------------
+def _runs_done(out: Path) -> int:
+    from alignsim.experiments.store import RUNS
+
+    try:
+        with open(out / RUNS, "rb") as handle:
+            return max(0, sum(1 for line in handle if line.endswith(b"\n")) - 1)
+    except OSError:
+        return 0
+
+
 def _sweep(spec: Any, out: Path, args: argparse.Namespace) -> tuple[Any, int]:
-    """Validate, run and chart one spec; return (result, exit code)."""
+    """Check, run and chart one spec; return (result, exit code)."""
     from alignsim.experiments.charts import plot_experiment
     from alignsim.experiments.runner import prepare, run_sweep
+    from alignsim.experiments.store import RUNS, TIMESERIES
 
+    if out.exists() and not out.is_dir():
+        raise UserError(f"option --out: {str(out)!r} is a file; allowed: a folder path")
+    replace = check_design(out, spec, getattr(args, "force", False))
+    check_output_dir(out, append=(RUNS, TIMESERIES))
+    estimate = check_design_size(spec, out, args)
+    check_engine_options(args.engine, args.workers, args.scheduler)
+    if replace:
+        shutil.rmtree(out)
     prepare(spec, out, args.engine, args.workers, args.scheduler)
-    result = run_sweep(spec, out, args.engine, args.workers, args.scheduler, progress=not args.no_progress)
-    plot_experiment(out)
+    if not args.no_progress:
+        print(f"{spec.name}: {estimate.line()} (rough estimate)", file=sys.stderr)
+    created = missing_dirs(out)
+    try:
+        result = run_sweep(spec, out, args.engine, args.workers, args.scheduler, progress=not args.no_progress)
+        plot_experiment(out)
+    except BaseException:
+        if created and _runs_done(out) == 0:  # nothing was computed: leave nothing behind
+            with contextlib.suppress(OSError):
+                shutil.rmtree(out)
+            remove_empty(created[:-1])
+        raise
     runs = result.manifest["runs"]
     print(
         f"{spec.name}: {runs['done']}/{runs['planned']} runs done ({runs['computed_this_invocation']} now,"
@@ -104,15 +339,32 @@ def _sweep(spec: Any, out: Path, args: argparse.Namespace) -> tuple[Any, int]:
     return result, (EXIT_FAILED_RUNS if result.failed else EXIT_OK)
 
 
+def compare_spec(args: argparse.Namespace) -> Any:
+    """The structure x KPI spec with --reps, --seed, --weeks, --scenario and --set applied."""
+    from alignsim.experiments.spec import load_spec, read_toml, resolve_spec_path
+
+    raw = read_toml(resolve_spec_path("structure_x_kpi"), "spec")
+    base = dict(raw.get("base", {}))
+    if args.scenario:
+        path = Path(args.scenario)
+        base["scenario"] = str(path.resolve()) if path.is_file() else args.scenario
+    sets = parse_sets(args.sets)
+    for name in (*COMPARE_OWN, "weeks"):
+        if name in sets:
+            allowed = "use --weeks" if name == "weeks" else "compare runs both levels of structure and kpi"
+            raise UserError(f"option --set: got {name}={sets[name]!r}; allowed: any other parameter ({allowed})")
+    base.update(sets)
+    overrides = {"replicates": args.reps, "root_seed": args.seed, "weeks": args.weeks, "base": base}
+    return load_spec("structure_x_kpi", overrides=overrides)
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """``alignsim compare``: the structure x KPI 2 x 2 with common random numbers."""
     from alignsim.experiments.report import cell_table, effects_lines
-    from alignsim.experiments.spec import load_spec
     from alignsim.experiments.tables import Experiment
 
-    overrides = {"replicates": args.reps, "root_seed": args.seed, "weeks": args.weeks}
-    spec = load_spec("structure_x_kpi", overrides=overrides)
-    out = Path(args.out)
+    spec = compare_spec(args)
+    out = Path(args.out) if args.out else design_folder(spec)
     _, code = _sweep(spec, out, args)
     exp = Experiment(out)
     weeks = spec.cell_params[0]["weeks"]
@@ -132,17 +384,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from alignsim.experiments.spec import load_spec
 
     spec = load_spec(args.spec)
-    out = Path(args.out) if args.out else Path("results") / spec.name
+    out = Path(args.out) if args.out else design_folder(spec)
     _, code = _sweep(spec, out, args)
     return code
 
 
+# --- plot and reproduce -----------------------------------------------------------------------
 def cmd_plot(args: argparse.Namespace) -> int:
     """``alignsim plot DIR``: redraw every chart from the CSVs."""
     from alignsim.experiments.charts import plot_experiment
-    from alignsim.experiments.store import MANIFEST
+    from alignsim.experiments.store import MANIFEST, RUNS
 
     root = Path(args.dir)
+    if not root.is_dir():
+        raise UserError(f"plot: {str(root)!r} is not a folder; allowed: a folder written by alignsim compare/sweep")
     folders = [root] if (root / MANIFEST).is_file() else sorted(p.parent for p in root.rglob(MANIFEST))
     if not folders:
         raise UserError(
@@ -150,13 +405,21 @@ def cmd_plot(args: argparse.Namespace) -> int:
             " alignsim compare/sweep/reproduce, or a folder of such folders"
         )
     for folder in folders:
+        if not (folder / RUNS).is_file():
+            raise UserError(
+                f"plot: {str(folder)!r} has no {RUNS}, so there is nothing to draw (the old charts are left as they"
+                " are); allowed: a folder whose sweep has run (rerun it with alignsim sweep/compare --out)"
+            )
+        read_folder_manifest(folder)
+        check_output_dir(folder / "charts", option="plot")
+    for folder in folders:
         for path in plot_experiment(folder):
             print(path)
     return EXIT_OK
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    """``alignsim reproduce [--quick]``: the preset experiments and results/README.md."""
+    """``alignsim reproduce [--quick] [--resume]``: the preset experiments and results/README.md."""
     from alignsim.experiments.reproduce import reproduce
 
     return reproduce(
@@ -166,5 +429,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         progress=not args.no_progress,
-        fresh=args.fresh,
+        resume=args.resume,
+        yes=args.yes,
     )

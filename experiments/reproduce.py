@@ -1,12 +1,16 @@
 """``alignsim reproduce``: run the preset experiments into ``results/`` and write its README.
 
 The full plan runs every preset spec (see :data:`FULL_PLAN`) and then the reduced plan into
-``results/quick/``. The reduced plan (:data:`QUICK_PLAN`, ``--quick``) is small enough for a test
-to rerun in well under a minute and compare byte for byte with the committed ``results/quick``.
+``results/quick/``. Every run is recomputed unless ``--resume`` is given, and then README.md says
+how many runs were reused. Nothing in ``results/`` changes until every experiment has finished
+(they are computed in ``results/.alignsim-staging/`` and then moved in). The reduced plan
+(:data:`QUICK_PLAN`, ``--quick``) is small enough for a test to rerun in well under a minute and
+compare byte for byte with the committed ``results/quick``.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -17,13 +21,14 @@ import pandas as pd
 
 from alignsim.experiments import spec as spec_mod
 from alignsim.experiments.charts import ablation_applies, ablation_table, plot_experiment
-from alignsim.experiments.fileio import atomic_write_text
+from alignsim.experiments.errors import SystemFailureError, UserError
+from alignsim.experiments.fileio import atomic_write_text, check_output_dir, os_error_line
 from alignsim.experiments.metadata import git_commit, now_utc, versions
 from alignsim.experiments.metrics import DECISION
 from alignsim.experiments.report import cell_markdown, effects_lines, markdown_table
 from alignsim.experiments.runner import prepare, run_sweep
 from alignsim.experiments.store import MANIFEST, read_manifest
-from alignsim.experiments.tables import CONTRASTS, Experiment, fmt_ci, fmt_num
+from alignsim.experiments.tables import CONTRASTS, EXACT_FLOATS, Experiment, fmt_ci, fmt_num
 
 FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("structure_x_kpi", {}),
@@ -48,6 +53,8 @@ QUICK_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("sweep_handoff_context_loss", {"replicates": 2, "weeks": 52}),
 ]
 QUICK_DIR = "quick"
+#: where a reproduction computes before it replaces anything in the results folder
+STAGING = ".alignsim-staging"
 
 
 def load_plan(plan: list[tuple[str, dict[str, Any]]]) -> list[spec_mod.Spec]:
@@ -69,51 +76,143 @@ def reproduce(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool = True,
-    fresh: bool = False,
+    resume: bool = False,
+    yes: bool = False,
 ) -> int:
-    """Run the plan(s) and write README.md; return the exit code (1 if any run failed).
+    """Recompute the plan(s) into ``out`` and write README.md; return the exit code (1 if any run failed).
 
-    With ``fresh``, earlier folders of the plan (those with a manifest.json) are deleted first;
-    otherwise they are resumed, and a folder holding another version of a spec is refused.
+    Every experiment is computed in ``out/.alignsim-staging/`` and only when all of them have finished are
+    they moved into ``out`` (replacing the earlier folders) and README.md rewritten: an interrupted or failed
+    reproduction leaves ``out`` as it was. By default every run is recomputed. With ``resume``, runs stored by
+    an interrupted reproduction (in the staging folder) or in ``out`` are reused when their spec hash matches,
+    and README.md and the output say how many were reused.
 
     Raises:
-        UserError: before anything is written, if a spec or an existing output folder is invalid.
+        UserError: before anything is written, if a spec, an option or ``out`` is invalid or the plan is past
+            the size limits without ``yes``.
+        SystemFailureError: ``out`` cannot be written, or the Dask scheduler does not answer.
     """
-    jobs = [(s, out / QUICK_DIR / s.name) for s in load_plan(QUICK_PLAN)]
+    from alignsim.experiments import budget
+    from alignsim.experiments.commands import check_engine_options
+
+    out = Path(out)
+    jobs = [(s, Path(QUICK_DIR) / s.name) for s in load_plan(QUICK_PLAN)]
     if not quick:
-        jobs = [(s, out / s.name) for s in load_plan(FULL_PLAN)] + jobs
-    if fresh:
-        for _, folder in jobs:
-            if (folder / MANIFEST).is_file():
-                shutil.rmtree(folder)
-    for spec, folder in jobs:
-        prepare(spec, folder, engine, workers, scheduler)
+        jobs = [(s, Path(s.name)) for s in load_plan(FULL_PLAN)] + jobs
+    stage = out / STAGING
+    if out.exists() and not out.is_dir():
+        raise UserError(f"option --out: {str(out)!r} is a file; allowed: a folder path")
+    check_output_dir(out)
+    parallel = budget.default_workers() if workers is None else min(workers, budget.default_workers())
+    estimate = budget.combine([budget.estimate_spec(spec, parallel, out, remote=bool(scheduler)) for spec, _ in jobs])
+    budget.check(estimate, "the reproduction", yes)
+    for part in (out, stage, *(out / rel for _, rel in jobs)):
+        if part.exists() and not part.is_dir():
+            raise UserError(f"option --out: {str(part)!r} is a file; allowed: a folder of experiment folders")
+    check_engine_options(engine, workers, scheduler)
+    if progress:
+        print(f"reproduce: {estimate.line()} (rough estimate)", file=sys.stderr)
+
+    if not resume and stage.exists():
+        shutil.rmtree(stage)
+    origin = {}
+    for spec, rel in jobs:
+        origin[rel] = _stage_for_resume(spec, out / rel, stage / rel) if resume else "new"
+        prepare(spec, stage / rel, engine, workers, scheduler)
+
     started, clock = now_utc(), time.perf_counter()
-    timings, failed = {}, 0
-    for spec, folder in jobs:
-        result = run_sweep(spec, folder, engine, workers, scheduler, progress=progress)
-        plot_experiment(folder)
-        timings[folder] = result.seconds
-        failed += result.failed
+    counts: dict[Path, dict[str, int]] = {}
+    failed = 0
+    try:
+        for spec, rel in jobs:
+            result = run_sweep(spec, stage / rel, engine, workers, scheduler, progress=progress)
+            plot_experiment(stage / rel)
+            counts[rel] = dict(result.manifest["runs"], source=origin[rel])
+            failed += result.failed
+    except KeyboardInterrupt as exc:
+        exc.advice = _left_as_it_was(out, stage, "interrupted")  # what the CLI prints instead of its default
+        raise
+    except (OSError, SystemFailureError) as exc:
+        reason = os_error_line(exc) if isinstance(exc, OSError) else str(exc)
+        raise SystemFailureError(f"{reason}; {_left_as_it_was(out, stage, 'stopped')}") from None
     total = time.perf_counter() - clock
+    _swap_in(out, stage, [rel for _, rel in jobs])
     roots = [out / QUICK_DIR] if quick else [out, out / QUICK_DIR]
     for root in roots:
-        mine = [(s, f) for s, f in jobs if f.parent == root]
-        write_readme(root, mine, timings, started, total, quick=root.name == QUICK_DIR)
-    print(f"reproduce: {len(jobs)} experiments in {total:.0f} s, {failed} failed runs -> {out}", file=sys.stderr)
+        mine = [(s, out / rel) for s, rel in jobs if (out / rel).parent == root]
+        mine_counts = {out / rel: c for rel, c in counts.items() if (out / rel).parent == root}
+        write_readme(root, mine, mine_counts, started, total, quick=root.name == QUICK_DIR, resume=resume)
+    computed = sum(c["computed_this_invocation"] for c in counts.values())
+    reused = sum(c["reused_from_earlier"] for c in counts.values())
+    print(
+        f"reproduce: {len(jobs)} experiments in {total:.0f} s: {computed} runs computed now, {reused} reused from"
+        f" the store (spec hash checked), {failed} failed -> {out}",
+        file=sys.stderr,
+    )
     return 1 if failed else 0
+
+
+def _left_as_it_was(out: Path, stage: Path, what: str) -> str:
+    done = sum(_rows(p) for p in stage.rglob("runs.csv")) if stage.is_dir() else 0
+    return (
+        f"reproduce {what}: {out} is unchanged; the {done} runs finished so far are kept in {stage}:"
+        " rerun with --resume to continue from them (or without it to start over)"
+    )
+
+
+def _rows(path: Path) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return max(0, sum(1 for line in handle if line.endswith(b"\n")) - 1)
+    except OSError:
+        return 0
+
+
+def _stage_for_resume(spec: spec_mod.Spec, final: Path, staged: Path) -> str:
+    """Put what can be resumed into ``staged``; return where it came from ("staging", "results" or "new")."""
+    if staged.is_dir() and any(staged.iterdir()):
+        manifest = read_manifest(staged) or {}
+        if manifest.get("spec_hash") == spec.hash():
+            return "staging"
+        shutil.rmtree(staged)
+    manifest = read_manifest(final) if (final / MANIFEST).is_file() else None
+    if manifest and manifest.get("spec_hash") == spec.hash():
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(final, staged, ignore=shutil.ignore_patterns("charts", "*.tmp"))
+        return "results"
+    if manifest:
+        print(
+            f"reproduce: {final} holds another version of {spec.name} (spec hash {manifest.get('spec_hash')},"
+            f" now {spec.hash()}): recomputing it",
+            file=sys.stderr,
+        )
+    return "new"
+
+
+def _swap_in(out: Path, stage: Path, rels: list[Path]) -> None:
+    """Move every finished experiment from the staging folder into ``out`` (the old folders go), then drop the stage."""
+    trash = stage / ".replaced"
+    for rel in rels:
+        final, staged = out / rel, stage / rel
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            (trash / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(final, trash / rel)
+        os.replace(staged, final)
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_readme(
     root: Path,
     jobs: list[tuple[spec_mod.Spec, Path]],
-    timings: dict[Path, float],
+    counts: dict[Path, dict[str, Any]],
     started: str,
     total_s: float,
     quick: bool,
+    resume: bool = False,
 ) -> None:
-    """Write ``root/README.md``: headline table, effects, mechanisms, where pods/shared do not win."""
-    parts = [_preamble(quick, started, total_s), _experiment_list(root, jobs, timings)]
+    """Write ``root/README.md``: provenance, headline table, effects, mechanisms, where pods/shared do not win."""
+    parts = [_preamble(quick, started, total_s, counts, resume), _experiment_list(root, jobs, counts)]
     folders = {spec.name: folder for spec, folder in jobs}
     if "structure_x_kpi" in folders:
         parts.append(_headline(Experiment(folders["structure_x_kpi"])))
@@ -125,36 +224,61 @@ def write_readme(
     atomic_write_text(root / "README.md", "\n\n".join(p for p in parts if p) + "\n")
 
 
-def _preamble(quick: bool, started: str, total_s: float) -> str:
-    what = "alignsim reproduce --quick" if quick else "alignsim reproduce"
+def _preamble(quick: bool, started: str, total_s: float, counts: dict[Path, dict[str, Any]], resume: bool) -> str:
+    what = "alignsim reproduce" + (" --quick" if quick else "") + (" --resume" if resume else "")
     vers = ", ".join(f"{k} {v}" for k, v in versions().items())
+    computed = sum(int(c.get("computed_this_invocation", 0)) for c in counts.values())
+    reused = sum(int(c.get("reused_from_earlier", 0)) for c in counts.values())
+    if reused:
+        origin = (
+            f"**Not every run was computed by this invocation: {computed} runs were computed, {reused} were"
+            " verified from the store against their experiment's spec hash and reused** (they were computed by an"
+            " earlier invocation, possibly at another git commit; per experiment in the table below)."
+        )
+    else:
+        origin = f"Every number below was computed by this invocation ({computed} runs), none reused from earlier runs."
     note = (
         "Reduced reproduction (short horizon, few replicates): a test reruns it and compares runs.csv"
         " and summary.csv byte for byte."
         if quick
-        else "Every number below is recomputed by that command from the preset specs in experiments/specs/."
+        else "The experiments are the preset specs in experiments/specs/."
     )
     return (
         f"# Results{' (quick)' if quick else ''}\n\nProduced by `{what}` (started {started},"
-        f" {total_s:.0f} s wall time; {vers}; git commit {git_commit()}).\n{note}\n\n"
+        f" {total_s:.0f} s wall time; {vers}; git commit {git_commit()}).\n{origin}\n{note}\n\n"
         "Intervals are 95% confidence intervals of the mean (Student t over replicates); differences"
         " are paired by replicate (common random numbers: replicate r uses the same seed in every cell)."
     )
 
 
-def _experiment_list(root: Path, jobs: list[tuple[spec_mod.Spec, Path]], timings: dict[Path, float]) -> str:
-    rows = [["experiment", "cells", "replicates", "runs", "wall time (s, all invocations)", "charts"]]
+def _experiment_list(root: Path, jobs: list[tuple[spec_mod.Spec, Path]], counts: dict[Path, dict[str, Any]]) -> str:
+    rows = [
+        [
+            "experiment",
+            "cells",
+            "replicates",
+            "runs",
+            "computed now",
+            "verified from store (spec hash)",
+            "wall time (s, all invocations)",
+            "charts",
+        ]
+    ]
     for spec, folder in jobs:
         charts = ", ".join(
             f"[{p.stem}]({p.relative_to(root).as_posix()})" for p in sorted((folder / "charts").glob("*.png"))
         )
+        count = counts.get(folder, {})
+        reused = int(count.get("reused_from_earlier", 0))
         rows.append(
             [
                 spec.name,
                 str(len(spec.cells)),
                 str(spec.replicates),
                 str(spec.n_runs),
-                f"{_wall_seconds(folder, timings):.0f}",
+                str(count.get("computed_this_invocation", "?")),
+                f"{reused} ({spec.hash()})" if reused else "0",
+                f"{_wall_seconds(folder, {}):.0f}",
                 charts,
             ]
         )
@@ -248,7 +372,7 @@ def _verdicts(folders: list[Path], losing: bool) -> list[str]:
         path = folder / CONTRASTS
         if folder.name == "ablation" or not path.exists():
             continue
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, **EXACT_FLOATS)
         frame["context"] = frame["context"].fillna("")
         frame = frame[(frame["metric"] == DECISION) & frame["factor"].isin(["structure", "kpi"])]
         side = pd.to_numeric(frame["diff_ci95_t_high" if losing else "diff_ci95_t_low"], errors="coerce")

@@ -46,6 +46,12 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{what} {str(path)!r}: malformed TOML: {one_line(exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{what} {str(path)!r}: not UTF-8 text (bad byte at offset {exc.start}); allowed: a UTF-8 TOML file"
+        ) from None
+    except IsADirectoryError:
+        raise UserError(f"{what} {str(path)!r}: is a folder; allowed: a TOML file") from None
     except OSError as exc:
         raise UserError(f"{what} {str(path)!r}: cannot read: {one_line(exc.strerror or exc)}") from None
 

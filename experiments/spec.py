@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,10 @@ TOP_KEYS = {
     "factors",
 }
 DEFAULT_TS_EVERY_WEEKS = 4
+#: most levels one factor may have (a list or a {start, stop, num} range), checked before anything is allocated
+MAX_LEVELS = 1_000
+#: most cells a design may have (each cell holds a full parameter set), checked before the cells are built
+MAX_CELLS = 20_000
 
 
 @dataclass(frozen=True)
@@ -260,6 +265,8 @@ def _factor_values(name: str, value: Any, where: str) -> list[Any]:
     if name not in PARAMS:
         raise UserError(f"{where}: unknown parameter {name!r}; see 'alignsim params' for the list")
     values = _expand_range(value, PARAMS[name].kind, where) if isinstance(value, dict) else value
+    if isinstance(values, list) and len(values) > MAX_LEVELS:
+        raise UserError(f"{where}: got {len(values):,} values; allowed: at most {MAX_LEVELS:,} levels per factor")
     if not isinstance(values, list) or not values:
         raise UserError(f"{where}: got {value!r}; allowed: a non-empty list of values or {{start, stop, num}}")
     checked = [check_params({name: v}, where=where)[name] for v in values]
@@ -274,8 +281,8 @@ def _expand_range(value: dict[str, Any], kind: str, where: str) -> list[Any]:
     start, stop, num = value["start"], value["stop"], value["num"]
     if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (start, stop)):
         raise UserError(f"{where}: got start={start!r}, stop={stop!r}; allowed: numbers")
-    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-        raise UserError(f"{where}: field 'num': got {num!r}; allowed: an integer >= 1")
+    if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= MAX_LEVELS:
+        raise UserError(f"{where}: field 'num': got {num!r}; allowed: an integer in [1, {MAX_LEVELS:,}]")
     points = np.linspace(float(start), float(stop), num)
     if kind == "int":
         if not np.allclose(points, np.round(points)):
@@ -289,6 +296,8 @@ def _ablation_values(value: Any, where: str) -> list[str]:
     if not known:
         raise UserError(f"{where}: the model exposes no model.mechanisms.ABLATIONS; allowed: no 'ablate' factor")
     values = [NO_ABLATION, *known] if value == "all" else value
+    if isinstance(values, list) and len(values) > MAX_LEVELS:
+        raise UserError(f"{where}: got {len(values):,} values; allowed: at most {MAX_LEVELS:,} levels per factor")
     if not isinstance(values, list) or not values:
         raise UserError(f'{where}: got {value!r}; allowed: "all" or a non-empty list of mechanism ids')
     for item in values:
@@ -308,6 +317,13 @@ def _cells(factors: dict[str, list[Any]], design: str, where: str) -> list[dict[
             raise UserError(f"{where}: design 'zip' needs factors of equal length; got {sizes}")
         combos = zip(*factors.values(), strict=True)
     else:
+        n_cells = math.prod(len(v) for v in factors.values())
+        if n_cells > MAX_CELLS:
+            sizes = " x ".join(f"{n}={len(v)}" for n, v in factors.items())
+            raise UserError(
+                f"{where}: design 'cross' gives {n_cells:,} cells ({sizes}); allowed: at most {MAX_CELLS:,} cells"
+                " (split the design into several specs)"
+            )
         combos = itertools.product(*factors.values())
     return [dict(zip(names, combo, strict=True)) for combo in combos]
 

@@ -19,13 +19,36 @@ import numpy as np
 import pandas as pd
 
 from alignsim.experiments import stats
-from alignsim.experiments.fileio import atomic_write_lines, csv_line
-from alignsim.experiments.store import RUNS, read_manifest
+from alignsim.experiments.errors import UserError, one_line
+from alignsim.experiments.fileio import atomic_write_lines, check_utf8, csv_line
+from alignsim.experiments.store import MANIFEST, RUNS, read_manifest
 
 SUMMARY = "summary.csv"
 CONTRASTS = "contrasts.csv"
 INTERACTION = "interaction.csv"
 SUMMARY_STATS = ("mean", "sd", "ci95_t_low", "ci95_t_high", "p10", "p90")
+#: read floats exactly: pandas 3 does by default (and deprecates the option); pandas 2's default parser
+#: can land one ulp off, which changed summary/contrasts/interaction.csv between pandas versions
+EXACT_FLOATS: dict[str, Any] = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+
+
+def read_runs(path: Path) -> pd.DataFrame:
+    """runs.csv as a frame, floats parsed exactly (the same with pandas 2 and 3).
+
+    Raises:
+        UserError: the file is not UTF-8 text or not a CSV with the run columns.
+    """
+    check_utf8(path, "runs file")
+    try:
+        frame = pd.read_csv(path, **EXACT_FLOATS)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise UserError(
+            f"runs file {str(path)!r}: not a readable CSV ({one_line(exc)}); allowed: a file written by alignsim"
+        ) from None
+    missing = [c for c in ("run_id", "cell", "replicate") if c not in frame.columns]
+    if missing:
+        raise UserError(f"runs file {str(path)!r}: no column {missing[0]!r}; allowed: a file written by alignsim")
+    return frame
 
 
 class Experiment:
@@ -33,15 +56,26 @@ class Experiment:
 
     def __init__(self, out_dir: Path) -> None:
         self.dir = Path(out_dir)
-        manifest = read_manifest(self.dir)
+        try:
+            manifest = read_manifest(self.dir)
+        except UnicodeDecodeError:
+            raise UserError(
+                f"manifest {str(self.dir / MANIFEST)!r}: not UTF-8 text; allowed: a file written by alignsim"
+            ) from None
         if manifest is None:
             raise FileNotFoundError(f"{self.dir} has no manifest.json")
-        self.manifest: dict[str, Any] = manifest
-        self.factors: dict[str, list[Any]] = manifest["factors"]
-        self.cells: list[dict[str, Any]] = manifest["cells"]
-        self.metrics: list[str] = manifest["metrics"]
+        try:
+            self.manifest: dict[str, Any] = manifest
+            self.factors: dict[str, list[Any]] = manifest["factors"]
+            self.cells: list[dict[str, Any]] = manifest["cells"]
+            self.metrics: list[str] = manifest["metrics"]
+        except (KeyError, TypeError) as exc:
+            raise UserError(
+                f"{str(self.dir / MANIFEST)!r}: not an alignsim manifest (no {one_line(exc)}); allowed: a file"
+                " written by alignsim"
+            ) from None
         path = self.dir / RUNS
-        self.runs = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["cell", "replicate"])
+        self.runs = read_runs(path) if path.exists() else pd.DataFrame(columns=["cell", "replicate"])
         self._by_cell = {int(c): g.set_index("replicate").sort_index() for c, g in self.runs.groupby("cell")}
 
     def values(self, cell: int, metric: str) -> pd.Series:

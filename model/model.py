@@ -9,7 +9,9 @@ processes live in :mod:`alignsim.model.customers`.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import MutableMapping
 from typing import Any
 
 import mesa
@@ -313,9 +315,18 @@ class GTMModel(mesa.Model):
         return self
 
     def release(self) -> None:
-        """Drop this model from ``mesa.Agent._ids`` (Mesa 3.3.1 keeps finished models alive there)."""
-        StaffAgent._ids.pop(self, None)
-        mesa.Agent._ids.pop(self, None)
+        """Drop this model from Mesa's class-level id registry, so a finished model can be freed.
+
+        Mesa 3.3 keeps every model alive in ``Agent._ids`` (a dict keyed by model); later versions
+        changed or dropped that attribute. Only a registry that is a mapping holding this model is
+        touched, so this is a no-op wherever there is nothing to release, and it never raises.
+        """
+        for cls in (StaffAgent, mesa.Agent):
+            registry = getattr(cls, "_ids", None)
+            if not isinstance(registry, MutableMapping):
+                continue
+            with contextlib.suppress(TypeError, KeyError):  # a registry that refuses: nothing to release
+                registry.pop(self, None)
 
     def summary(self) -> dict[str, float]:
         """Headline metrics of the run; definitions and units in :data:`alignsim.model.metrics.METRIC_INFO`."""

@@ -60,7 +60,7 @@ def test_ledger_has_one_row_per_customer_with_required_columns() -> None:
     [
         ("structure", "matrix", "one of 'assembly_line', 'pod'"),
         ("kpi", "bonus", "one of 'siloed', 'shared', 'blend'"),
-        ("weeks", 0, "an integer in [1, 2600]"),
+        ("weeks", 0, "an integer in [1, 1040]"),
         ("handoff_context_loss", 1.5, "a number in [0, 1]"),
         ("n_aes", 2.5, "an integer"),
         ("adaptive", "maybe", "true or false"),
