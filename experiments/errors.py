@@ -1,4 +1,4 @@
-"""User-facing errors: reported as one line on stderr with exit code 2."""
+"""User-facing errors, reported as one line on stderr: UserError (exit code 2), SystemFailureError (exit 1)."""
 
 
 class UserError(ValueError):
@@ -11,3 +11,11 @@ class UserError(ValueError):
 def one_line(message: object) -> str:
     """Collapse a message onto one line (TOML and model errors may span lines)."""
     return " ".join(str(message).split())
+
+
+class SystemFailureError(RuntimeError):
+    """The system failed (a full disk, a folder that cannot be written, a worker process killed).
+
+    Reported as one line on stderr with exit code 1. The message names what failed and what to do;
+    finished runs are kept, so the advice usually ends with rerunning the same command to resume.
+    """
