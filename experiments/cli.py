@@ -1,7 +1,8 @@
 """The ``alignsim`` command: run, compare, sweep, plot, reproduce, params.
 
-Exit codes: 0 success; 1 some runs failed (see failures.csv); 2 bad input (one line on stderr,
-nothing written); 130 interrupted (rerun the same command to resume).
+Exit codes: 0 success; 1 some runs failed (see failures.csv), or a system error such as a full disk
+(one line on stderr); 2 bad input (one line on stderr, nothing written); 130 interrupted by Ctrl-C or
+SIGTERM (rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from alignsim import __version__
-from alignsim.experiments.errors import UserError, one_line
+from alignsim.experiments.errors import SystemFailureError, UserError, one_line
 
 EXIT_FAILED_RUNS = 1
+EXIT_SYSTEM = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -122,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         sys.stderr.write(f"alignsim {args.command}: error: {one_line(exc)}\n")
         return EXIT_USAGE
+    except SystemFailureError as exc:
+        sys.stderr.write(f"alignsim {args.command}: error: {one_line(exc)}\n")
+        return EXIT_SYSTEM
     except KeyboardInterrupt:
         sys.stderr.write(f"alignsim {args.command}: interrupted; rerun the same command to resume\n")
         return EXIT_INTERRUPTED
