@@ -213,11 +213,12 @@ def _row_problem(
 
 
 def _number(text: str) -> bool:
-    """``text`` is a float written the way :func:`format_value` writes one."""
+    """``text`` is a float written the way :func:`format_value` writes one (shortest repr, ``nan``, ``inf``)."""
     try:
-        return format_value(float(text)) == text
+        value = float(text)
     except ValueError:
         return False
+    return repr(value) == text if value == value else text == "nan"
 
 
 def _parse(line: str) -> list[str]:
@@ -245,9 +246,8 @@ def _verify_timeseries(path: Path, spec: Spec, rows: dict[str, str], result: Ver
     if not header_ok:
         result.rewrite_ts = True
     matched: dict[str, int] = {}  # run id -> rows matched so far; -1 once damaged
-    finished: set[str] = set()
     orphans: set[str] = set()
-    current = None
+    current, prefixes, checked = None, [], False
     for line in lines if header_ok else ():
         if not line.endswith("\n"):
             result.drop("torn last line of timeseries.csv", "")
@@ -255,26 +255,29 @@ def _verify_timeseries(path: Path, spec: Spec, rows: dict[str, str], result: Ver
             break
         rid = line.split(",", 1)[0]
         if rid != current:
-            if current is not None:
-                finished.add(current)
-            current = rid
-            if rid in finished and rid in candidates:
+            current, checked = rid, rid in candidates
+            if not checked:
+                if rid not in rows:
+                    orphans.add(rid)
+                continue
+            prefixes = expected[_cell(rid)]
+            if rid in matched:  # its block ended before: a second block
                 _damage(matched, result, rid, "rows in two places")
-        if rid not in candidates:
-            if rid not in rows:
-                orphans.add(rid)
+            matched.setdefault(rid, 0)
+        elif not checked:
             continue
-        count = matched.get(rid, 0)
+        count = matched[rid]
         if count < 0:
             continue
-        prefixes = expected[_cell(rid)]
-        prefix = f"{rid},{prefixes[count]}" if count < len(prefixes) else None
-        if prefix is None:
+        if count >= len(prefixes):
             _damage(matched, result, rid, "more rows than expected")
-        elif not line.startswith(prefix):
-            _damage(matched, result, rid, f"row {count + 1} is not week/metric {prefixes[count].rstrip(',')}")
-        elif not _number(line[len(prefix) : -1]):
-            _damage(matched, result, rid, f"{prefixes[count].rstrip(',')} is {line[len(prefix) : -1][:20]!r}")
+            continue
+        start = len(rid) + 1 + len(prefixes[count])
+        if line[len(rid) + 1 : start] != prefixes[count] or line[len(rid)] != ",":
+            _damage(matched, result, rid, f"row {count + 1} is not week {_label(prefixes[count])}")
+        elif not _number(line[start:-1]):
+            value = line[start:-1][:20]
+            _damage(matched, result, rid, f"week {_label(prefixes[count])}={value!r} is not a number")
         else:
             matched[rid] = count + 1
     if orphans:
@@ -297,6 +300,11 @@ def _damage(matched: dict[str, int], result: Verification, rid: str, detail: str
         matched[rid] = -1
         result.bad("runs with a damaged time series in timeseries.csv", rid, detail)
         result.rewrite_ts = True
+
+
+def _label(prefix: str) -> str:
+    """``"13,arr_usd,"`` -> ``"13 arr_usd"``."""
+    return prefix.rstrip(",").replace(",", " ")
 
 
 def _expected_prefixes(spec: Spec) -> list[list[str]]:
