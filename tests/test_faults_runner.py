@@ -214,6 +214,25 @@ def test_kill_9_of_driver_leaves_nothing_manifest_told_interrupted_resume_identi
     same_files(out, ref)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the pool workers through /proc")
+def test_a_worker_killed_from_outside_stops_the_sweep_exit_1_one_line_and_resume_is_identical(long, tmp_path, capsys):
+    spec, ref = long
+    out = tmp_path / "oom"
+    proc = start_sweep(spec, out)
+    kids = wait_mid_sweep(proc, out)
+    workers = [pid for pid in kids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    os.kill(workers[0], signal.SIGKILL)  # what the OOM killer does
+    proc.wait(timeout=30)
+    assert_all_gone(kids)
+    assert proc.returncode == 1
+    err = (tmp_path / "stderr.txt").read_text().splitlines()
+    assert len(err) == 1 and err[0].startswith("alignsim sweep: error: a worker process died during run "), err
+    assert "finished runs are kept: rerun the same command to resume" in err[0]
+    assert manifest(out)["status"] == "aborted"
+    assert sweep(spec, out) == 0
+    same_files(out, ref)
+
+
 # --- damaged files -----------------------------------------------------------------------------
 
 
