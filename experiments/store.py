@@ -463,7 +463,8 @@ class RunStore:
             if self.verification is None
             else {
                 "verified": len(self.verification.kept),
-                "recomputed": {reason: ids for reason, ids in self.verification.recompute.items()},
+                "recomputed": {reason: ids[:20] for reason, ids in self.verification.recompute.items()},
+                "recomputed_count": self.verification.n_recompute,
                 "dropped": {reason: len(items) for reason, items in self.verification.dropped.items()},
             },
             "error": self.error,

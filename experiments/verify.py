@@ -85,7 +85,8 @@ class Verification:
         text = f"{len(self.kept)} stored runs verified, {self.n_recompute} recomputed"
         if self.recompute:
             text += ": " + "; ".join(
-                f"{len(ids)} {reason} ({_ids(ids, self.details)})" for reason, ids in self.recompute.items()
+                f"{len(ids)} {_grammar(reason, len(ids))} ({_ids(ids, self.details)})"
+                for reason, ids in self.recompute.items()
             )
         if self.dropped:
             text += "; dropped " + "; ".join(f"{_count(reason, items)}" for reason, items in self.dropped.items())
@@ -95,6 +96,10 @@ class Verification:
     def clean(self) -> bool:
         """Nothing recomputed and nothing dropped."""
         return not self.recompute and not self.dropped
+
+
+def _grammar(reason: str, n: int) -> str:
+    return "run " + reason[len("runs ") :] if n == 1 and reason.startswith("runs ") else reason
 
 
 def _ids(ids: list[str], details: dict[str, str]) -> str:
