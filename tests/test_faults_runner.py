@@ -49,8 +49,10 @@ def write_spec(folder: Path, reps: int, weeks: int, name: str) -> Path:
     return path
 
 
-def sweep(spec: Path, out: Path, *extra: str) -> int:
-    return main(["sweep", str(spec), "--out", str(out), "--workers", str(WORKERS), "--no-progress", *extra])
+def sweep(spec: Path, out: Path, workers: int = 1) -> int:
+    """The CLI in this process; one worker is enough to resume (results do not depend on the count), and it
+    halves the start-up cost (each spawned worker imports numpy, pandas, scipy and Mesa)."""
+    return main(["sweep", str(spec), "--out", str(out), "--workers", str(workers), "--no-progress"])
 
 
 def same_files(a: Path, b: Path) -> None:
@@ -80,9 +82,9 @@ def small(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def long(tmp_path_factory):
-    """40 runs of 26 weeks, uninterrupted: long enough to be stopped part-way by a signal."""
+    """24 runs of 26 weeks, uninterrupted: long enough to be stopped part-way by a signal."""
     root = tmp_path_factory.mktemp("long")
-    spec_path = write_spec(root, reps=10, weeks=26, name="long.toml")
+    spec_path = write_spec(root, reps=6, weeks=26, name="long.toml")
     run_sweep(load_spec(spec_path), root / "ref", workers=WORKERS, progress=False)
     return spec_path, root / "ref"
 
@@ -184,7 +186,7 @@ def test_sigterm_to_driver_stops_like_ctrl_c_leaves_nothing_and_resumes_identica
     assert err.splitlines() == ["alignsim sweep: interrupted; rerun the same command to resume"], err
     stopped = manifest(out)
     assert stopped["status"] == "interrupted"
-    assert 2 <= stopped["runs"]["done"] < 40
+    assert 2 <= stopped["runs"]["done"] < 24
     assert stopped["runs"]["done"] == data_lines(out / "runs.csv")
     capsys.readouterr()
     assert sweep(spec, out) == 0
@@ -210,13 +212,13 @@ def test_kill_9_of_driver_leaves_nothing_manifest_told_interrupted_resume_identi
     final = manifest(out)
     assert final["status"] == "complete"
     assert final["history"][-1]["status"] == "interrupted" and final["history"][-1]["pid"] == proc.pid
-    assert final["runs"]["done"] == final["runs"]["planned"] == 40
+    assert final["runs"]["done"] == final["runs"]["planned"] == 24
     same_files(out, ref)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the pool workers through /proc")
-def test_a_worker_killed_from_outside_stops_the_sweep_exit_1_one_line_and_resume_is_identical(long, tmp_path, capsys):
-    spec, ref = long
+def test_a_worker_killed_from_outside_stops_the_sweep_exit_1_one_line_runs_kept(long, tmp_path):
+    spec, _ = long
     out = tmp_path / "oom"
     proc = start_sweep(spec, out)
     kids = wait_mid_sweep(proc, out)
@@ -229,8 +231,8 @@ def test_a_worker_killed_from_outside_stops_the_sweep_exit_1_one_line_and_resume
     assert len(err) == 1 and err[0].startswith("alignsim sweep: error: a worker process died during run "), err
     assert "finished runs are kept: rerun the same command to resume" in err[0]
     assert manifest(out)["status"] == "aborted"
-    assert sweep(spec, out) == 0
-    same_files(out, ref)
+    stored = verify(out, load_spec(spec))
+    assert stored.clean and len(stored.kept) == manifest(out)["runs"]["done"]  # whole runs only, all resumable
 
 
 # --- damaged files -----------------------------------------------------------------------------
