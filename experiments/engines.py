@@ -1,6 +1,9 @@
 """Execution engines behind one ``concurrent.futures.Executor`` interface.
 
-- ``local``: a ``ProcessPoolExecutor`` on ``workers`` cores (default: all).
+- ``local``: a ``ProcessPoolExecutor`` (spawn) on ``workers`` cores (default: all). Its workers start with
+  :func:`alignsim.experiments.worker.init_worker`, so they leave as soon as the driver dies, even by
+  kill -9. If the sweep stops early (Ctrl-C, SIGTERM, an error), running workers are terminated at once
+  instead of finishing their runs, and no process is left behind.
 - ``dask``: ``distributed.Client(scheduler).get_executor(pure=False)`` on an existing cluster
   (``--scheduler tcp://HOST:PORT``), or a ``LocalCluster`` of ``workers`` single-threaded processes.
   ``pure=False`` so that identical-looking tasks are never merged.
@@ -9,21 +12,71 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import multiprocessing
 import os
+import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
 
 from alignsim.experiments.errors import UserError
+from alignsim.experiments.worker import init_worker
 
 ENGINES = ("local", "dask")
+#: cgroup v2 and v1 CPU quota files (a container limited with --cpus has fewer cores than it sees)
+CGROUP_FILES = (Path("/sys/fs/cgroup/cpu.max"), Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"))
+_told: set[tuple[int, int]] = set()
 
 
 def default_workers() -> int:
-    """All usable cores."""
+    """All cores this process may use: its CPU affinity, capped by a container's CPU quota."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cores()
+    return max(1, min(cores, quota) if quota else cores)
+
+
+def _cgroup_cores() -> int | None:
+    """Cores allowed by the cgroup CPU quota (rounded up), or None without a quota."""
+    try:
+        v2 = CGROUP_FILES[0]
+        if v2.is_file():
+            limit, period = v2.read_text().split()[:2]
+            return None if limit == "max" else math.ceil(int(limit) / int(period))
+        v1 = CGROUP_FILES[1]
+        if v1.is_file():
+            limit = int(v1.read_text())
+            period = int((v1.parent / "cpu.cfs_period_us").read_text())
+            return None if limit <= 0 else math.ceil(limit / period)
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+    return None
+
+
+def worker_count(engine: str, workers: int | None, scheduler: str | None) -> int:
+    """Worker processes to start: ``workers`` capped at the available cores (0 with an existing Dask scheduler).
+
+    More processes than cores only adds memory and scheduling overhead, and results do not depend on the
+    count, so a larger request is capped; that is said once per process on stderr.
+    """
+    if engine == "dask" and scheduler:
+        return 0
+    cores = default_workers()
+    if workers is None:
+        return cores
+    if workers > cores:
+        if (workers, cores) not in _told:
+            _told.add((workers, cores))
+            print(
+                f"alignsim: --workers {workers} is more than the {cores} cores available; running {cores} workers",
+                file=sys.stderr,
+            )
+        return cores
+    return workers
 
 
 def check_engine(engine: str, workers: int | None, scheduler: str | None) -> None:
@@ -61,11 +114,37 @@ def open_executor(
     check_engine(engine, workers, scheduler)
     if engine == "local":
         n = workers or default_workers()
-        with ProcessPoolExecutor(max_workers=n) as pool:
+        pool = ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(os.getpid(),),
+        )
+        try:
             yield pool, n
+        except BaseException:
+            stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
         return
     with _dask_executor(workers, scheduler) as pair:
         yield pair
+
+
+def stop_pool(pool: ProcessPoolExecutor, grace: float = 3.0) -> None:
+    """Cancel what has not started and end the workers now: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AttributeError, AssertionError):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
 
 
 @contextlib.contextmanager

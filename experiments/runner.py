@@ -3,11 +3,21 @@
 Every engine is a ``concurrent.futures.Executor`` (see :mod:`alignsim.experiments.engines`). The driver is
 the single writer of the folder (:class:`alignsim.experiments.store.RunStore`). At most ``window`` futures
 are in flight, so memory does not grow with the number of runs.
+
+Stopping: Ctrl-C, SIGTERM (what ``timeout``, Slurm and ``docker stop`` send) and SIGHUP all stop a sweep
+the same way: the run being recorded is finished, the workers are ended, the manifest says
+"interrupted" and :class:`KeyboardInterrupt` (:class:`Terminated` for SIGTERM/SIGHUP) propagates, so the
+CLI exits 130 with one line. A system error (a full disk, a worker killed by the system) stops it with
+:class:`alignsim.experiments.errors.SystemFailureError` and the manifest says "aborted". Either way every
+finished run is kept and rerunning the same command resumes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -18,9 +28,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from alignsim.experiments.engines import check_engine, open_executor
+from alignsim.experiments.engines import check_engine, open_executor, worker_count
+from alignsim.experiments.errors import SystemFailureError, one_line
 from alignsim.experiments.spec import Spec
-from alignsim.experiments.store import RunStore
+from alignsim.experiments.store import RunStore, advice, describe
 from alignsim.experiments.tables import write_tables
 from alignsim.experiments.worker import Task, run_id, run_task
 
@@ -37,6 +48,72 @@ class SweepResult:
     def failed(self) -> int:
         """Number of runs that raised in this invocation."""
         return int(self.manifest["runs"]["failed"])
+
+
+class Terminated(KeyboardInterrupt):
+    """The driver received SIGTERM or SIGHUP: handled like Ctrl-C (finished runs kept, rerun to resume)."""
+
+
+class StopSignals:
+    """While active (main thread only), SIGINT, SIGTERM and SIGHUP raise in the main thread, but never
+    inside a :meth:`critical` section: there the signal waits until the section ends.
+
+    Handlers are installed only where the signal still has its default disposition, so a signal the
+    caller ignores (``nohup``) stays ignored.
+    """
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._pending: int | None = None
+        self._depth = 0
+        self._saved: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for name in self.SIGNALS:
+            number = getattr(signal, name, None)
+            if number is None:
+                continue
+            current = signal.getsignal(number)
+            default = signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
+            if current is default:
+                self._saved[number] = current
+                signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._saved.items():
+            signal.signal(number, handler)
+        self._saved.clear()
+
+    def _handle(self, number: int, frame: Any) -> None:
+        self.received = number
+        if self._depth:
+            self._pending = number
+            return
+        self.raise_for(number)
+
+    @staticmethod
+    def raise_for(number: int) -> None:
+        """Raise what signal ``number`` means for a sweep."""
+        if number == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(signal.Signals(number).name)
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        """A section a stop signal must not cut in half (recording a run, writing the final files)."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+        if not self._depth and self._pending is not None:
+            number, self._pending = self._pending, None
+            self.raise_for(number)
 
 
 def tasks_for(spec: Spec, skip: set[str] | None = None) -> Iterator[Task]:
@@ -61,10 +138,10 @@ def tasks_for(spec: Spec, skip: set[str] | None = None) -> Iterator[Task]:
 def prepare(
     spec: Spec, out_dir: Path, engine: str = "local", workers: int | None = None, scheduler: str | None = None
 ) -> RunStore:
-    """Validate the output folder and engine options without writing anything.
+    """Validate the output folder (including that it can be written) and engine options, writing nothing.
 
     Raises:
-        UserError: the folder holds another spec, or an option is invalid.
+        UserError: the folder holds another spec or cannot be written, or an option is invalid.
     """
     check_engine(engine, workers, scheduler)
     store = RunStore(out_dir, spec)
@@ -82,40 +159,80 @@ def run_sweep(
 ) -> SweepResult:
     """Run (or resume) ``spec`` into ``out_dir`` and write the derived tables.
 
+    Stored runs are verified first; what is missing or damaged is computed, saying so on stderr.
+
     Args:
         spec: validated experiment.
         out_dir: experiment folder (created after validation).
         engine: "local" or "dask".
-        workers: parallel workers (default all cores; ignored with a Dask scheduler).
+        workers: parallel workers (default all cores, and never more; ignored with a Dask scheduler).
         scheduler: Dask scheduler address.
         progress: show a tqdm progress bar with ETA on stderr.
 
     Returns:
         The final manifest and the wall time.
+
+    Raises:
+        UserError: invalid options or output folder (nothing written).
+        SystemFailureError: a system error stopped the sweep (finished runs kept).
+        KeyboardInterrupt: Ctrl-C, or :class:`Terminated` for SIGTERM/SIGHUP (finished runs kept).
     """
     start = time.perf_counter()
     store = prepare(spec, out_dir, engine, workers, scheduler)
-    store.open(engine, workers or 0)
-    stopped = None
-    try:
-        todo = spec.n_runs - len(store.done)
-        if todo > 0:
-            with open_executor(engine, workers, scheduler) as (executor, parallel):
-                _drain(executor, tasks_for(spec, store.done), store, parallel, todo, spec.name, progress)
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-        raise
-    except BaseException:
-        stopped = "aborted"
-        raise
-    finally:
-        manifest = store.finalize(engine, workers or 0, stopped=stopped)
-    write_tables(out_dir)
+    n = worker_count(engine, workers, scheduler)
+    with StopSignals() as signals:
+        store.open(engine, n)  # a stop signal in here leaves the folder unlocked and consistent
+        _report_resume(spec, store)
+        stopped = None
+        try:
+            todo = spec.n_runs - len(store.done)
+            if todo > 0:
+                with open_executor(engine, n or None, scheduler) as (executor, parallel):
+                    _drain(executor, tasks_for(spec, store.done), store, parallel, todo, spec.name, progress, signals)
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            raise
+        except BaseException as exc:
+            stopped = "aborted"
+            store.error = store.error or one_line(f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            with signals.critical():
+                manifest = store.finalize(engine, n, stopped=stopped)
+        try:
+            write_tables(out_dir)
+        except OSError as exc:
+            raise SystemFailureError(
+                f"cannot write the summary tables in {out_dir}: {describe(exc)}; all {len(store.done)} runs are"
+                f" kept: {advice(exc)} and rerun the same command to finish"
+            ) from None
     return SweepResult(Path(out_dir), manifest, time.perf_counter() - start)
 
 
+def _report_resume(spec: Spec, store: RunStore) -> None:
+    """One line on stderr for a previous invocation found dead, one for what the stored runs are worth."""
+    if store.stale is not None:
+        last = store.stale
+        who = f"pid {last.get('pid')} on {last.get('host')}" if last.get("pid") else "an earlier process"
+        print(
+            f"{spec.name}: the previous invocation ({who}, started {last.get('started_utc')}) stopped without"
+            f" finishing; recorded as interrupted, resuming in {store.dir}",
+            file=sys.stderr,
+        )
+    if store.verification is not None and (store.verification.kept or not store.verification.clean):
+        todo = spec.n_runs - len(store.done)
+        print(f"{spec.name}: {store.verification.summary()}; {todo} of {spec.n_runs} to compute", file=sys.stderr)
+
+
 def _drain(
-    executor: Executor, tasks: Iterator[Task], store: RunStore, parallel: int, total: int, name: str, progress: bool
+    executor: Executor,
+    tasks: Iterator[Task],
+    store: RunStore,
+    parallel: int,
+    total: int,
+    name: str,
+    progress: bool,
+    signals: StopSignals,
 ) -> None:
     window = max(2, 2 * parallel)
     pending: dict[Future, Task] = {}
@@ -126,7 +243,9 @@ def _drain(
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 task = pending.pop(future)
-                store.add_result(task, _outcome(future, task))
+                outcome = _outcome(future, task, store, signals)
+                with signals.critical():
+                    store.add_result(task, outcome)
                 bar.update(1)
                 bar.set_postfix(failed=store.failed, refresh=False)
             _fill(executor, tasks, pending, window)
@@ -146,11 +265,17 @@ def _fill(executor: Executor, tasks: Iterator[Task], pending: dict[Future, Task]
         pending[executor.submit(run_task, task)] = task
 
 
-def _outcome(future: Future, task: Task) -> dict[str, Any]:
+def _outcome(future: Future, task: Task, store: RunStore, signals: StopSignals) -> dict[str, Any]:
     try:
         return future.result()
-    except BrokenProcessPool as exc:
-        raise RuntimeError(f"a worker process died during run {task.run_id}; rerun the command to resume") from exc
+    except BrokenProcessPool:
+        if signals.received is not None:  # the workers were stopped by the same signal as the driver (Slurm)
+            signals.raise_for(signals.received)
+        store.error = f"a worker process died during run {task.run_id}"
+        raise SystemFailureError(
+            f"{store.error} (killed from outside, or out of memory); the {len(store.done)} finished runs are"
+            " kept: rerun the same command to resume (with fewer --workers if memory is short)"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - e.g. a lost Dask worker: record it, keep going
         return {
             "run_id": task.run_id,
