@@ -8,7 +8,7 @@ import numpy as np
 
 from alignsim.agents.base import StaffAgent
 from alignsim.model.pools import State
-from alignsim.model.rewards import touched
+from alignsim.model.rewards import passed_on_count
 
 if TYPE_CHECKING:
     from alignsim.model.model import GTMModel
@@ -90,8 +90,4 @@ class Marketer(StaffAgent):
     @classmethod
     def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:
         """MQLs each marketer created in [start, end); without vanity KPIs only those that became SQLs (M13)."""
-        acc = model.accounts
-        rows, owner = touched(model, "marketer", "created_week", start, end)
-        if not model.p["vanity_kpis"]:  # count only what the next stage accepted
-            owner = owner[~np.isnan(acc.sql_week[rows])]
-        return np.bincount(owner, minlength=model.marketers.n).astype(float)
+        return passed_on_count(model, "marketer", "created_week", "sql_week", start, end, model.marketers.n)

@@ -11,7 +11,7 @@ from alignsim.model import draws
 from alignsim.model.draws import Event
 from alignsim.model.pools import State
 from alignsim.model.queues import GOLDEN, order_queue
-from alignsim.model.rewards import touched
+from alignsim.model.rewards import passed_on_count
 
 if TYPE_CHECKING:
     from alignsim.model.model import GTMModel
@@ -95,8 +95,4 @@ class SDR(StaffAgent):
     @classmethod
     def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:
         """SQLs each SDR booked in [start, end); without vanity KPIs only those an AE then closed (M13)."""
-        acc = model.accounts
-        rows, owner = touched(model, "sdr", "sql_week", start, end)
-        if not model.p["vanity_kpis"]:  # count only what the next stage accepted
-            owner = owner[~np.isnan(acc.opp_end_week[rows])]
-        return np.bincount(owner, minlength=model.sdrs.n).astype(float)
+        return passed_on_count(model, "sdr", "sql_week", "opp_end_week", start, end, model.sdrs.n)

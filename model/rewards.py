@@ -33,6 +33,20 @@ def touched(m: GTMModel, owner_col: str, week_col: str, start: int, end: int) ->
     return rows, owner[rows]
 
 
+def passed_on_count(
+    m: GTMModel, role: str, week_col: str, accepted_col: str, start: int, end: int, n: int
+) -> np.ndarray:
+    """Accounts each ``role`` agent handed on in [start, end) (by ``week_col``), as floats of length ``n``.
+
+    With ``vanity_kpis`` (M13) every hand-on counts; without, only those the next stage accepted
+    (``accepted_col`` reached). Marketers' and SDRs' siloed plans both pay this count.
+    """
+    rows, owner = touched(m, role, week_col, start, end)
+    if not m.p["vanity_kpis"]:  # count only what the next stage accepted
+        owner = owner[~np.isnan(m.accounts.view(accepted_col)[rows])]
+    return np.bincount(owner, minlength=n).astype(float)
+
+
 def book_snapshot(m: GTMModel) -> dict[str, np.ndarray]:
     """The CSMs' books at the start of a trial: who, whose, revenue and renewals so far."""
     acc = m.accounts
