@@ -40,7 +40,7 @@ class AE(StaffAgent):
         "discount": (0.1, 0.0, 0.4),
         "multi_year_push": (0.2, 0.0, 1.0),
         "honesty": (0.8, 0.0, 1.0),
-        "help_share": (0.0, 0.0, 0.5),
+        "help_share": (0.05, 0.0, 0.5),
     }
     SILOED_KPI = "bookings with multi-year kicker (vanity) or net new ARR"
     CAPACITY_PARAM = "ae_opportunity_slots"

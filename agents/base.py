@@ -8,7 +8,7 @@ import mesa
 import numpy as np
 
 from alignsim.model.draws import agent_rng
-from alignsim.model.learning import PolicyLearner
+from alignsim.model.policy_learning import RoleLearner
 
 if TYPE_CHECKING:
     from alignsim.model.model import GTMModel
@@ -22,7 +22,8 @@ class StaffAgent(mesa.Agent):
     the role's weekly work as class methods that act on every agent of the role (or of one
     team) at once, through owner columns of the account pool: an agent holds no per-lead
     state, and no Python object exists per lead. Decision variables read as attributes
-    (``agent.breadth``) and always give the policy in force this week.
+    (``agent.breadth``) and always give the policy in force this week; they are learned by the
+    role's :class:`~alignsim.model.policy_learning.RoleLearner`, held by its :class:`Roster`.
 
     Attributes:
         role: short role name ("marketer", "sdr", "ae", "csm").
@@ -30,7 +31,6 @@ class StaffAgent(mesa.Agent):
         index: position of the agent within its role (its owner id in the pools).
         capacity: work it can do per week when fully ramped, in ``CAPACITY_UNIT``.
         hired_week: week the agent was hired (-inf for the starting team).
-        learner: the agent's policy learner.
         exploration_rng: the agent's own exploration stream (depends only on seed, role, index).
     """
 
@@ -46,27 +46,15 @@ class StaffAgent(mesa.Agent):
         self.pod = pod
         self.capacity = capacity
         self.hired_week = hired_week
-        names = tuple(self.POLICY)
-        default, low, high = (np.array([self.POLICY[n][i] for n in names], dtype=float) for i in range(3))
-        self.learner = PolicyLearner(names, low, high, default)
         # exploration stream of this person: the same in every cell (common random numbers)
         self.exploration_rng = agent_rng(model.seed, self.role, index)
 
     def __getattr__(self, name: str) -> float:
         # Only reached for attributes not found normally: expose decision variables.
-        learner = self.__dict__.get("learner")
-        if learner is not None and name in learner.names:
-            return learner.value(name)
+        model = self.__dict__.get("model")
+        if model is not None and name in type(self).POLICY:
+            return float(model.roster(self.role).policy(name)[self.index])
         raise AttributeError(name)
-
-    def start_trial(self, parts: set[str]) -> None:
-        """Begin a quarter with a perturbed policy (exploration), to be paid ``parts`` of reward."""
-        p = self.model.p
-        self.learner.start_trial(self.model.week, p["review_weeks"], p["exploration_sd"], self.exploration_rng, parts)
-
-    def receive_reward(self, part: str, start_week: int, reward: float, weight: float) -> None:
-        """Learn from the ``part`` ("siloed" or "shared") of the reward of the trial begun at ``start_week``."""
-        self.learner.pay(start_week, part, reward, weight, self.model.p["learning_rate"])
 
     @classmethod
     def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:
@@ -93,17 +81,30 @@ class Roster:
         full_capacity: weekly capacity of each agent once ramped, in ``cls.CAPACITY_UNIT``.
         hired_week: week each agent was hired (-inf for the starting team).
         capacity_per_head: full weekly capacity of one person of the role (what a hire will reach).
+        default_policy: the role's status-quo decision variables (``cls.POLICY`` defaults).
+        learner: learns every agent's decision variables (rows by owner id).
         capacity: weekly capacity of each agent this week (ramping hires: a share of ``full_capacity``).
         lending: share of each agent's week lent to another team's queue this week (M8).
         team_of_pod: team index of each pod.
         teams: member indices (owner ids) of each team.
     """
 
-    def __init__(self, cls: type[StaffAgent], agents: list[StaffAgent], team_of_pod: np.ndarray) -> None:
+    def __init__(
+        self,
+        cls: type[StaffAgent],
+        agents: list[StaffAgent],
+        team_of_pod: np.ndarray,
+        learning_rate: float = 0.1,
+        exploration_sd: float = 0.3,
+    ) -> None:
         self.cls = cls
         self.agents = agents
         self.team_of_pod = team_of_pod
         self.capacity_per_head = float(agents[0].capacity)
+        names = tuple(cls.POLICY)
+        self.default_policy, low, high = (np.array([cls.POLICY[n][i] for n in names]) for i in range(3))
+        self.learner = RoleLearner(names, low, high, learning_rate=learning_rate, exploration_sd=exploration_sd)
+        self.learner.add_agents(self.default_policy, [a.exploration_rng for a in agents])
         self._index_agents()
         self.lending = np.zeros(len(agents))
         self._policy: dict[str, np.ndarray] = {}
@@ -127,8 +128,12 @@ class Roster:
         """Number of agents of the role."""
         return len(self.agents)
 
-    def add(self, agents: list[StaffAgent]) -> None:
-        """Append new hires (their ``index`` must continue the owner ids); lending resets for the week."""
+    def add(self, agents: list[StaffAgent], policy: np.ndarray) -> None:
+        """Append new hires (their ``index`` must continue the owner ids) starting with ``policy``.
+
+        ``policy`` is one row of decision variables for all hires, or one row each; lending resets for the week.
+        """
+        self.learner.add_agents(policy, [a.exploration_rng for a in agents])
         self.agents.extend(agents)
         self._index_agents()
         self.lending = np.zeros(self.n)
@@ -143,9 +148,8 @@ class Roster:
 
     def refresh_policies(self) -> None:
         """Re-read every agent's policy in force (after a review or a what-if)."""
-        names = self.agents[0].learner.names
-        in_force = np.array([a.learner.trial_policy for a in self.agents])  # agents x decision variables
-        self._policy = {name: in_force[:, i].copy() for i, name in enumerate(names)}
+        in_force = self.learner.in_force  # agents x decision variables
+        self._policy = {name: in_force[:, i].copy() for i, name in enumerate(self.learner.names)}
 
     def policy(self, name: str) -> np.ndarray:
         """Decision variable ``name`` in force for every agent, by owner index."""

@@ -25,7 +25,7 @@ class Marketer(StaffAgent):
     """
 
     role = "marketer"
-    POLICY = {"breadth": (0.5, 0.0, 1.0), "help_share": (0.0, 0.0, 0.5)}
+    POLICY = {"breadth": (0.5, 0.0, 1.0), "help_share": (0.05, 0.0, 0.5)}
     SILOED_KPI = "MQLs created (vanity) or MQLs accepted as SQLs"
     CAPACITY_PARAM = "prospects_per_week"
     CAPACITY_UNIT = "prospects reached per week"

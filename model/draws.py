@@ -286,3 +286,20 @@ def agent_rng(root_seed: int | None, role: str, index: int) -> np.random.Generat
     length, code = _role_code(role)
     seq = np.random.SeedSequence(entropy=root_seed, spawn_key=(_AGENT_DOMAIN, length, code, int(index)))
     return np.random.default_rng(seq)
+
+
+_PLACEBO_DOMAIN = 0x706C6362  # b"plcb": separates placebo spawn keys from agents' and the model's
+_PART_CODE = {"siloed": 0, "shared": 1}
+
+
+def placebo_reward(root_seed: int | None, role: str, part: str, start_week: int, n: int) -> np.ndarray:
+    """A placebo reward: ``n`` standard normal draws for reward part ``part`` of the trial begun at ``start_week``.
+
+    What ``learning="placebo"`` pays instead of the KPI (issue 10: the same learning schedule paid
+    noise). The draws depend only on ``(root_seed, role, part, start_week)`` and agent ``i`` always
+    gets element ``i``, so a placebo run is reproducible and the same agents get the same noise in
+    every cell.
+    """
+    length, code = _role_code(role)
+    key = (_PLACEBO_DOMAIN, length, code, _PART_CODE[part], int(start_week))
+    return np.random.default_rng(np.random.SeedSequence(entropy=root_seed, spawn_key=key)).standard_normal(n)

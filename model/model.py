@@ -65,6 +65,8 @@ class GTMModel(mesa.Model):
         self.world_key = draws.new_keys(self.market_rng, 1)  # company-level events (incidents)
         self.week = 0
         self.shared_weight = shared_weight(self.p)
+        #: "reward", "placebo" or "off" (adaptive=False is off)
+        self.learning_mode = self.p["learning"] if self.p["adaptive"] else "off"
         expected_rows = self.p["initial_customers"] + self.p["weeks"] * self.p["prospects_per_week"] * 0.5
         self.accounts = AccountPool(capacity=int(min(expected_rows, 1 << 20)) + 1024)  # grows if needed
         self.arr_usd = 0.0
@@ -77,7 +79,7 @@ class GTMModel(mesa.Model):
         self.book_snapshots: dict[int, dict[str, np.ndarray]] = {}
         self.reward_due: dict[tuple[str, str, int], int] = {}  # (role, part, trial start) -> week paid
         self.help_capacity = np.zeros(len(self.sdrs.teams))
-        if self.p["adaptive"]:
+        if self.learning_mode != "off":
             self._start_trials()
         self._refresh_policies()
         self.datacollector = mesa.DataCollector(model_reporters={n: _reporter(n) for n in TIMESERIES_METRICS})
@@ -106,7 +108,8 @@ class GTMModel(mesa.Model):
             # marketers share the market stream; specialists elsewhere get the M6 gain
             capacity = p[cls.CAPACITY_PARAM] / n if cls is Marketer else p[cls.CAPACITY_PARAM] * factor
             agents = [cls(self, i, i % pods, capacity) for i in range(n)]
-            rosters.append(Roster(cls, agents, csm_team_of_pod if cls is CSM else team_of_pod))
+            team = csm_team_of_pod if cls is CSM else team_of_pod
+            rosters.append(Roster(cls, agents, team, p["learning_rate"], p["exploration_sd"]))
         self.rosters: tuple[Roster, ...] = tuple(rosters)
         self.marketers, self.sdrs, self.aes, self.csms = rosters
         self.starting_headcount = {r.role: r.n for r in rosters}
@@ -185,12 +188,11 @@ class GTMModel(mesa.Model):
         roles = {r.role: r for r in self.rosters}
         if role not in roles or name not in roles[role].cls.POLICY:
             raise ValueError(f"unknown decision variable {role}.{name}")
-        for agent in roles[role].agents:
-            learner = agent.learner
-            i = learner.names.index(name)
-            if not learner.low[i] <= value <= learner.high[i]:
-                raise ValueError(f"{role}.{name}: got {value!r}; allowed: [{learner.low[i]:g}, {learner.high[i]:g}]")
-            learner.policy[i] = learner.trial_policy[i] = value
+        learner = roles[role].learner
+        i = learner.names.index(name)
+        if not learner.low[i] <= value <= learner.high[i]:
+            raise ValueError(f"{role}.{name}: got {value!r}; allowed: [{learner.low[i]:g}, {learner.high[i]:g}]")
+        learner.set_policy(name, value)
         self._refresh_policies()
         return self
 
@@ -218,7 +220,7 @@ class GTMModel(mesa.Model):
         customers.renewals(self)
         self.accounts.compact()
         self.week += 1
-        if self.p["adaptive"] and self.week % self.p["review_weeks"] == 0:
+        if self.learning_mode != "off" and self.week % self.p["review_weeks"] == 0:
             self._review()
             self.policycollector.collect(self)
         self.current = self.series.end_week(self)
@@ -274,37 +276,79 @@ class GTMModel(mesa.Model):
 
     # ---------------------------------------------------------------- learning
     def _start_trials(self) -> None:
-        """Start every agent's next trial and schedule when each part of its reward is paid."""
+        """Start every role's next policy trial and schedule when each part of its reward is paid.
+
+        Every agent draws its perturbation whatever the reward parts (common random numbers);
+        the siloed part is paid when the role's KPI is known, the shared part
+        ``shared_reward_horizon_weeks`` after the trial began.
+        """
         w, start = self.shared_weight, self.week
-        parts = ({"siloed"} if w < 1.0 else set()) | ({"shared"} if w > 0.0 else set())
+        weights = {"siloed": 1.0 - w, "shared": w}
         for roster in self.rosters:
-            if "siloed" in parts:
+            if weights["siloed"] > 0.0:
                 siloed_due = start + self.p["review_weeks"] + roster.cls.siloed_delay_weeks(self)
                 self.reward_due[(roster.role, "siloed", start)] = siloed_due
-            if "shared" in parts:
+            if weights["shared"] > 0.0:
                 self.reward_due[(roster.role, "shared", start)] = start + self.p["shared_reward_horizon_weeks"]
+            roster.learner.start_trial(start, weights)
         self.book_snapshots[start] = rewards.book_snapshot(self)
-        self.agents.do("start_trial", parts)
 
     def _review(self) -> None:
         """Pay every reward part that has matured, then start new trials."""
-        weight = {"siloed": 1.0 - self.shared_weight, "shared": self.shared_weight}
         due = sorted(key for key, week in self.reward_due.items() if week <= self.week)
         for role, part, start in due:
-            end = start + self.p["review_weeks"]
             roster = self.roster(role)
-            if part == "siloed":
-                value = roster.cls.siloed_kpi(self, start, end)
-            else:
-                value = rewards.shared_value_usd(self, role, start, end)
-            for agent in roster.agents:
-                agent.receive_reward(part, start, float(value[agent.index]), weight[part])
+            reward, shared_by = self.reward(role, part, start)
+            roster.learner.pay(start, part, reward, shared_by=shared_by)
             del self.reward_due[(role, part, start)]
         waiting = {start for _, _, start in self.reward_due}
         for start in [s for s in self.book_snapshots if s not in waiting]:
             del self.book_snapshots[start]
         self._start_trials()
         self._refresh_policies()
+
+    def reward(self, role: str, part: str, start: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """What each ``role`` agent is paid on reward part ``part`` for the trial begun at ``start``.
+
+        Returns:
+            The reward of each agent (siloed: its KPI, in the KPI's unit; shared: USD of value of its
+            team's accounts per head of the team; placebo: standard normal noise keyed by seed, role,
+            part and trial), and for the shared part each agent's team (agents of one team are paid the
+            same number and are not each other's peers), else None.
+        """
+        end = start + self.p["review_weeks"]
+        roster = self.roster(role)
+        shared_by = roster.pod.copy() if part == "shared" else None
+        if self.learning_mode == "placebo":
+            return draws.placebo_reward(self.seed, role, part, start, roster.n), shared_by
+        if part == "siloed":
+            return roster.cls.siloed_kpi(self, start, end), None
+        per_head = rewards.shared_value_per_head_usd(self, start, end)
+        return per_head[roster.pod], shared_by
+
+    def learning_diagnostics(self, last_weeks: int = 52) -> pd.DataFrame:
+        """Is each decision variable learned from its reward, and has it settled?
+
+        Args:
+            last_weeks: drift window (rounded to whole trials).
+
+        Returns:
+            One row per role and variable: ``corr_siloed``/``corr_shared`` the correlation of
+            the standardised advantage with the perturbation over every paid (agent, trial), with
+            ``n_*`` their count (no relation: |corr| < 1.96/sqrt(n) in 95% of runs); ``policy`` the
+            mean incumbent; ``drift`` its change over the last ``last_weeks`` (policy units);
+            ``drift_band_logit`` the 95% band of that change (logit units) under a reward unrelated to
+            the perturbations, and ``moved`` whether the drift left it. See
+            :meth:`alignsim.model.policy_learning.RoleLearner.diagnostics`.
+        """
+        trials = max(1, round(last_weeks / self.p["review_weeks"]))
+        frames = [r.learner.diagnostics(last=trials).reset_index().assign(role=r.role) for r in self.rosters]
+        frame = pd.concat(frames, ignore_index=True).set_index(["role", "variable"])
+        for part in ("siloed", "shared"):  # the same columns whatever was paid (NaN / 0 if nothing)
+            frame[f"corr_{part}"] = frame.get(f"corr_{part}", np.nan)
+            frame[f"n_{part}"] = frame.get(f"n_{part}", 0)
+        first = ["corr_siloed", "n_siloed", "corr_shared", "n_shared"]
+        return frame[first + [c for c in frame.columns if c not in first]]
 
     # ---------------------------------------------------------------- running and results
     def run(self) -> GTMModel:

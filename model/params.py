@@ -99,6 +99,7 @@ def _p(group: str, name: str, default: Any, unit: str, low: Any, high: Any, mean
 
 STRUCTURES = ("assembly_line", "pod")
 KPI_REGIMES = ("siloed", "shared", "blend")
+LEARNING_MODES = ("reward", "placebo", "off")
 
 _TABLE = [
     # --- set-up -------------------------------------------------------------------------
@@ -768,16 +769,37 @@ _TABLE = [
         "seed 003",
     ),
     # --- learning -----------------------------------------------------------------------
+    _p(
+        "learning",
+        "learning",
+        "reward",
+        "",
+        LEARNING_MODES,
+        None,
+        "what staff learn from: their KPI reward, a placebo (same trials, paid noise) or nothing (off:"
+        " fixed default policies); adaptive=False also means off",
+        "issue 10 (baselines)",
+    ),
     _p("learning", "review_weeks", 13, "weeks", 1, 104, "length of one policy trial (a quarter)", "design"),
-    _p("learning", "learning_rate", 0.3, "", 0.0, 10.0, "step size of the policy-gradient update", "assumed"),
+    _p(
+        "learning",
+        "learning_rate",
+        0.1,
+        "logit units",
+        0.0,
+        2.0,
+        "policy step per unit of standardised advantage along the trial's perturbation (model/policy_learning.py)",
+        "assumed (toy-verified: tests/test_policy_learning.py)",
+    ),
     _p(
         "learning",
         "exploration_sd",
-        0.08,
-        "",
+        0.3,
+        "logit units",
         0.0,
-        1.0,
-        "s.d. of the policy perturbation tried each quarter",
+        3.0,
+        "s.d. of each quarter's policy perturbation, in logit units of the variable's range (0.3: about 7.5%"
+        " of the range at its middle)",
         "assumed",
     ),
     _p(
@@ -787,18 +809,9 @@ _TABLE = [
         "weeks",
         1,
         520,
-        "shared reward of a trial = LTV of the accounts touched (realised + projected), read this long after",
-        "domain (delayed shared signals)",
-    ),
-    _p(
-        "learning",
-        "shared_reward_dilution",
-        0.5,
-        "",
-        0.0,
-        1.0,
-        "share of the shared reward that is the company's (not the agent's own cohort)",
-        "domain (diluted shared signals)",
+        "a trial's shared reward (value of its team's accounts: revenue collected plus projected, at gross"
+        " margin, per head of the team) is read this long after the trial began",
+        "domain (delayed shared signals); Holmstrom 1982",
     ),
 ]
 

@@ -289,7 +289,14 @@ class RoleLearner:
             self._pending[key] = _Trial(self.n, eps, open_parts)
         self._trials_started += 1
 
-    def pay(self, key: Hashable, part: str, reward: np.ndarray, groups: np.ndarray | None = None) -> None:
+    def pay(
+        self,
+        key: Hashable,
+        part: str,
+        reward: np.ndarray,
+        groups: np.ndarray | None = None,
+        shared_by: np.ndarray | None = None,
+    ) -> None:
         """Pay reward part ``part`` of trial ``key`` and update the incumbent policies.
 
         Args:
@@ -299,6 +306,11 @@ class RoleLearner:
                 the trial's members (later hires) are ignored.
             groups: optional peer group of each agent (integers; default: all agents are peers).
                 Agents are compared only with members of their own group.
+            shared_by: optional team of each agent (integers) for a reward its members share: agents
+                of one team are not each other's peers (their rewards are one number, which holds each
+                member's own contribution), so an agent is compared with the agents of its group in
+                *other* teams, and with its own running mean only if there are none (Holmstrom's
+                team: each member's effect on the shared number is diluted by the others').
 
         The update moves the *current* incumbent along the trial's perturbation (a late reward
         applies an old gradient estimate to today's policy).
@@ -317,7 +329,8 @@ class RoleLearner:
         if not trial.weights:
             del self._pending[key]
         group = np.zeros(m, dtype=np.int64) if groups is None else np.asarray(groups)[:m]
-        adv = self._advantage(part, r, group)
+        team = np.arange(m) if shared_by is None else np.asarray(shared_by)[:m]
+        adv = self._advantage(part, r, group, team)
         ms = float(np.mean(adv * adv))
         if ms > 0.0:  # a period in which every advantage is 0 carries no information and leaves the scale alone
             old = self._scale2.get(part)
@@ -329,8 +342,8 @@ class RoleLearner:
         self._placebo_var[:m] += step * step
         self._record(part, std_adv, trial.eps)
 
-    def _advantage(self, part: str, r: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Reward minus the leave-one-out mean of the agent's peer group, minus the agent's own baseline."""
+    def _advantage(self, part: str, r: np.ndarray, group: np.ndarray, team: np.ndarray) -> np.ndarray:
+        """Reward minus the mean of the agent's peers (its group, other teams), minus the agent's own baseline."""
         m = len(r)
         if part not in self._own:
             self._own[part] = np.full(self.n, np.nan)
@@ -338,10 +351,14 @@ class RoleLearner:
         # measured from one member of the group, so rewards every peer shares give exactly 0, not rounding error
         centred = r - r[first][inverse]
         total = np.bincount(inverse, centred, len(size))
-        peers = size[inverse] - 1
+        _, mate, mate_size = np.unique(np.stack([inverse, team]), axis=1, return_inverse=True, return_counts=True)
+        mate = mate.ravel()
+        mate_total = np.bincount(mate, centred, len(mate_size))
+        peers = size[inverse] - mate_size[mate]
         rel = np.zeros(m)
         has_peers = peers > 0
-        rel[has_peers] = centred[has_peers] - (total[inverse] - centred)[has_peers] / peers[has_peers]
+        other = (total[inverse] - mate_total[mate])[has_peers] / peers[has_peers]
+        rel[has_peers] = centred[has_peers] - other
         rel[~has_peers] = r[~has_peers]  # no peers: the own baseline below is the agent's running mean reward
         own = self._own[part][:m]  # a view: updated in place
         fresh = np.isnan(own)

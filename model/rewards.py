@@ -3,10 +3,10 @@
 Siloed KPIs are personal counts known when the quarter ends; each role's class says what its
 siloed plan pays (``siloed_kpi`` in agents/). With ``vanity_kpis`` (M13, seed 003) they are
 the raw counts each team can inflate; without, each counts only what the next stage
-accepts. The shared KPI is the LTV of the accounts the agent touched in
-the trial (revenue collected plus projected lifetime revenue, at gross margin, seed 000),
-read ``shared_reward_horizon_weeks`` after the trial began, blended with the company's
-figure per head (``shared_reward_dilution``).
+accepts. The shared KPI is the value of the accounts of the agent's team (its pod; the whole company
+in the assembly line) touched in the trial, plus the team's book of customers (revenue collected
+plus projected lifetime revenue, at gross margin, seed 000), per head of the team, read
+``shared_reward_horizon_weeks`` after the trial began.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def passed_on_count(
 
 
 def book_snapshot(m: GTMModel) -> dict[str, np.ndarray]:
-    """The CSMs' books at the start of a trial: who, whose, revenue and renewals so far."""
+    """The CSMs' books at the start of a trial: who, whose, revenue and renewals so far; heads per pod."""
     acc = m.accounts
     rows = acc.where(State.CUSTOMER)
     return {
@@ -56,6 +56,7 @@ def book_snapshot(m: GTMModel) -> dict[str, np.ndarray]:
         "owner": acc.csm[rows].copy(),
         "revenue": acc.revenue_usd[rows].copy(),
         "renewals": acc.renewals[rows].copy(),
+        "heads": sum(np.bincount(r.pod, minlength=m.n_pods) for r in m.rosters),
     }
 
 
@@ -73,14 +74,24 @@ def cohort_ltv_usd(m: GTMModel, rows: np.ndarray, revenue_before: np.ndarray | f
     return m.p["gross_margin"] * (acc.revenue_usd[rows] - revenue_before + projected)
 
 
-def shared_value_usd(m: GTMModel, role: str, start: int, end: int) -> np.ndarray:
-    """Each ``role`` agent's shared reward (USD of LTV) for the trial of weeks [start, end)."""
-    n = m.roster(role).n
-    if role == "csm":
-        snap = m.book_snapshots[start]
-        owner, value = snap["owner"], cohort_ltv_usd(m, snap["rows"], snap["revenue"])
-    else:
-        rows, owner = touched(m, role, TOUCH_WEEK[role], start, end)
-        value = cohort_ltv_usd(m, rows)
-    dilution = m.p["shared_reward_dilution"]
-    return (1.0 - dilution) * np.bincount(owner, value, n) + dilution * value.sum() / n
+def shared_value_per_head_usd(m: GTMModel, start: int, end: int) -> np.ndarray:
+    """The shared KPI of the trial of weeks [start, end): value of each team's accounts per head, USD, by pod.
+
+    A team owns the accounts of its pod (the whole company in the assembly line, one pod).
+    Its value is :func:`cohort_ltv_usd` of the accounts it touched in the trial (a lead created,
+    a lead worked, an opportunity opened) plus that of its customers' book at the trial's start
+    (revenue since then plus projected), read when the reward is paid. Each member is paid the
+    team's value over its headcount at the trial's start (Holmstrom 1982: the output of a team
+    shared by its members), so how much one person's choices move their pay falls with the number
+    who share it; no constant sets that dilution.
+    """
+    acc, snap, pods = m.accounts, m.book_snapshots[start], m.n_pods
+    in_window = np.zeros(acc.n, dtype=bool)
+    for col in TOUCH_WEEK.values():
+        week = acc.view(col)
+        in_window |= (week >= start) & (week < end)
+    rows = np.flatnonzero(in_window)
+    value = np.bincount(acc.pod[rows], cohort_ltv_usd(m, rows), pods)
+    book = snap["rows"]
+    value += np.bincount(acc.pod[book], cohort_ltv_usd(m, book, snap["revenue"]), pods)
+    return value / np.maximum(snap["heads"], 1)

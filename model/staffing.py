@@ -97,15 +97,15 @@ def hire(m: GTMModel, roster: Roster, count: int) -> None:
     if count <= 0:
         return
     per_pod = np.bincount(roster.pod, minlength=m.n_pods)
-    new = []
+    # the incumbent policy (without this quarter's exploration); with learning off, exactly the fixed policy
+    incumbent = roster.learner.in_force if m.learning_mode == "off" else roster.learner.policy
+    new, policy = [], []
     for _ in range(count):
         pod = int(np.argmin(per_pod))
         per_pod[pod] += 1
-        team = roster.team_of_pod[pod]
-        peers = [roster.agents[i] for i in roster.teams[team]]
-        agent = roster.cls(m, roster.n + len(new), pod, roster.capacity_per_head, hired_week=float(m.week))
-        agent.learner.adopt(np.mean([a.learner.policy for a in peers], axis=0))
-        new.append(agent)
-    roster.add(new)
+        new.append(roster.cls(m, roster.n + len(new), pod, roster.capacity_per_head, hired_week=float(m.week)))
+        # a hire adopts its team's ways: the mean incumbent policy of the team it joins
+        policy.append(incumbent[roster.teams[roster.team_of_pod[pod]]].mean(axis=0))
+    roster.add(new, np.array(policy))
     m.tally["hires"] += count
     m.tally["hiring_cost_usd"] += count * m.p["hiring_cost_share"] * annual_cost_usd(m, roster)
