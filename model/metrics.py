@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln
 
+from alignsim.agents import ROLES
 from alignsim.model import firm
 from alignsim.model.pools import State
 
@@ -102,6 +103,18 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
     "mean_customer_fit": ("fit in [0, 1]", "mean hidden ICP fit of customers acquired during the run"),
     "speed_to_lead_weeks": ("weeks", "mean time from MQL creation to first SDR touch"),
 }
+#: each decision variable's mean incumbent at the end (what the staff learned to do), e.g. policy_sdr_qualification_threshold
+METRIC_INFO.update(
+    {
+        f"policy_{cls.role}_{name}": (
+            f"policy units in [{low:g}, {high:g}]",
+            f"mean over {cls.role}s at the end of the incumbent {name} (without the last quarter's exploration;"
+            f" default {default:g}): what they learned to do",
+        )
+        for cls in ROLES
+        for name, (default, low, high) in cls.POLICY.items()
+    }
+)
 SUMMARY_METRICS: tuple[str, ...] = tuple(METRIC_INFO)
 
 SERIES_INFO: dict[str, tuple[str, str]] = {
@@ -352,7 +365,19 @@ def summarise(m: GTMModel) -> dict[str, float]:
         "mql_to_sql": d["sqls"].sum() / d["mqls"].sum() if d["mqls"].sum() else np.nan,
         "mean_customer_fit": float(acc.fit[new].mean()) if len(new) else np.nan,
         "speed_to_lead_weeks": d["wait_weeks"].sum() / d["touched"].sum() if d["touched"].sum() else np.nan,
+        **final_policies(m),
     }
+
+
+def final_policies(m: GTMModel) -> dict[str, float]:
+    """Mean incumbent of every decision variable at the end (the fixed policy itself when learning is off)."""
+    out = {}
+    for roster in m.rosters:
+        learner = roster.learner
+        policy = learner.in_force if m.learning_mode == "off" else learner.policy
+        for j, name in enumerate(learner.names):
+            out[f"policy_{roster.role}_{name}"] = float(policy[:, j].mean())
+    return out
 
 
 def customer_ledger(m: GTMModel) -> pd.DataFrame:

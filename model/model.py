@@ -10,6 +10,7 @@ processes live in :mod:`alignsim.model.customers`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import Counter
 from collections.abc import MutableMapping
 from typing import Any
@@ -79,6 +80,10 @@ class GTMModel(mesa.Model):
         self.book_snapshots: dict[int, dict[str, np.ndarray]] = {}
         self.reward_due: dict[tuple[str, str, int], int] = {}  # (role, part, trial start) -> week paid
         self.help_capacity = np.zeros(len(self.sdrs.teams))
+        if self.p["adaptive"] and self.p["start_policy"] == "status_quo":
+            for role, policy in status_quo_policies(self.seed, self.p).items():
+                for name, value in policy.items():
+                    self.roster(role).learner.set_policy(name, value)
         if self.learning_mode != "off":
             self._start_trials()
         self._refresh_policies()
@@ -401,6 +406,28 @@ class GTMModel(mesa.Model):
     def check_invariants(self) -> None:
         """Raise AssertionError if the pools are inconsistent (tested every tick)."""
         metrics.check_invariants(self)
+
+
+STATUS_QUO = {"structure": "assembly_line", "kpi": "siloed", "learning": "reward", "start_policy": "default"}
+
+
+def status_quo_policies(seed: int | None, params: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each role's mean learned policy after ``status_quo_weeks`` in the status quo (assembly line, siloed KPIs).
+
+    The reorganisation experiment (issue 10): every cell starts from what the status-quo
+    organisation has learned to do by week 0, then works and learns under its own structure and
+    KPIs. Same seed and parameters as the cell, so all cells of a replicate start alike (common
+    random numbers); a pure function of them, cached per process (a cell of the 2 x 2 reuses it).
+    """
+    values = {**params, **STATUS_QUO, "weeks": params["status_quo_weeks"]}
+    items = tuple(sorted(values.items()))
+    return _status_quo_cached(seed, items) if seed is not None else _status_quo_cached.__wrapped__(seed, items)
+
+
+@functools.lru_cache(maxsize=64)
+def _status_quo_cached(seed: int | None, items: tuple[tuple[str, Any], ...]) -> dict[str, dict[str, float]]:
+    model = GTMModel(seed=seed, **dict(items)).run()
+    return {r.role: dict(zip(r.learner.names, r.learner.policy.mean(axis=0).tolist(), strict=True)) for r in model.rosters}
 
 
 def _reporter(name: str):

@@ -100,6 +100,7 @@ def _p(group: str, name: str, default: Any, unit: str, low: Any, high: Any, mean
 STRUCTURES = ("assembly_line", "pod")
 KPI_REGIMES = ("siloed", "shared", "blend")
 LEARNING_MODES = ("reward", "placebo", "off")
+START_POLICIES = ("status_quo", "default")
 
 _TABLE = [
     # --- set-up -------------------------------------------------------------------------
@@ -500,12 +501,12 @@ _TABLE = [
     _p(
         "M4",
         "multiyear_booking_credit",
-        0.5,
+        1.0,
         "",
         0.0,
         1.0,
-        "bookings credit for each extra contract year (comp-plan kicker)",
-        "assumed",
+        "bookings credit for each extra contract year (comp-plan kicker; 1 = total contract value booked)",
+        "assumed (TCV bookings, common in SaaS comp plans)",
     ),
     _p(
         "M4",
@@ -779,6 +780,28 @@ _TABLE = [
         "what staff learn from: their KPI reward, a placebo (same trials, paid noise) or nothing (off:"
         " fixed default policies); adaptive=False also means off",
         "issue 10 (baselines)",
+    ),
+    _p(
+        "learning",
+        "start_policy",
+        "status_quo",
+        "",
+        START_POLICIES,
+        None,
+        "policies at week 0: the status quo's learned behaviour (each role's mean policy after status_quo_weeks"
+        " of learning in an assembly line on siloed KPIs, same seed and parameters: the reorganisation"
+        " experiment) or the role defaults; adaptive=False always starts from the defaults",
+        "issue 10 (policies settle before they are judged)",
+    ),
+    _p(
+        "learning",
+        "status_quo_weeks",
+        260,
+        "weeks",
+        13,
+        1040,
+        "length of the status quo's learning period behind start_policy='status_quo'",
+        "assumed (five years of the status quo)",
     ),
     _p("learning", "review_weeks", 13, "weeks", 1, 104, "length of one policy trial (a quarter)", "design"),
     _p(

@@ -106,6 +106,7 @@ def hire(m: GTMModel, roster: Roster, count: int) -> None:
         new.append(roster.cls(m, roster.n + len(new), pod, roster.capacity_per_head, hired_week=float(m.week)))
         # a hire adopts its team's ways: the mean incumbent policy of the team it joins
         policy.append(incumbent[roster.teams[roster.team_of_pod[pod]]].mean(axis=0))
-    roster.add(new, np.array(policy))
+    # the mean of values at a bound can round past it
+    roster.add(new, np.clip(policy, roster.learner.low, roster.learner.high))
     m.tally["hires"] += count
     m.tally["hiring_cost_usd"] += count * m.p["hiring_cost_share"] * annual_cost_usd(m, roster)

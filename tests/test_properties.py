@@ -24,7 +24,6 @@ FREE = [
     "feedback_learning",
     "exploration_sd",
     "learning_rate",
-    "shared_reward_dilution",
     "info_sharing_pod",
     "discount_effect",
 ]
