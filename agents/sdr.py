@@ -94,5 +94,8 @@ class SDR(StaffAgent):
 
     @classmethod
     def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:
-        """SQLs each SDR booked in [start, end); without vanity KPIs only those an AE then closed (M13)."""
+        """SQLs each SDR booked in [start, end).
+
+        Without vanity KPIs (M13) only those an AE accepted at discovery by the time the trial is paid.
+        """
         return passed_on_count(model, "sdr", "sql_week", "opp_end_week", start, end, model.sdrs.n)

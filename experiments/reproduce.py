@@ -33,6 +33,7 @@ from alignsim.experiments.tables import CONTRASTS, EXACT_FLOATS, Experiment, fmt
 FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("structure_x_kpi", {}),
     ("baseline_fixed_policy", {}),
+    ("structure_x_kpi_10y", {}),
     ("ablation", {}),
     ("sweep_handoff_context_loss", {}),
     ("sweep_handoff_delay_weeks", {}),
@@ -43,6 +44,7 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("sweep_n_pods", {}),
     ("sweep_sales_cycle_scale", {}),
     ("sweep_shared_kpi_weight", {}),
+    ("sweep_shared_reward_horizon_weeks", {}),
     ("sweep_champion_turnover_per_year", {}),
     ("sweep_contract_weeks", {}),
     ("sweep_incidents_per_year", {}),

@@ -103,7 +103,7 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
     "mean_customer_fit": ("fit in [0, 1]", "mean hidden ICP fit of customers acquired during the run"),
     "speed_to_lead_weeks": ("weeks", "mean time from MQL creation to first SDR touch"),
 }
-#: each decision variable's mean incumbent at the end (what the staff learned to do), e.g. policy_sdr_qualification_threshold
+#: each decision variable's mean incumbent at the end (what staff learned to do): policy_<role>_<variable>
 METRIC_INFO.update(
     {
         f"policy_{cls.role}_{name}": (
@@ -114,6 +114,11 @@ METRIC_INFO.update(
         for cls in ROLES
         for name, (default, low, high) in cls.POLICY.items()
     }
+)
+METRIC_INFO["variables_still_drifting"] = (
+    "decision variables (of 9)",
+    "decision variables whose mean incumbent moved over the last 52 weeks by more than the 95% band of a"
+    " learner paid noise (learning_diagnostics 'moved'): 0 = policies have settled; 0 with learning off",
 )
 SUMMARY_METRICS: tuple[str, ...] = tuple(METRIC_INFO)
 
@@ -377,6 +382,8 @@ def final_policies(m: GTMModel) -> dict[str, float]:
         policy = learner.in_force if m.learning_mode == "off" else learner.policy
         for j, name in enumerate(learner.names):
             out[f"policy_{roster.role}_{name}"] = float(policy[:, j].mean())
+    moved = m.learning_diagnostics()["moved"] if m.learning_mode != "off" else []
+    out["variables_still_drifting"] = float(np.count_nonzero(np.asarray(moved, dtype=bool)))
     return out
 
 

@@ -427,7 +427,9 @@ def status_quo_policies(seed: int | None, params: dict[str, Any]) -> dict[str, d
 @functools.lru_cache(maxsize=64)
 def _status_quo_cached(seed: int | None, items: tuple[tuple[str, Any], ...]) -> dict[str, dict[str, float]]:
     model = GTMModel(seed=seed, **dict(items)).run()
-    return {r.role: dict(zip(r.learner.names, r.learner.policy.mean(axis=0).tolist(), strict=True)) for r in model.rosters}
+    return {
+        r.role: dict(zip(r.learner.names, r.learner.policy.mean(axis=0).tolist(), strict=True)) for r in model.rosters
+    }
 
 
 def _reporter(name: str):

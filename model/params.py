@@ -142,7 +142,7 @@ _TABLE = [
         "",
         None,
         None,
-        "agents adapt their decision variables to their reward; False = everyone keeps the default policy",
+        "legacy switch: False = learning off and every policy at its role default (start_policy ignored)",
         "design",
     ),
     _p(
@@ -778,7 +778,7 @@ _TABLE = [
         LEARNING_MODES,
         None,
         "what staff learn from: their KPI reward, a placebo (same trials, paid noise) or nothing (off:"
-        " fixed default policies); adaptive=False also means off",
+        " the start policies stay fixed); adaptive=False also means off",
         "issue 10 (baselines)",
     ),
     _p(
