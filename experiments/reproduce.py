@@ -310,9 +310,10 @@ def _baseline(exp: Experiment) -> str:
     lines = [
         f"## Baseline: fixed policies ({exp.manifest['replicates']} replicates per cell, nobody learns)",
         "",
-        "Every decision variable stays at its default, so siloed and shared KPIs are identical by construction:"
-        " the KPI effects above come only through what people learn to do under each plan, and the structure"
-        " effect here is the structure alone.",
+        "Nobody learns (learning = off): every decision variable keeps the status quo's learned behaviour it"
+        " starts from (start_policy), so siloed and shared KPIs are identical by construction: the KPI effects"
+        " above come only through what people learn to do under each plan after the reorganisation, and the"
+        " structure effect here is the structure alone.",
         "",
         cell_markdown(exp),
         "",
