@@ -15,7 +15,10 @@ Covers, with the model (the learner alone is tested in tests/test_policy_learnin
 4. Learning diagnostics: a placebo reward moves policies but shows no reward-perturbation
    correlation; the real reward shows the two strongest gradients of the default model.
 5. Shared rewards are one number per team: the whole company in the assembly line, a pod in pods.
-6. ``learning="off"`` is ``adaptive=False`` bit for bit.
+6. ``learning="off"`` from the role defaults is ``adaptive=False`` bit for bit.
+
+Every run starts from the role defaults (``start_policy="default"``): what is tested is the
+mechanics of rewards and learning, not the reorganisation experiment.
 
 Statistical tolerances. Direction claims (section 3) compare paired runs (the same seed is the same
 market: common random numbers) over 4 seeds and require the mean paired difference to exceed
@@ -45,7 +48,8 @@ STRUCTURES = ("assembly_line", "pod")
 
 
 def build(seed: int = SEED, **params) -> GTMModel:
-    return GTMModel(seed=seed, **params)
+    """A model starting from the role defaults (these tests are about the mechanics, not the reorganisation)."""
+    return GTMModel(seed=seed, **{"start_policy": "default", **params})
 
 
 def finished(seed: int = SEED, **params) -> GTMModel:
