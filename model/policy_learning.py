@@ -9,7 +9,7 @@ peers it did. The pieces, and why:
 Unbounded coordinates. A decision variable x in [low, high] is learned as its logit z:
 ``x = low + (high - low) * sigmoid(z)``. Perturbations and updates are added to z, which has no
 bound, so a reward that carries no information leaves z a martingale (zero-mean steps) at any
-distance from a bound. Clipping x instead (model/learning.py) keeps only the steps that point
+distance from a bound. Clipping x instead (the model's first learner, removed) kept only the steps that point
 inwards at a bound and turns a random walk into drift. A value exactly at a bound has logit
 -inf/+inf, so it is placed ``bound_margin`` of the range inside (default 1%: logit -4.6); the
 price of the logit is that exploration and learning near a bound are slow (dx/dz = range x x(1-x)).
@@ -47,7 +47,7 @@ variable with a 10x larger effect starts 10x faster, and a noisier KPI, or one i
 choices add noise, teaches more slowly. Once one variable's own effect dominates the KPI's spread,
 the scale grows with it and its speed saturates near ``learning_rate`` logit units per trial (a
 trust region: no decision moves much faster than that, however much it matters). There is no
-per-agent z-score against the agent's own history and no clip at +-3 (model/learning.py): the
+per-agent z-score against the agent's own history and no clip at +-3 (as the first learner had): the
 scale includes the current period, which already bounds a single period's standardised
 advantage (by sqrt(n / scale_weight) for n peers).
 

@@ -119,7 +119,7 @@ def test_a_variable_the_reward_ignores_stays_within_the_noise_band(seed: int) ->
 
 
 def _clipped_walk(start: float, high: float, step_sd: float, n: int, trials: int, seed: int) -> float:
-    """Mean of ``n`` placebo random walks clipped to [0, high] (today's learner, model/learning.py)."""
+    """Mean of ``n`` placebo random walks clipped to [0, high] (the model's first learner, since removed)."""
     rng = np.random.default_rng(seed)
     x = np.full(n, start)
     for _ in range(trials):
