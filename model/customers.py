@@ -120,7 +120,15 @@ def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:
 
 
 def renewals(m: GTMModel) -> None:
-    """M10 (seed 003): customers whose contract ends this week renew (maybe expand or contract) or churn."""
+    """M10 (seed 003): customers whose contract ends this week renew (maybe expand or contract) or churn.
+
+    M9 (seed 001, "happy vs successful customers"): the relationship with a champion helps a
+    customer renew (:func:`churn_probability`), but it expands on the value it realises: the growth
+    is scaled by the value surplus only, and by the relationship just to the extent of
+    ``expansion_relationship_weight`` (0 by default; 1 = a happy but unsuccessful customer expands
+    like a successful one). So renewal saves keep logos this quarter while adoption builds the
+    revenue that grows, which is what a CSM paid on reported logo retention can neglect.
+    """
     p, acc = m.p, m.accounts
     cust = acc.where(State.CUSTOMER)
     due = cust[acc.renewal_week[cust] < m.week + 1]
@@ -134,7 +142,10 @@ def renewals(m: GTMModel) -> None:
     acc.renewals[kept] += 1
     acc.renewal_week[kept] += acc.contract_weeks[kept]
     surplus = acc.value_realised[kept] - acc.expectation[kept]
-    growth = p["expansion_per_renewal"] * np.clip(surplus + 0.5, 0.0, 1.0) * acc.relationship[kept]
+    # M9: successful customers (value realised) expand; a relationship alone renews but buys little more.
+    # expansion_relationship_weight = 1 gates expansion by the relationship as much as by value (the old model).
+    gate = 1.0 - p["expansion_relationship_weight"] * (1.0 - acc.relationship[kept])
+    growth = p["expansion_per_renewal"] * np.clip(surplus + 0.5, 0.0, 1.0) * gate
     shrink = p["contraction_per_renewal"] * np.clip(-surplus - 0.2, 0.0, 1.0)
     years = acc.contract_weeks[kept] / 52.0  # expansion and contraction are annual rates
     before = acc.mrr_usd[kept].copy()

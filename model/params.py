@@ -658,12 +658,12 @@ _TABLE = [
     _p(
         "customer",
         "relationship_decay_per_week",
-        0.01,
+        0.04,
         "1/week",
         0.0,
         1.0,
-        "relationship fades without contact",
-        "assumed",
+        "relationship fades without contact (0.04: half-life ~17 weeks, so renewal saves are short-lived)",
+        "assumed (issue 10: was 0.01, which kept every relationship near saturation)",
     ),
     _p(
         "customer",
@@ -678,12 +678,12 @@ _TABLE = [
     _p(
         "customer",
         "churn_relationship_coef",
-        1.0,
+        1.4,
         "logit",
         0.0,
         20.0,
         "renewal churn log-odds saved by a fully built relationship with a champion",
-        "seed 001 (happy customers)",
+        "seed 001 (happy customers); size assumed (issue 10: was 1.0, too small for saves to pay)",
     ),
     _p(
         "customer",
@@ -692,7 +692,7 @@ _TABLE = [
         "",
         0.0,
         2.0,
-        "largest MRR expansion per year of term, applied at renewal (successful, strong relationship)",
+        "largest MRR expansion per year of term, applied at renewal (successful customer: value above expectations)",
         "domain: NRR 100-110%",
     ),
     _p(
@@ -704,6 +704,18 @@ _TABLE = [
         1.0,
         "largest MRR contraction per year of term, applied at renewal (value far below expectations)",
         "domain: GRR 90-93%",
+    ),
+    _p(
+        "M9",
+        "expansion_relationship_weight",
+        0.0,
+        "",
+        0.0,
+        1.0,
+        "M9 lever: how far expansion at renewal also needs the relationship (0 = successful customers expand on"
+        " value realised alone, a relationship only renews; 1 = expansion scaled by the relationship too, the"
+        " pre-issue-10 model)",
+        "seed 001 (happy vs successful customers); assumed",
     ),
     # --- M11 feedback -------------------------------------------------------------------
     _p(

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from alignsim.agents import Marketer
+from alignsim.model import GTMModel
 from alignsim.model.mechanisms import ABLATIONS, MECHANISMS
 from alignsim.model.pools import State
 from tests.support import assert_positive, paired, run
@@ -165,6 +166,49 @@ def test_m9_off_no_champion_changes() -> None:
     m = run(0, champion_turnover_per_year=0.0)
     assert m.tally["champion_changes"] == 0
     assert np.all(m.accounts.view("relationship")[m.accounts.where(State.CUSTOMER)] > 0)
+
+
+def csm_rewards(adoption_share: float, seed: int, **params) -> tuple[float, float]:
+    """(mean siloed KPI, mean shared reward) paid to CSMs holding ``adoption_share`` fixed all run.
+
+    Every trial is paid both parts (kpi="blend") but nothing moves (learning rate and exploration 0).
+    """
+    m = GTMModel(seed=seed, kpi="blend", learning="reward", learning_rate=0.0, exploration_sd=0.0, **params)
+    m.set_policy("csm", "adoption_share", adoption_share)
+    paid: dict[str, list[float]] = {"siloed": [], "shared": []}
+    learner = m.roster("csm").learner
+    pay = learner.pay
+
+    def record(key, part, reward, groups=None, shared_by=None):
+        paid[part].append(float(np.mean(reward)))
+        return pay(key, part, reward, groups=groups, shared_by=shared_by)
+
+    learner.pay = record
+    m.run()
+    return float(np.mean(paid["siloed"])), float(np.mean(paid["shared"]))
+
+
+def csm_reward_differences(**params) -> tuple[np.ndarray, np.ndarray]:
+    """Per-seed (siloed KPI, shared reward) at adoption_share 0.3 minus at 0.7."""
+    diffs = np.array([np.subtract(csm_rewards(0.3, s, **params), csm_rewards(0.7, s, **params)) for s in range(6)])
+    return diffs[:, 0], diffs[:, 1]
+
+
+def test_m9_siloed_csms_gain_from_saves_shared_from_adoption() -> None:
+    """Issue 10 item 5: reported retention pays renewal saves, the shared value pays adoption.
+
+    Less adoption (more relationship hours) keeps more logos this quarter, so the siloed KPI is
+    higher; more adoption builds value that expands, so the 78-week shared reward is higher.
+    """
+    siloed, shared = csm_reward_differences()
+    assert_positive(siloed)
+    assert_positive(-shared)
+
+
+def test_m9_off_relationship_driven_expansion_makes_saves_pay_everywhere() -> None:
+    """With expansion gated by the relationship too (lever at 1), the shared reward also pays saves."""
+    _, shared = csm_reward_differences(expansion_relationship_weight=1.0)
+    assert_positive(shared)
 
 
 def test_m10_churn_only_at_renewal() -> None:
