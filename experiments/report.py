@@ -166,7 +166,7 @@ def baseline_lines(exp: Experiment, metrics: tuple[str, ...] = HEADLINE) -> list
         for a, b in _fixed_structure_pairs(exp):
             d = stats.paired_diff(*exp.paired(a, b, metric))
             lines.append(f"{metric}: {labels[b]} - {labels[a]} {_diff_text(d)}")
-    if DECISION in exp.metrics and metrics and DECISION in metrics:
+    if DECISION in exp.metrics and DECISION in metrics:
         words = [
             ("significantly above its baseline", verdicts["above"]),
             ("significantly below its baseline", verdicts["below"]),
