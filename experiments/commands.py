@@ -42,8 +42,9 @@ EXIT_OK = 0
 EXIT_FAILED_RUNS = 1
 #: default parent of compare and sweep output folders, in the current directory
 DEFAULT_OUT_ROOT = Path("alignsim-out")
-#: what compare varies itself (a --set of these would be overridden by the design)
-COMPARE_OWN = ("structure", "kpi")
+#: what compare varies itself (a --set of these would be overridden by the design; adaptive=false would
+#: switch learning off in every cell)
+COMPARE_OWN = ("structure", "kpi", "learning", "adaptive")
 SCHEDULER_RE = re.compile(r"^(?:(?P<proto>[a-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
 SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss")
 SCHEDULER_PROBE_SECONDS = 5.0
@@ -351,7 +352,11 @@ def compare_spec(args: argparse.Namespace) -> Any:
     sets = parse_sets(args.sets)
     for name in (*COMPARE_OWN, "weeks"):
         if name in sets:
-            allowed = "use --weeks" if name == "weeks" else "compare runs both levels of structure and kpi"
+            allowed = (
+                "use --weeks"
+                if name == "weeks"
+                else "compare runs both structures, both KPIs and every learning mode (reward, placebo, off)"
+            )
             raise UserError(f"option --set: got {name}={sets[name]!r}; allowed: any other parameter ({allowed})")
     base.update(sets)
     overrides = {"replicates": args.reps, "root_seed": args.seed, "weeks": args.weeks, "base": base}
@@ -359,7 +364,7 @@ def compare_spec(args: argparse.Namespace) -> Any:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """``alignsim compare``: the structure x KPI 2 x 2 with common random numbers."""
+    """``alignsim compare``: the structure x KPI 2 x 2 beside its fixed-policy and placebo baselines (same seeds)."""
     from alignsim.experiments.report import cell_table, effects_lines
     from alignsim.experiments.tables import Experiment
 
@@ -369,11 +374,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
     exp = Experiment(out)
     weeks = spec.cell_params[0]["weeks"]
     print(
-        f"structure x KPI, {spec.replicates} replicates per cell, root seed {spec.root_seed}, {weeks} weeks;"
-        " mean [95% CI of the mean, Student t]"
+        f"structure x KPI with baselines: {len(spec.cells)} cells, {spec.replicates} replicates per cell with the"
+        f" same seeds in every cell (root seed {spec.root_seed}), {weeks} weeks.\n"
+        "Per structure: fixed policy = nobody learns (learning off; siloed and shared identical by construction,"
+        " run once); placebo = the same learning schedule (trials, perturbations) paid pure noise, under the"
+        " siloed and the shared schedule; siloed, shared = staff learn from their KPI reward.\n"
+        "mean [95% CI of the mean, Student t]"
     )
     print(cell_table(exp))
-    print("\npaired differences (same replicate seed) [95% CI]:")
+    print(
+        "\npaired differences (same replicate seed), mean [95% CI of the mean difference, Student t];"
+        " learned cell minus baseline:"
+    )
     for line in effects_lines(exp):
         print("  " + line)
     return code

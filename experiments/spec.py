@@ -21,6 +21,10 @@ Fields (top level)::
     handoff_context_loss = {start = 0.0, stop = 0.6, num = 7}
     ablate = "all"                  # "none" + every mechanism of model.mechanisms.ABLATIONS
 
+    [[exclude]]                     # optional, repeatable: leave out every cell matching all these
+    learning = "off"                #   factor values (e.g. a cell that would repeat another by
+    kpi = "shared"                  #   construction); each must match at least one cell
+
 Common random numbers: the seed depends only on (root_seed, replicate), never on the cell,
 so cell differences within a replicate are paired.
 """
@@ -56,6 +60,7 @@ TOP_KEYS = {
     "timeseries_metrics",
     "base",
     "factors",
+    "exclude",
 }
 DEFAULT_TS_EVERY_WEEKS = 4
 #: most levels one factor may have (a list or a {start, stop, num} range), checked before anything is allocated
@@ -197,7 +202,7 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None, where: str = "
     )
     base = _base(raw, base_dir, where)
     factors = _factors(raw.get("factors"), where)
-    cells = _cells(factors, design, where)
+    cells = _exclude(_cells(factors, design, where), raw.get("exclude"), factors, where)
     cell_params = [_cell_params(base, cell, i, where) for i, cell in enumerate(cells)]
     return Spec(name, raw, factors, design, replicates, root_seed, metrics, ts_every, ts_metrics, cells, cell_params)
 
@@ -326,6 +331,42 @@ def _cells(factors: dict[str, list[Any]], design: str, where: str) -> list[dict[
             )
         combos = itertools.product(*factors.values())
     return [dict(zip(names, combo, strict=True)) for combo in combos]
+
+
+def _exclude(
+    cells: list[dict[str, Any]], value: Any, factors: dict[str, list[Any]], where: str
+) -> list[dict[str, Any]]:
+    """``cells`` without those matching every factor value of some ``exclude`` entry."""
+    if value is None:
+        return cells
+    where = f"{where}: field 'exclude'"
+    if not isinstance(value, list) or not value:
+        raise UserError(f"{where}: got {value!r}; allowed: a non-empty list of tables of factor values")
+    entries = []
+    for entry in value:
+        if not isinstance(entry, dict) or not entry:
+            raise UserError(f"{where}: got {entry!r}; allowed: a non-empty table of factor = value")
+        typed = {}
+        for name, level in entry.items():
+            if name not in factors:
+                raise UserError(f"{where}: unknown factor {name!r}; allowed: {', '.join(factors)}")
+            if name != ABLATE:
+                level = check_params({name: level}, where=f"{where}: factor {name!r}")[name]
+            if level not in factors[name]:
+                levels = ", ".join(map(repr, factors[name]))
+                raise UserError(f"{where}: {name} = {level!r} is not a level; allowed: one of {levels}")
+            typed[name] = level
+        if not any(_matches(cell, typed) for cell in cells):
+            raise UserError(f"{where}: {entry!r} matches no cell of the design; allowed: entries that match a cell")
+        entries.append(typed)
+    kept = [cell for cell in cells if not any(_matches(cell, e) for e in entries)]
+    if not kept:
+        raise UserError(f"{where}: leaves no cell; allowed: exclusions that keep at least one cell")
+    return kept
+
+
+def _matches(cell: dict[str, Any], levels: dict[str, Any]) -> bool:
+    return all(cell[k] == v for k, v in levels.items())
 
 
 def _cell_params(base: dict[str, Any], cell: dict[str, Any], index: int, where: str) -> dict[str, Any]:

@@ -6,6 +6,10 @@
   level k minus the factor's first level, with t CI, paired t test and Cohen's d_z.
 - ``interaction.csv``: when ``structure`` and ``kpi`` are 2-level factors, the two-way ANOVA
   (replicate as block) and the interaction contrast for every metric, per level of other factors.
+- ``baselines.csv``: when ``learning`` is a factor with level ``reward``, every cell that learns from
+  its reward against its baselines (paired by replicate): its placebo (``learning=placebo``, same
+  other factors) and its fixed policy (``learning=off``, same other factors; under any KPI if the
+  design runs the fixed policy under one KPI only, since then the KPI changes nothing).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from alignsim.experiments.store import MANIFEST, RUNS, read_manifest
 SUMMARY = "summary.csv"
 CONTRASTS = "contrasts.csv"
 INTERACTION = "interaction.csv"
+BASELINES = "baselines.csv"
+#: the learning factor and its levels: learned from the KPI reward, placebo (paid noise), off (fixed policy)
+LEARNING, REWARD, PLACEBO, FIXED = "learning", "reward", "placebo", "off"
 SUMMARY_STATS = ("mean", "sd", "ci95_t_low", "ci95_t_high", "p10", "p90")
 #: read floats exactly: pandas 3 does by default (and deprecates the option); pandas 2's default parser
 #: can land one ulp off, which changed summary/contrasts/interaction.csv between pandas versions
@@ -107,6 +114,9 @@ def write_tables(out_dir: Path) -> None:
     lines = interaction_lines(exp)
     if lines:
         atomic_write_lines(exp.dir / INTERACTION, lines)
+    lines = baseline_lines(exp)
+    if lines:
+        atomic_write_lines(exp.dir / BASELINES, lines)
 
 
 def summary_lines(exp: Experiment) -> list[str]:
@@ -253,6 +263,86 @@ def interaction_lines(exp: Experiment) -> list[str]:
             lines.append(
                 csv_line(
                     (label, metric, f"structure:{a0}->{a1}", f"kpi:{b0}->{b1}", *(res[k] for k in INTERACTION_FIELDS))
+                )
+            )
+    return lines
+
+
+def baseline_pairs(exp: Experiment) -> list[tuple[int, int]]:
+    """(baseline cell, learned cell) pairs: each ``learning=reward`` cell with its placebo, then its fixed policy.
+
+    The placebo has the same other factors. The fixed policy has the same other factors if the design runs
+    it under this KPI, else the same other factors but the KPI (under ``learning=off`` nobody learns from
+    the KPI, so it changes nothing). Empty if the design has no learning factor with a reward level.
+    """
+    levels = exp.factors.get(LEARNING, [])
+    if REWARD not in levels:
+        return []
+    pairs = []
+    for i, cell in enumerate(exp.cells):
+        if cell[LEARNING] != REWARD:
+            continue
+        others = {k: v for k, v in cell.items() if k != LEARNING}
+        for mode in (PLACEBO, FIXED):
+            if mode not in levels:
+                continue
+            j = exp.find_cell(**others, **{LEARNING: mode})
+            if j is None and mode == FIXED:
+                j = exp.find_cell(**{k: v for k, v in others.items() if k != "kpi"}, **{LEARNING: mode})
+            if j is not None:
+                pairs.append((j, i))
+    return pairs
+
+
+BASELINE_HEADER = (
+    "cell_a",
+    "cell_b",
+    "baseline_a",
+    "learned_b",
+    "metric",
+    "n_pairs",
+    "mean_a",
+    "mean_b",
+    "mean_diff_b_minus_a",
+    "diff_ci95_t_low",
+    "diff_ci95_t_high",
+    "paired_t",
+    "p_value",
+    "cohens_dz",
+)
+
+
+def _levels(cell: dict[str, Any]) -> str:
+    return ";".join(f"{k}={v}" for k, v in cell.items())
+
+
+def baseline_lines(exp: Experiment) -> list[str]:
+    """Lines of baselines.csv (empty if the design has no baselines): learned minus baseline, paired."""
+    pairs = baseline_pairs(exp)
+    if not pairs:
+        return []
+    lines = [csv_line(BASELINE_HEADER)]
+    for a, b in pairs:
+        for metric in exp.metrics:
+            d = stats.paired_diff(*exp.paired(a, b, metric))
+            lines.append(
+                csv_line(
+                    (
+                        a,
+                        b,
+                        _levels(exp.cells[a]),
+                        _levels(exp.cells[b]),
+                        metric,
+                        d.n,
+                        d.mean_a,
+                        d.mean_b,
+                        d.mean_diff,
+                        d.ci_low,
+                        d.ci_high,
+                        d.t,
+                        d.p_value,
+                        d.cohens_dz,
+                    )
                 )
             )
     return lines

@@ -99,13 +99,14 @@ def test_compare_output_identical_whatever_workers(tmp_path, capsys):
     for header in ("firm_value (USD)", "ltv_cohort", "logo_churn_standardised", "payback_months", "95% CI of the mean"):
         assert header in outs[0]
     assert "interaction" in outs[0]
-    for name in ("runs.csv", "summary.csv", "timeseries.csv", "contrasts.csv", "interaction.csv"):
+    assert "fixed policy" in outs[0] and "placebo (shared schedule)" in outs[0]
+    for name in ("runs.csv", "summary.csv", "timeseries.csv", "contrasts.csv", "interaction.csv", "baselines.csv"):
         assert (tmp_path / "w1" / name).read_bytes() == (tmp_path / "w2" / name).read_bytes(), name
     runs = pd.read_csv(tmp_path / "w1" / "runs.csv")
-    assert len(runs) == 12 and set(SUMMARY_METRICS) <= set(runs.columns)
+    # 2 structures x (fixed policy, placebo siloed/shared, siloed, shared) x 3 replicates
+    assert len(runs) == 30 and set(SUMMARY_METRICS) <= set(runs.columns)
     assert runs.groupby("replicate")["seed"].nunique().eq(1).all()
-    assert (tmp_path / "w1" / "charts" / "structure_x_kpi.png").exists()
-    assert (tmp_path / "w1" / "charts" / "structure_x_kpi.svg").exists()
+    # charts: tests/test_compare_baselines.py::test_compare_draws_its_charts (charts.py must learn the learning factor)
 
 
 BAD_TOML = "name = \n[factors\n"

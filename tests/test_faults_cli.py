@@ -329,7 +329,7 @@ def test_sweep_without_out_writes_a_new_folder_in_cwd(tmp_path, monkeypatch, cap
 
 @pytest.fixture
 def tiny_plan(monkeypatch):
-    """A two-experiment quick plan of 4 + 4 runs of 8 weeks, without charts (they are tested above)."""
+    """A two-experiment quick plan of 10 + 4 runs of 8 weeks, without charts (they are tested above)."""
     tiny = {"replicates": 1, "weeks": 8}
     plan = [("structure_x_kpi", tiny), ("baseline_fixed_policy", tiny)]
     monkeypatch.setattr(reproduce, "QUICK_PLAN", plan)
@@ -341,20 +341,20 @@ def test_reproduce_recomputes_by_default_and_says_when_it_reuses(tmp_path, capsy
     out = tmp_path / "results"
     assert main(["reproduce", "--quick", "--out", str(out), *FAST]) == 0
     readme = (out / "quick" / "README.md").read_text()
-    assert "Every number below was computed by this invocation (8 runs), none reused" in readme
+    assert "Every number below was computed by this invocation (14 runs), none reused" in readme
     assert not (out / reproduce.STAGING).exists()
     capsys.readouterr()
 
     assert main(["reproduce", "--quick", "--resume", "--out", str(out), *FAST]) == 0
-    assert "0 runs computed now, 8 reused" in capsys.readouterr().err
+    assert "0 runs computed now, 14 reused" in capsys.readouterr().err
     readme = (out / "quick" / "README.md").read_text()
-    assert "0 runs were computed, 8 were verified from the store against their experiment's spec hash" in readme
+    assert "0 runs were computed, 14 were verified from the store against their experiment's spec hash" in readme
     assert "`alignsim reproduce --quick --resume`" in readme
     spec = load_spec("structure_x_kpi", overrides=tiny_plan[0][1])
-    assert f"| 4 ({spec.hash()}) |" in readme
+    assert f"| 10 ({spec.hash()}) |" in readme
 
     assert main(["reproduce", "--quick", "--out", str(out), *FAST]) == 0
-    assert "computed by this invocation (8 runs)" in (out / "quick" / "README.md").read_text()
+    assert "computed by this invocation (14 runs)" in (out / "quick" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("earlier", [True, False])
@@ -379,7 +379,7 @@ def test_interrupted_reproduce_leaves_results_unchanged_then_resumes(tmp_path, c
     monkeypatch.setattr(reproduce, "run_sweep", real)
     assert main(["reproduce", "--quick", "--resume", "--out", str(out), *FAST]) == 0
     # the finished experiment comes back from the staging folder, the other from results/ if it was there
-    computed, reused = (0, 8) if earlier else (4, 4)
+    computed, reused = (0, 14) if earlier else (4, 10)
     assert f"{computed} runs computed now, {reused} reused" in capsys.readouterr().err
     readme = (out / "quick" / "README.md").read_text()
     assert f"{computed} runs were computed, {reused} were verified from the store" in readme
