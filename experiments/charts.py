@@ -29,6 +29,7 @@ from alignsim.experiments import stats
 from alignsim.experiments.fileio import atomic_write_files
 from alignsim.experiments.metrics import DECISION, HEADLINE, TEAM_KPIS, TS_HEADLINE, label
 from alignsim.experiments.palette import BAND_CI, cell_color, cell_label
+from alignsim.experiments.report import cell_labels
 from alignsim.experiments.store import TIMESERIES
 from alignsim.experiments.tables import EXACT_FLOATS, Experiment, two_by_two
 
@@ -36,7 +37,9 @@ CHART_DIR = "charts"
 #: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
 SVG_SALT = "alignsim"
 QUESTION = ("structure", "kpi")
-MAX_TS_CELLS = 8
+MAX_TS_CELLS = 10
+#: the baselines factor of structure_x_kpi (off = fixed policy, placebo, reward): part of the question's design
+LEARNING = "learning"
 
 
 def plot_experiment(out_dir: Path) -> list[Path]:
@@ -81,7 +84,23 @@ def _save(fig: Any, exp: Experiment, name: str) -> list[Path]:
 
 
 def _question_only(exp: Experiment) -> bool:
-    return set(exp.factors) <= set(QUESTION) and bool(set(exp.factors) & set(QUESTION))
+    return set(exp.factors) <= {*QUESTION, LEARNING} and bool(set(exp.factors) & set(QUESTION))
+
+
+def _labels(exp: Experiment) -> list[str]:
+    return cell_labels(exp)
+
+
+def _is_baseline(cell: dict[str, Any]) -> bool:
+    """A fixed-policy or placebo cell (drawn hatched beside the learned cells)."""
+    return cell.get(LEARNING, "reward") != "reward"
+
+
+def _learned(exp: Experiment, **levels: Any) -> int | None:
+    """The cell with these levels in which staff learn from their reward (if the design has baselines)."""
+    if LEARNING in exp.factors and "reward" in exp.factors[LEARNING]:
+        levels[LEARNING] = "reward"
+    return exp.find_cell(**levels)
 
 
 def _present(exp: Experiment, metrics: tuple[str, ...]) -> list[str]:
@@ -114,11 +133,13 @@ def chart_2x2(exp: Experiment) -> list[Path]:
         return []
     fig, axes = _grid(len(metrics))
     for ax, metric in zip(axes, metrics, strict=False):
+        names = _labels(exp)
         for i, cell in enumerate(exp.cells):
             ci = stats.mean_ci(exp.values(i, metric).to_numpy())
             err = [[ci.mean - ci.ci_low], [ci.ci_high - ci.mean]] if math.isfinite(ci.ci_low) else None
-            ax.bar(i, ci.mean, color=cell_color(cell, i), yerr=err, capsize=5, label=cell_label(cell))
-        ax.set_xticks(range(len(exp.cells)), [cell_label(c) for c in exp.cells], rotation=15)
+            hatch, alpha = ("//", 0.45) if _is_baseline(cell) else (None, 1.0)
+            ax.bar(i, ci.mean, color=cell_color(cell, i), alpha=alpha, hatch=hatch, yerr=err, capsize=5, label=names[i])
+        ax.set_xticks(range(len(exp.cells)), names, rotation=25 if len(names) > 4 else 15, ha="right")
         ax.set_ylabel(label(metric))
         ax.set_title(metric)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -162,8 +183,9 @@ def chart_timeseries(exp: Experiment) -> list[Path]:
     fig, axes = _grid(len(metrics))
     for ax, metric in zip(axes, metrics, strict=False):
         rows = frame[frame["metric"] == metric]
+        names = _labels(exp)
         for i, cell in enumerate(exp.cells):
-            _band_line(ax, rows[rows["cell"] == i], cell_color(cell, i), cell_label(cell))
+            _band_line(ax, rows[rows["cell"] == i], cell_color(cell, i), names[i])
         ax.set_xlabel("week")
         ax.set_ylabel(label(metric))
         ax.set_title(metric)
@@ -196,7 +218,7 @@ def chart_interaction(exp: Experiment) -> list[Path]:
     fig, axes = _grid(len(metrics))
     for ax, metric in zip(axes, metrics, strict=False):
         for s in structures:
-            cis = [stats.mean_ci(exp.values(exp.find_cell(structure=s, kpi=k), metric).to_numpy()) for k in kpis]
+            cis = [stats.mean_ci(exp.values(_learned(exp, structure=s, kpi=k), metric).to_numpy()) for k in kpis]
             means = [c.mean for c in cis]
             err = [[c.mean - c.ci_low for c in cis], [c.ci_high - c.mean for c in cis]]
             ax.errorbar(
@@ -243,7 +265,7 @@ def chart_vanity(exp: Experiment) -> list[Path]:
     kpis = [(k, name) for k, name in TEAM_KPIS if source.get(k, k) in exp.metrics]
     kpis.append((DECISION, "company: firm value (truth)"))
     fig, ax = plt.subplots(figsize=(11, 4.8))
-    others = list(range(1, len(exp.cells)))
+    others = [i for i in range(1, len(exp.cells)) if not _is_baseline(exp.cells[i])]  # vs cell 0 (fixed policy)
     width = 0.8 / len(others)
     for j, cell in enumerate(others):
         means, lows, highs = [], [], []
@@ -263,14 +285,14 @@ def chart_vanity(exp: Experiment) -> list[Path]:
             yerr=[lows, highs],
             capsize=3,
             color=cell_color(exp.cells[cell], cell),
-            label=cell_label(exp.cells[cell]),
+            label=_labels(exp)[cell],
         )
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(len(kpis) - 1.5, color="grey", ls=":", lw=1)
     ax.set_xticks(range(len(kpis)), [name for _, name in kpis], rotation=10)
-    ax.set_ylabel(f"% change vs {cell_label(exp.cells[0])} (paired by replicate)")
+    ax.set_ylabel(f"% change vs {_labels(exp)[0]} (paired by replicate)")
     ax.legend(fontsize=8, title=f"bars: mean; error bars: {BAND_CI}", title_fontsize=8)
-    ax.set_title(f"Vanity vs truth: team KPIs vs company firm value, relative to {cell_label(exp.cells[0])}")
+    ax.set_title(f"Vanity vs truth: team KPIs vs company firm value, relative to {_labels(exp)[0]}")
     fig.tight_layout()
     return _save(fig, exp, "vanity_vs_truth")
 
@@ -278,7 +300,7 @@ def chart_vanity(exp: Experiment) -> list[Path]:
 # --- 5. one-factor sweeps --------------------------------------------------------------
 def sweep_factor(exp: Experiment) -> str | None:
     """The single numeric non-question factor with >= 2 levels, if the design has exactly one."""
-    swept = [f for f, v in exp.factors.items() if f not in (*QUESTION, "ablate") and len(v) >= 2]
+    swept = [f for f, v in exp.factors.items() if f not in (*QUESTION, LEARNING, "ablate") and len(v) >= 2]
     if len(swept) != 1 or not _numeric(exp.factors[swept[0]]):
         return None
     return swept[0]

@@ -32,7 +32,6 @@ from alignsim.experiments.tables import CONTRASTS, EXACT_FLOATS, Experiment, fmt
 
 FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("structure_x_kpi", {}),
-    ("baseline_fixed_policy", {}),
     ("structure_x_kpi_10y", {}),
     ("ablation", {}),
     ("sweep_handoff_context_loss", {}),
@@ -218,8 +217,6 @@ def write_readme(
     folders = {spec.name: folder for spec, folder in jobs}
     if "structure_x_kpi" in folders:
         parts.append(_headline(Experiment(folders["structure_x_kpi"])))
-    if "baseline_fixed_policy" in folders:
-        parts.append(_baseline(Experiment(folders["baseline_fixed_policy"])))
     if "ablation" in folders:
         parts.append(_mechanisms(Experiment(folders["ablation"])))
     parts.append(_no_win(root, [f for _, f in jobs]))
@@ -295,27 +292,16 @@ def _wall_seconds(folder: Path, timings: dict[Path, float]) -> float:
 def _headline(exp: Experiment) -> str:
     weeks = exp.manifest["spec"].get("weeks", "default")
     lines = [
-        f"## Headline: structure x KPI ({exp.manifest['replicates']} replicates per cell, {weeks} weeks)",
+        f"## Headline: structure x KPI with its baselines ({exp.manifest['replicates']} replicates per cell,"
+        f" {weeks} weeks)",
+        "",
+        "Fixed policy: nobody learns, everyone keeps the status quo's learned behaviour (learning = off);"
+        " placebo: the same learning schedule paid noise; siloed / shared: staff learn from that KPI. Every"
+        " cell starts from the status quo's learned behaviour (start_policy) and uses the same seeds.",
         "",
         cell_markdown(exp),
         "",
         "Paired effects and interaction (mean [95% CI]):",
-        "",
-    ]
-    lines += [f"- {line}" for line in effects_lines(exp)]
-    return "\n".join(lines)
-
-
-def _baseline(exp: Experiment) -> str:
-    lines = [
-        f"## Baseline: fixed policies ({exp.manifest['replicates']} replicates per cell, nobody learns)",
-        "",
-        "Nobody learns (learning = off): every decision variable keeps the status quo's learned behaviour it"
-        " starts from (start_policy), so siloed and shared KPIs are identical by construction: the KPI effects"
-        " above come only through what people learn to do under each plan after the reorganisation, and the"
-        " structure effect here is the structure alone.",
-        "",
-        cell_markdown(exp),
         "",
     ]
     lines += [f"- {line}" for line in effects_lines(exp)]
@@ -378,11 +364,14 @@ def _verdicts(folders: list[Path], losing: bool) -> list[str]:
         frame = pd.read_csv(path, **EXACT_FLOATS)
         frame["context"] = frame["context"].fillna("")
         frame = frame[(frame["metric"] == DECISION) & frame["factor"].isin(["structure", "kpi"])]
+        # a contrast among fixed-policy or placebo cells is a baseline, not a verdict on a design
+        frame = frame[~frame["context"].str.contains("learning=off|learning=placebo", regex=True)]
         side = pd.to_numeric(frame["diff_ci95_t_high" if losing else "diff_ci95_t_low"], errors="coerce")
         for _, row in frame[(side < 0) if losing else (side > 0)].iterrows():
             parts = [p for p in str(row["context"]).split(";") if p]
-            fixed = ", ".join(p for p in parts if p.split("=")[0] in ("structure", "kpi")) or "-"
-            where = ", ".join(p for p in parts if p.split("=")[0] not in ("structure", "kpi")) or "default parameters"
+            design = ("structure", "kpi", "learning")
+            fixed = ", ".join(p for p in parts if p.split("=")[0] in design) or "-"
+            where = ", ".join(p for p in parts if p.split("=")[0] not in design) or "default parameters"
             key = (folder.name, f"{row['level_b']} - {row['level_a']}", fixed)
             diff = fmt_ci(row["mean_diff_b_minus_a"], row["diff_ci95_t_low"], row["diff_ci95_t_high"])
             groups.setdefault(key, []).append(f"{where}: {diff}")

@@ -222,11 +222,6 @@ def test_compare_refuses_a_set_of_the_learning_mode(tmp_path, capsys, item):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="charts.py draws the structure x KPI charts only for designs whose factors are structure and kpi"
-    " alone (_question_only); it must learn the learning factor (see the h-compare report)",
-)
 def test_compare_draws_its_charts(compared):
     out, _ = compared
     assert (out / "charts" / "structure_x_kpi.png").exists()
