@@ -13,7 +13,8 @@ inside the band or on the wrong side in about 97.5% of seed sets.
 Measured at the defaults (6 seeds per structure, z = mean / SE): breadth +23/+16, SDR threshold
 -17/-20, honesty -4.6/-5.3, discount +2.6/+1.8, multi-year push +1.8/+1.4 (assembly line/pods).
 Multi-year push and discount are the weakest signals (AEs are paid late, when their deals close,
-and are few), so they are tested pooled over both structures with 6 seeds each.
+and are few), so they are tested over both structures with 10 seeds each (20 pairs; measured after
+the M9 rework: z = +3.0 and +5.0; with 6 seeds each multi-year push gave z = +1.95).
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ def paired_z(metric: str, kpi: str, seeds=SEEDS) -> float:
         ("policy_marketer_breadth", +1, SEEDS),  # siloed marketers broaden targeting (M1, seed 003)
         ("policy_sdr_qualification_threshold", -1, SEEDS),  # siloed SDRs pass more (M3)
         ("policy_ae_honesty", -1, SEEDS),  # siloed AEs over-promise (M4)
-        ("policy_ae_discount", +1, range(6)),  # siloed AEs discount more (M4)
-        ("policy_ae_multi_year_push", +1, range(6)),  # siloed AEs push multi-year terms (M4/M10)
+        ("policy_ae_discount", +1, range(10)),  # siloed AEs discount more (M4)
+        ("policy_ae_multi_year_push", +1, range(10)),  # siloed AEs push multi-year terms (M4/M10)
     ],
 )
 def test_siloed_kpis_pull_each_role_the_way_its_plan_pays(metric: str, sign: int, seeds) -> None:
