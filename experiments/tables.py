@@ -135,14 +135,8 @@ def summary_lines(exp: Experiment) -> list[str]:
     return lines
 
 
-CONTRAST_HEADER = (
-    "factor",
-    "level_a",
-    "level_b",
-    "cell_a",
-    "cell_b",
-    "context",
-    "metric",
+#: the columns of a paired difference, shared by contrasts.csv and baselines.csv (see :func:`_diff_fields`)
+DIFF_HEADER = (
     "n_pairs",
     "mean_a",
     "mean_b",
@@ -153,6 +147,12 @@ CONTRAST_HEADER = (
     "p_value",
     "cohens_dz",
 )
+CONTRAST_HEADER = ("factor", "level_a", "level_b", "cell_a", "cell_b", "context", "metric", *DIFF_HEADER)
+
+
+def _diff_fields(d: stats.PairedDiff) -> tuple[Any, ...]:
+    """A paired difference as the values of :data:`DIFF_HEADER`."""
+    return (d.n, d.mean_a, d.mean_b, d.mean_diff, d.ci_low, d.ci_high, d.t, d.p_value, d.cohens_dz)
 
 
 def contrast_pairs(exp: Experiment) -> list[tuple[str, int, int, str]]:
@@ -165,7 +165,7 @@ def contrast_pairs(exp: Experiment) -> list[tuple[str, int, int, str]]:
             if cell[factor] != levels[0]:
                 continue
             others = {k: v for k, v in cell.items() if k != factor}
-            context = ";".join(f"{k}={v}" for k, v in others.items())
+            context = _levels(others)
             for level in levels[1:]:
                 j = exp.find_cell(**others, **{factor: level})
                 if j is not None:
@@ -180,26 +180,7 @@ def contrast_lines(exp: Experiment) -> list[str]:
         for metric in exp.metrics:
             d = stats.paired_diff(*exp.paired(i, j, metric))
             lines.append(
-                csv_line(
-                    (
-                        factor,
-                        exp.cells[i][factor],
-                        exp.cells[j][factor],
-                        i,
-                        j,
-                        context,
-                        metric,
-                        d.n,
-                        d.mean_a,
-                        d.mean_b,
-                        d.mean_diff,
-                        d.ci_low,
-                        d.ci_high,
-                        d.t,
-                        d.p_value,
-                        d.cohens_dz,
-                    )
-                )
+                csv_line((factor, exp.cells[i][factor], exp.cells[j][factor], i, j, context, metric, *_diff_fields(d)))
             )
     return lines
 
@@ -294,22 +275,7 @@ def baseline_pairs(exp: Experiment) -> list[tuple[int, int]]:
     return pairs
 
 
-BASELINE_HEADER = (
-    "cell_a",
-    "cell_b",
-    "baseline_a",
-    "learned_b",
-    "metric",
-    "n_pairs",
-    "mean_a",
-    "mean_b",
-    "mean_diff_b_minus_a",
-    "diff_ci95_t_low",
-    "diff_ci95_t_high",
-    "paired_t",
-    "p_value",
-    "cohens_dz",
-)
+BASELINE_HEADER = ("cell_a", "cell_b", "baseline_a", "learned_b", "metric", *DIFF_HEADER)
 
 
 def _levels(cell: dict[str, Any]) -> str:
@@ -325,26 +291,7 @@ def baseline_lines(exp: Experiment) -> list[str]:
     for a, b in pairs:
         for metric in exp.metrics:
             d = stats.paired_diff(*exp.paired(a, b, metric))
-            lines.append(
-                csv_line(
-                    (
-                        a,
-                        b,
-                        _levels(exp.cells[a]),
-                        _levels(exp.cells[b]),
-                        metric,
-                        d.n,
-                        d.mean_a,
-                        d.mean_b,
-                        d.mean_diff,
-                        d.ci_low,
-                        d.ci_high,
-                        d.t,
-                        d.p_value,
-                        d.cohens_dz,
-                    )
-                )
-            )
+            lines.append(csv_line((a, b, _levels(exp.cells[a]), _levels(exp.cells[b]), metric, *_diff_fields(d))))
     return lines
 
 
