@@ -31,15 +31,13 @@ from alignsim.experiments.metrics import DECISION, HEADLINE, TEAM_KPIS, TS_HEADL
 from alignsim.experiments.palette import BAND_CI, cell_color, cell_label
 from alignsim.experiments.report import cell_labels
 from alignsim.experiments.store import TIMESERIES
-from alignsim.experiments.tables import EXACT_FLOATS, Experiment, two_by_two
+from alignsim.experiments.tables import EXACT_FLOATS, LEARNING, REWARD, Experiment, two_by_two
 
 CHART_DIR = "charts"
 #: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
 SVG_SALT = "alignsim"
 QUESTION = ("structure", "kpi")
 MAX_TS_CELLS = 10
-#: the baselines factor of structure_x_kpi (off = fixed policy, placebo, reward): part of the question's design
-LEARNING = "learning"
 
 
 def plot_experiment(out_dir: Path) -> list[Path]:
@@ -87,19 +85,15 @@ def _question_only(exp: Experiment) -> bool:
     return set(exp.factors) <= {*QUESTION, LEARNING} and bool(set(exp.factors) & set(QUESTION))
 
 
-def _labels(exp: Experiment) -> list[str]:
-    return cell_labels(exp)
-
-
 def _is_baseline(cell: dict[str, Any]) -> bool:
     """A fixed-policy or placebo cell (drawn hatched beside the learned cells)."""
-    return cell.get(LEARNING, "reward") != "reward"
+    return cell.get(LEARNING, REWARD) != REWARD
 
 
 def _learned(exp: Experiment, **levels: Any) -> int | None:
     """The cell with these levels in which staff learn from their reward (if the design has baselines)."""
-    if LEARNING in exp.factors and "reward" in exp.factors[LEARNING]:
-        levels[LEARNING] = "reward"
+    if REWARD in exp.factors.get(LEARNING, []):
+        levels[LEARNING] = REWARD
     return exp.find_cell(**levels)
 
 
@@ -132,8 +126,8 @@ def chart_2x2(exp: Experiment) -> list[Path]:
     if not _question_only(exp) or not metrics or exp.runs.empty:
         return []
     fig, axes = _grid(len(metrics))
+    names = cell_labels(exp)
     for ax, metric in zip(axes, metrics, strict=False):
-        names = _labels(exp)
         for i, cell in enumerate(exp.cells):
             ci = stats.mean_ci(exp.values(i, metric).to_numpy())
             err = [[ci.mean - ci.ci_low], [ci.ci_high - ci.mean]] if math.isfinite(ci.ci_low) else None
@@ -181,9 +175,9 @@ def chart_timeseries(exp: Experiment) -> list[Path]:
     if not metrics:
         return []
     fig, axes = _grid(len(metrics))
+    names = cell_labels(exp)
     for ax, metric in zip(axes, metrics, strict=False):
         rows = frame[frame["metric"] == metric]
-        names = _labels(exp)
         for i, cell in enumerate(exp.cells):
             _band_line(ax, rows[rows["cell"] == i], cell_color(cell, i), names[i])
         ax.set_xlabel("week")
@@ -266,6 +260,7 @@ def chart_vanity(exp: Experiment) -> list[Path]:
     kpis.append((DECISION, "company: firm value (truth)"))
     fig, ax = plt.subplots(figsize=(11, 4.8))
     others = [i for i in range(1, len(exp.cells)) if not _is_baseline(exp.cells[i])]  # vs cell 0 (fixed policy)
+    names = cell_labels(exp)
     width = 0.8 / len(others)
     for j, cell in enumerate(others):
         means, lows, highs = [], [], []
@@ -285,14 +280,14 @@ def chart_vanity(exp: Experiment) -> list[Path]:
             yerr=[lows, highs],
             capsize=3,
             color=cell_color(exp.cells[cell], cell),
-            label=_labels(exp)[cell],
+            label=names[cell],
         )
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(len(kpis) - 1.5, color="grey", ls=":", lw=1)
     ax.set_xticks(range(len(kpis)), [name for _, name in kpis], rotation=10)
-    ax.set_ylabel(f"% change vs {_labels(exp)[0]} (paired by replicate)")
+    ax.set_ylabel(f"% change vs {names[0]} (paired by replicate)")
     ax.legend(fontsize=8, title=f"bars: mean; error bars: {BAND_CI}", title_fontsize=8)
-    ax.set_title(f"Vanity vs truth: team KPIs vs company firm value, relative to {_labels(exp)[0]}")
+    ax.set_title(f"Vanity vs truth: team KPIs vs company firm value, relative to {names[0]}")
     fig.tight_layout()
     return _save(fig, exp, "vanity_vs_truth")
 
