@@ -151,6 +151,14 @@ class Roster:
         in_force = self.learner.in_force  # agents x decision variables
         self._policy = {name: in_force[:, i].copy() for i, name in enumerate(self.learner.names)}
 
+    def incumbent(self, learning_mode: str) -> np.ndarray:
+        """Incumbent policies, agents x variables: without this quarter's exploration; learning "off": the fixed policy.
+
+        With learning off no trial ever starts, so the policy in force is exactly the one set, even at
+        a bound (the learner's incumbent holds its logit, a margin inside the bound).
+        """
+        return self.learner.in_force if learning_mode == "off" else self.learner.policy
+
     def policy(self, name: str) -> np.ndarray:
         """Decision variable ``name`` in force for every agent, by owner index."""
         return self._policy[name]

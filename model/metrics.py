@@ -378,9 +378,8 @@ def final_policies(m: GTMModel) -> dict[str, float]:
     """Mean incumbent of every decision variable at the end (the fixed policy itself when learning is off)."""
     out = {}
     for roster in m.rosters:
-        learner = roster.learner
-        policy = learner.in_force if m.learning_mode == "off" else learner.policy
-        for j, name in enumerate(learner.names):
+        policy = roster.incumbent(m.learning_mode)
+        for j, name in enumerate(roster.learner.names):
             out[f"policy_{roster.role}_{name}"] = float(policy[:, j].mean())
     moved = m.learning_diagnostics()["moved"] if m.learning_mode != "off" else []
     out["variables_still_drifting"] = float(np.count_nonzero(np.asarray(moved, dtype=bool)))

@@ -97,8 +97,7 @@ def hire(m: GTMModel, roster: Roster, count: int) -> None:
     if count <= 0:
         return
     per_pod = np.bincount(roster.pod, minlength=m.n_pods)
-    # the incumbent policy (without this quarter's exploration); with learning off, exactly the fixed policy
-    incumbent = roster.learner.in_force if m.learning_mode == "off" else roster.learner.policy
+    incumbent = roster.incumbent(m.learning_mode)
     new, policy = [], []
     for _ in range(count):
         pod = int(np.argmin(per_pod))
