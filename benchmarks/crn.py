@@ -66,11 +66,11 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -370,23 +370,6 @@ def finite_json(obj: Any) -> Any:
     return obj
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-crn-", suffix=".json", dir=folder)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _fmt(x: float | None, digits: int = 2) -> str:
     """A figure for the table ("-" for None, "inf"/"nan" as such)."""
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
@@ -563,7 +546,9 @@ def main(argv: list[str] | None = None) -> int:
             if r["error"] is None
         ],
     }
-    atomic_write(args.out, json.dumps(finite_json(doc), indent=1, allow_nan=False) + "\n")
+    from alignsim.experiments.fileio import atomic_write_text  # the project's atomic writer (0644, fsync, replace)
+
+    atomic_write_text(Path(args.out), json.dumps(finite_json(doc), indent=1, allow_nan=False) + "\n")
 
     print(
         f"## Common random numbers: saving = var(unpaired) / var(paired), {args.weeks} weeks"
