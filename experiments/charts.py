@@ -9,6 +9,8 @@ Charts (each drawn when the experiment's factors allow it):
     5. ``sweep_<factor>``: headline metrics vs one factor, one line per cell, 95% CI bands.
     6. ``phase_<f1>_x_<f2>``: pod - assembly-line firm value over two factors with the break-even contour.
     7. ``ablation``: pod and shared-KPI firm-value advantage left with each mechanism switched off.
+
+A sampled design (experiments/design.py) gets the charts of experiments/global_charts.py instead.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ MAX_TS_CELLS = 10
 def plot_experiment(out_dir: Path) -> list[Path]:
     """Draw every applicable chart into ``out_dir/charts``; return the PNG paths."""
     exp = Experiment(out_dir)
+    if exp.manifest.get("sample"):  # a sampled design: sensitivity and discovery charts
+        from alignsim.experiments.global_charts import plot_global
+
+        return plot_global(out_dir) if len(exp.runs) else []
     written: list[Path] = []
     for draw in (
         chart_2x2,

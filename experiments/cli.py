@@ -1,4 +1,4 @@
-"""The ``alignsim`` command: run, compare, sweep, plot, reproduce, params.
+"""The ``alignsim`` command: run, compare, sweep, sensitivity, discover, plot, reproduce, params.
 
 Exit codes: 0 success; 1 some runs failed (see failures.csv) or the system failed (a full disk, a
 folder that cannot be written, an unreachable Dask scheduler: one line on stderr, finished runs
@@ -8,7 +8,7 @@ to resume).
 Where results go (nothing overwrites earlier results unless asked):
     run        only with --out.
     compare    --out, else ./alignsim-out/structure_x_kpi-<design hash>/ (a new folder per design).
-    sweep      --out, else ./alignsim-out/<spec name>-<design hash>/.
+    sweep      --out, else ./alignsim-out/<spec name>-<design hash>/ (also sensitivity, discover).
     reproduce  --out (default results/): recomputes every run in a staging folder and swaps the
                finished experiments in; --resume reuses stored runs and says so.
 A folder holding another design is refused; --force replaces it.
@@ -136,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _force_option(sweep)
     _engine_options(sweep)
+
+    for name, what in (
+        ("sensitivity", "Morris or Sobol indices of firm value and each design contrast over the plausible ranges"),
+        ("discover", "scenario discovery: the regions of the plausible ranges where each design wins"),
+    ):
+        gsa = sub.add_parser(
+            name,
+            help=f"run a sampled spec (design morris, sobol or lhs) and report {what}",
+            description=f"Run (or resume) a sampled spec (design = 'morris', 'sobol' or 'lhs': every design at every"
+            f" point, same seeds) and write {what}, with the tables, charts and findings.md (the same runs serve"
+            " both commands).",
+        )
+        gsa.add_argument("spec", help="spec file, or a preset name from experiments/specs (e.g. global_morris)")
+        gsa.add_argument("--out", help="output folder (default ./alignsim-out/<spec name>-<design hash>)")
+        _force_option(gsa)
+        _engine_options(gsa)
 
     plot = sub.add_parser("plot", help="redraw every chart of an experiment folder (or of its subfolders)")
     plot.add_argument("dir", help="experiment folder, or a folder of experiment folders (e.g. results)")

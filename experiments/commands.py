@@ -113,12 +113,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    """``alignsim params``: every parameter with default, unit, allowed values and meaning."""
+    """``alignsim params``: every parameter with default, unit, allowed values, plausible range and meaning."""
     from alignsim.experiments.report import aligned
     from alignsim.model.params import PARAMS
 
-    rows = [["name", "default", "unit", "allowed", "meaning"]]
-    rows += [[p.name, repr(p.default), p.unit, p.allowed(), p.meaning] for p in PARAMS.values()]
+    rows = [["name", "default", "unit", "allowed", "plausible", "meaning"]]
+    rows += [
+        [
+            p.name,
+            repr(p.default),
+            p.unit,
+            p.allowed(),
+            f"{p.plausible[0]:g} to {p.plausible[1]:g}" if p.plausible else "",
+            p.meaning,
+        ]
+        for p in PARAMS.values()
+    ]
     print(aligned(rows))
     return EXIT_OK
 
@@ -398,6 +408,49 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else design_folder(spec)
     _, code = _sweep(spec, out, args)
+    return code
+
+
+# --- global analysis -------------------------------------------------------------------------
+def _sampled_spec(args: argparse.Namespace, methods: tuple[str, ...]) -> Any:
+    from alignsim.experiments.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if spec.sample is None or spec.design not in methods:
+        raise UserError(
+            f"{args.command}: spec {args.spec!r} has design {spec.design!r}; allowed: a sampled design"
+            f" ({', '.join(repr(m) for m in methods)}; see experiments/design.py)"
+        )
+    return spec
+
+
+def _analyse(spec: Any, args: argparse.Namespace) -> tuple[Path, int, Any]:
+    from alignsim.experiments.global_report import analyse
+
+    out = Path(args.out) if args.out else design_folder(spec)
+    _, code = _sweep(spec, out, args)
+    return out, code, analyse(out)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``alignsim sensitivity SPEC``: Morris or Sobol indices of firm value and the design contrasts."""
+    from alignsim.experiments.global_report import FINDINGS, findings_lines
+
+    out, code, exp = _analyse(_sampled_spec(args, ("morris", "sobol")), args)
+    if exp is not None:
+        print("\n".join(findings_lines(exp)))
+        print(f"\ntables: {out}/sensitivity.csv, replicates.csv, points.csv; charts: {out}/charts; {FINDINGS}")
+    return code
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """``alignsim discover SPEC``: where in the plausible ranges each design wins (boxes with coverage, density)."""
+    from alignsim.experiments.global_report import FINDINGS, region_lines, share_lines
+
+    out, code, exp = _analyse(_sampled_spec(args, ("morris", "sobol", "lhs")), args)
+    if exp is not None:
+        print("\n".join(["Over the plausible ranges:", *share_lines(exp), "", "Regions:", *region_lines(exp)]))
+        print(f"\ntables: {out}/discovery.csv, shares.csv, points.csv; charts: {out}/charts; {FINDINGS}")
     return code
 
 

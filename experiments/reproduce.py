@@ -31,6 +31,7 @@ from alignsim.experiments.store import MANIFEST, read_manifest
 from alignsim.experiments.tables import CONTRASTS, EXACT_FLOATS, Experiment, fmt_ci, fmt_num
 
 FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
+    ("global_morris", {}),
     ("structure_x_kpi", {}),
     ("structure_x_kpi_10y", {}),
     ("ablation", {}),
@@ -52,7 +53,18 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
 QUICK_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("structure_x_kpi", {"replicates": 4, "weeks": 52}),
     ("sweep_handoff_context_loss", {"replicates": 2, "weeks": 52}),
+    (
+        "global_morris",
+        {
+            "replicates": 2,
+            "weeks": 52,
+            "base": {"scenario": "default", "status_quo_weeks": 52},
+            "sample": {"inputs": ["handoff_context_loss", "prospects_per_week"], "n": 2, "seed": 2026},
+        },
+    ),
 ]
+#: the sampled design whose findings open README.md
+GLOBAL = "global_morris"
 QUICK_DIR = "quick"
 #: where a reproduction computes before it replaces anything in the results folder
 STAGING = ".alignsim-staging"
@@ -213,8 +225,11 @@ def write_readme(
     resume: bool = False,
 ) -> None:
     """Write ``root/README.md``: provenance, headline table, effects, mechanisms, where pods/shared do not win."""
-    parts = [_preamble(quick, started, total_s, counts, resume), _experiment_list(root, jobs, counts)]
     folders = {spec.name: folder for spec, folder in jobs}
+    parts = [_preamble(quick, started, total_s, counts, resume)]
+    if GLOBAL in folders:
+        parts.append(_global(folders[GLOBAL], root))
+    parts.append(_experiment_list(root, jobs, counts))
     if "structure_x_kpi" in folders:
         parts.append(_headline(Experiment(folders["structure_x_kpi"])))
     if "ablation" in folders:
@@ -287,6 +302,18 @@ def _experiment_list(root: Path, jobs: list[tuple[spec_mod.Spec, Path]], counts:
 def _wall_seconds(folder: Path, timings: dict[Path, float]) -> float:
     manifest = read_manifest(folder) or {}
     return float(manifest.get("wall_seconds_all_invocations", timings.get(folder, 0.0)))
+
+
+def _global(folder: Path, root: Path) -> str:
+    """The global analysis's findings (where each design wins over the plausible ranges), charts linked."""
+    from alignsim.experiments.global_report import findings_lines
+    from alignsim.experiments.sensitivity import SampledExperiment
+
+    lines = findings_lines(SampledExperiment(folder))
+    charts = [p for p in sorted((folder / "charts").glob("*.png")) if not p.stem.startswith("decision_map_")]
+    charts += sorted((folder / "charts").glob("decision_map_pod_minus_assembly*.png"))
+    lines += ["", *(f"![{p.stem}]({p.relative_to(root).as_posix()})" for p in charts)]
+    return "\n".join(lines)
 
 
 def _headline(exp: Experiment) -> str:

@@ -4,7 +4,8 @@ Fields (top level)::
 
     name = "structure_x_kpi"        # required; letters, digits, '_' or '-'
     description = "..."             # optional
-    design = "cross"                # "cross" (every combination) or "zip" (i-th values together)
+    design = "cross"                # "cross" (every combination), "zip" (i-th values together), or a
+                                    # sampled design "lhs" | "sobol" | "morris" (see experiments/design.py)
     replicates = 10                 # runs per cell, >= 1
     root_seed = 1                   # >= 0; replicate r of every cell uses seed_for(root_seed, r)
     weeks = 260                     # optional horizon (a model parameter)
@@ -20,6 +21,9 @@ Fields (top level)::
     structure = ["assembly_line", "pod"]
     handoff_context_loss = {start = 0.0, stop = 0.6, num = 7}
     ablate = "all"                  # "none" + every mechanism of model.mechanisms.ABLATIONS
+
+    [sample]                        # sampled designs only: inputs, n, seed, levels (experiments/design.py);
+                                    #   every factor combination runs at every sample point
 
     [[exclude]]                     # optional, repeatable: leave out every cell matching all these
     learning = "off"                #   factor values (e.g. a cell that would repeat another by
@@ -42,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from alignsim.experiments.design import POINT, SAMPLED_DESIGNS, Sample, parse_sample
 from alignsim.experiments.errors import UserError
 from alignsim.experiments.scenario import check_params, full_params, load_scenario, read_toml
 
@@ -61,6 +66,7 @@ TOP_KEYS = {
     "base",
     "factors",
     "exclude",
+    "sample",
 }
 DEFAULT_TS_EVERY_WEEKS = 4
 #: most levels one factor may have (a list or a {start, stop, num} range), checked before anything is allocated
@@ -83,8 +89,10 @@ class Spec:
         metrics: summary metrics kept in runs.csv.
         ts_every_weeks: sampling period of timeseries.csv in weeks (0 = no time series).
         ts_metrics: time-series metrics kept.
-        cells: factor values of each cell, in cell order.
+        cells: factor values of each cell, in cell order (sampled designs: the point, its input
+            values and the factor values).
         cell_params: full validated model parameters of each cell.
+        sample: the sample points of a sampled design (None for "cross" and "zip").
     """
 
     name: str
@@ -98,6 +106,7 @@ class Spec:
     ts_metrics: tuple[str, ...]
     cells: list[dict[str, Any]] = field(repr=False)
     cell_params: list[dict[str, Any]] = field(repr=False)
+    sample: Sample | None = field(default=None, repr=False)
 
     @property
     def n_runs(self) -> int:
@@ -106,8 +115,10 @@ class Spec:
 
     @property
     def factor_names(self) -> list[str]:
-        """Factor names in file order."""
-        return list(self.factors)
+        """Factor names in file order (sampled designs: point, the inputs, then the factors): runs.csv's columns."""
+        if self.sample is None:
+            return list(self.factors)
+        return [POINT, *self.sample.inputs, *(f for f in self.factors if f != POINT)]
 
     def seed(self, replicate: int) -> int:
         """Model seed of ``replicate`` (the same in every cell)."""
@@ -126,6 +137,8 @@ class Spec:
             "cells": self.cells,
             "cell_params": self.cell_params,
         }
+        if self.sample is not None:
+            payload["sample"] = self.sample.as_dict()
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -190,7 +203,7 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None, where: str = "
     if unknown:
         raise UserError(f"{where}: unknown field {unknown[0]!r}; allowed: {', '.join(sorted(TOP_KEYS))}")
     name = _name(raw, where)
-    design = _choice(raw.get("design", "cross"), ("cross", "zip"), f"{where}: field 'design'")
+    design = _choice(raw.get("design", "cross"), ("cross", "zip", *SAMPLED_DESIGNS), f"{where}: field 'design'")
     replicates = _int(raw.get("replicates", 1), 1, f"{where}: field 'replicates'")
     root_seed = _int(raw.get("root_seed", 0), 0, f"{where}: field 'root_seed'")
     metrics = _names(raw.get("metrics"), SUMMARY_METRICS, f"{where}: field 'metrics'", "summary metric")
@@ -202,9 +215,37 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None, where: str = "
     )
     base = _base(raw, base_dir, where)
     factors = _factors(raw.get("factors"), where)
-    cells = _exclude(_cells(factors, design, where), raw.get("exclude"), factors, where)
+    sample = None
+    if design in SAMPLED_DESIGNS:
+        sample = parse_sample(design, raw.get("sample"), where)
+        clash = sorted(set(sample.inputs) & set(factors))
+        if clash:
+            raise UserError(f"{where}: {clash[0]!r} is both sampled and a factor; allowed: one or the other")
+        combos = _exclude(_cells(factors, "cross", where), raw.get("exclude"), factors, where)
+        cells = _sampled_cells(sample, combos, where)
+        factors = {POINT: list(range(sample.n_points)), **factors}
+    elif "sample" in raw:
+        raise UserError(f"{where}: field 'sample' needs a sampled design; allowed: design = 'lhs', 'sobol' or 'morris'")
+    else:
+        cells = _exclude(_cells(factors, design, where), raw.get("exclude"), factors, where)
     cell_params = [_cell_params(base, cell, i, where) for i, cell in enumerate(cells)]
-    return Spec(name, raw, factors, design, replicates, root_seed, metrics, ts_every, ts_metrics, cells, cell_params)
+    return Spec(
+        name, raw, factors, design, replicates, root_seed, metrics, ts_every, ts_metrics, cells, cell_params, sample
+    )
+
+
+def _sampled_cells(sample: Sample, combos: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """Every factor combination at every sample point, point-major (a point's cells are adjacent)."""
+    if sample.n_points * len(combos) > MAX_CELLS:
+        raise UserError(
+            f"{where}: {sample.n_points:,} points x {len(combos)} factor combinations = "
+            f"{sample.n_points * len(combos):,} cells; allowed: at most {MAX_CELLS:,} (a smaller sample)"
+        )
+    cells = []
+    for i in range(sample.n_points):
+        point = sample.point(i)
+        cells += [{POINT: i, **point, **combo} for combo in combos]
+    return cells
 
 
 def _name(raw: dict[str, Any], where: str) -> str:
@@ -371,7 +412,7 @@ def _matches(cell: dict[str, Any], levels: dict[str, Any]) -> bool:
 
 def _cell_params(base: dict[str, Any], cell: dict[str, Any], index: int, where: str) -> dict[str, Any]:
     values = dict(base)
-    values.update({k: v for k, v in cell.items() if k != ABLATE})
+    values.update({k: v for k, v in cell.items() if k not in (ABLATE, POINT)})
     if ABLATE in cell:
         values.update(ablations().get(cell[ABLATE], {}))
     label = ", ".join(f"{k}={v}" for k, v in cell.items())

@@ -470,6 +470,8 @@ class RunStore:
             "error": self.error,
             "history": self.history,
         }
+        if spec.sample is not None:  # a sampled design: how its points were drawn (their values are in cells)
+            manifest["sample"] = spec.sample.as_dict()
         return manifest
 
     def _write_manifest(self, status: str, engine: str, workers: int, ended: str | None = None) -> dict[str, Any]:

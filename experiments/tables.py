@@ -107,9 +107,18 @@ class Experiment:
 
 
 def write_tables(out_dir: Path) -> None:
-    """Write summary.csv, contrasts.csv and (if applicable) interaction.csv atomically."""
+    """Write summary.csv, contrasts.csv and (if applicable) interaction.csv atomically.
+
+    A sampled design (experiments/design.py) gets summary.csv and, once every run is done, the tables of
+    experiments/global_report.py (points, sensitivity, replicates, discovery, shares, findings.md).
+    """
     exp = Experiment(out_dir)
     atomic_write_lines(exp.dir / SUMMARY, summary_lines(exp))
+    if exp.manifest.get("sample"):  # a sampled design: per-point contrasts, sensitivity, discovery, findings
+        from alignsim.experiments.global_report import analyse
+
+        analyse(out_dir)
+        return
     atomic_write_lines(exp.dir / CONTRASTS, contrast_lines(exp))
     lines = interaction_lines(exp)
     if lines:

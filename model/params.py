@@ -12,7 +12,8 @@ parameter to sweep.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -31,6 +32,10 @@ class Param:
         choices: allowed values (strings).
         kind: one of "float", "int", "bool", "choice".
         group: section for the documentation table.
+        plausible: (low, high) a real mid-market B2B SaaS company could plausibly have (numbers;
+            the ranges of the global analysis, ``alignsim sensitivity``), inside the allowed range.
+        plausible_source: where that range comes from ("domain: ..." prior, a seed, a paper,
+            "assumed" for a free parameter with no trustworthy figure, "design choice" for a setting).
     """
 
     name: str
@@ -43,6 +48,8 @@ class Param:
     choices: tuple[str, ...] = ()
     kind: str = "float"
     group: str = "setup"
+    plausible: tuple[float, float] | None = None
+    plausible_source: str = ""
 
     def allowed(self) -> str:
         """Human description of the allowed values."""
@@ -850,6 +857,107 @@ _TABLE = [
     ),
 ]
 
+#: plausible range and its source of every numeric parameter: (low, high, source). The global
+#: analysis samples inside these; the allowed range (what the model accepts) is wider.
+PLAUSIBLE: dict[str, tuple[float, float, str]] = {
+    # set-up
+    "shared_kpi_weight": (0.0, 1.0, "design choice (seed 003 step 5: any blend)"),
+    "weeks": (156, 520, "design choice (3-10 years)"),
+    "n_marketers": (4, 6, "assumed (a mid-market GTM team; hiring grows it)"),
+    "n_sdrs": (4, 9, "assumed (1-1.5 SDRs per AE)"),
+    "n_aes": (4, 9, "domain: ~$1-1.25M quota per AE for ~$5-10M new ARR a year"),
+    "n_csms": (8, 16, "domain: $1-2M ARR per CSM at the starting book"),
+    "n_pods": (1, 4, "design choice (seed 003: pods of ~2+2+2; at most the smallest team)"),
+    "initial_customers": (400, 900, "assumed (about $15-30M starting ARR at mid-market ACV)"),
+    # staffing
+    "hiring_review_weeks": (2, 13, "design choice (monthly-quarterly headcount reviews)"),
+    "csm_coverage_arr_usd": (1.0e6, 2.0e6, "domain: $1-2M ARR per CSM (SaaStr, Gainsight)"),
+    "sm_budget_share_of_arr": (0.3, 0.5, "domain: S&M ~40-50% of revenue (KeyBanc), down to ~30% when efficient"),
+    "market_headroom": (4, 12, "assumed"),
+    "ramp_weeks_marketer": (8.0, 20.0, "assumed (2-5 months)"),
+    "ramp_weeks_sdr": (9.0, 17.0, "domain: SDR ramp ~3 months (Bridge Group)"),
+    "ramp_weeks_ae": (13.0, 30.0, "domain: AE ramp median ~5 months, wide spread (Bridge Group 2024)"),
+    "ramp_weeks_csm": (8.0, 20.0, "assumed (2-5 months)"),
+    "hiring_cost_share": (0.1, 0.3, "assumed (recruiting fees and onboarding, ~15-25% of a year's pay)"),
+    # market
+    "prospects_per_week": (150.0, 450.0, "assumed (half to 1.5x the calibrated market stream)"),
+    "market_fit_mean": (0.35, 0.65, "assumed"),
+    "market_fit_concentration": (2.0, 8.0, "assumed"),
+    "intent_mean": (0.25, 0.55, "assumed"),
+    "share_smb": (0.15, 0.45, "domain: ACV bands (KBCM)"),
+    "share_enterprise": (0.05, 0.2, "domain: ACV bands (KBCM)"),
+    "acv_smb_usd": (8000.0, 20000.0, "domain: SMB ACV < $25K (KBCM)"),
+    "acv_mm_usd": (25000.0, 60000.0, "domain: mid-market $25-100K, median ~$28-38K (KBCM, Bridge Group)"),
+    "acv_ent_usd": (100000.0, 200000.0, "domain: enterprise ACV > $100K (KBCM)"),
+    "cycle_smb_weeks": (2.0, 4.5, "domain: SMB cycle 14-30 days (Bridge Group 2017)"),
+    "cycle_mm_weeks": (4.5, 13.0, "domain: mid-market cycle 30-90 days (Bridge Group 2017)"),
+    "cycle_ent_weeks": (13.0, 26.0, "domain: enterprise cycle 90-180+ days (Bridge Group 2017)"),
+    "sales_cycle_scale": (0.6, 1.6, "assumed (every segment's cycle 40% shorter to 60% longer)"),
+    "gross_margin": (0.70, 0.82, "domain: subscription ~79%, total ~71% (KeyBanc 2024)"),
+    "churn_alpha": (0.8, 1.8, "domain: with churn_beta, mean annual churn ~5-18% around the ~10% median (KBCM)"),
+    "churn_beta": (8.0, 14.0, "domain: with churn_alpha, mean annual churn ~5-18% around the ~10% median"),
+    "contract_weeks": (52, 104, "seed 003 (annual to two-year terms)"),
+    # cost
+    "discount_rate_per_year": (0.08, 0.15, "assumed (cost of capital of a growth-stage SaaS firm)"),
+    "valuation_horizon_years": (5.0, 15.0, "design choice"),
+    "cost_marketer_usd_per_year": (130000.0, 200000.0, "assumed (fully loaded)"),
+    "cost_sdr_usd_per_year": (80000.0, 120000.0, "assumed (fully loaded OTE)"),
+    "cost_ae_usd_per_year": (180000.0, 280000.0, "domain: AE OTE with 50/50 pay mix (ICONIQ), loaded"),
+    "cost_csm_usd_per_year": (100000.0, 160000.0, "assumed (fully loaded)"),
+    "program_cost_per_lead_usd": (500.0, 1500.0, "domain: keeps the CAC ratio near ~1.1-1.2 (KBCM)"),
+    # capacity
+    "sdr_leads_per_week": (10.0, 25.0, "assumed"),
+    "ae_opportunity_slots": (25.0, 60.0, "assumed"),
+    "csm_hours_per_week": (35.0, 45.0, "assumed"),
+    # mechanisms
+    "fit_effect": (0.5, 1.0, "assumed (M1 at half to full strength)"),
+    "targeting_noise_sd": (0.1, 0.4, "assumed"),
+    "keep_share_narrow": (0.02, 0.1, "assumed"),
+    "keep_share_broad": (0.3, 0.6, "assumed"),
+    "ticket_hours_per_customer_week": (0.06, 0.2, "assumed (seed 000: poor fit opens more tickets)"),
+    "mql_definition_gap": (0.1, 0.5, "domain: MQL->SQL 13-50%, definitions vary (SiriusDecisions)"),
+    "sdr_signal_noise_sd": (0.05, 0.3, "assumed"),
+    "sdr_threshold_effect": (0.5, 1.0, "assumed (M3 at half to full strength)"),
+    "overpromise_effect": (0.5, 1.0, "assumed (M4 at half to full strength)"),
+    "discount_effect": (0.5, 1.0, "assumed (M4 at half to full strength)"),
+    "multiyear_booking_credit": (0.5, 1.0, "assumed (comp plans credit 50-100% of extra contract years)"),
+    "win_base_logit": (-4.3, -3.6, "domain: keeps the win rate of SQLs near 15-30% (SiriusDecisions)"),
+    "handoff_context_loss": (0.1, 0.6, "assumed: no trustworthy figure (domain.md)"),
+    "info_sharing_assembly": (0.0, 0.3, "assumed (seed 004: CRM silos)"),
+    "info_sharing_pod": (0.3, 0.8, "assumed: no trustworthy figure for pod effects (domain.md)"),
+    "handoff_delay_weeks": (0.0, 1.0, "assumed (routing within hours to a week; HBR 2011 speed to lead)"),
+    "specialisation_gain": (0.0, 0.3, "assumed: no trustworthy figure (seed 003)"),
+    "lead_decay_per_week": (0.2, 1.0, "assumed (Oldroyd et al. 2011: qualification odds fall steeply with delay)"),
+    "lead_expiry_weeks": (3.0, 10.0, "assumed"),
+    "help_efficiency": (0.25, 0.75, "assumed (seeds 000, 003)"),
+    "help_trigger_weeks": (0.5, 2.0, "assumed"),
+    "champion_turnover_per_year": (0.1, 0.3, "assumed (seeds 001, 003: champions change jobs every few years)"),
+    "adoption_rate_per_hour": (0.03, 0.1, "assumed"),
+    "adoption_base_rate": (0.005, 0.02, "assumed"),
+    "relationship_rate_per_hour": (0.08, 0.25, "assumed"),
+    "relationship_decay_per_week": (0.02, 0.06, "assumed (half-life ~12-35 weeks)"),
+    "churn_value_gap_coef": (1.5, 3.5, "assumed (seeds 001, 003)"),
+    "churn_relationship_coef": (0.8, 2.0, "assumed (seed 001)"),
+    "expansion_per_renewal": (0.15, 0.35, "domain: keeps NRR near 100-110% (SaaS Capital 2023)"),
+    "contraction_per_renewal": (0.2, 0.4, "domain: keeps GRR near 90-93% (SaaS Capital 2023)"),
+    "expansion_relationship_weight": (0.0, 1.0, "assumed (seed 001: happy vs successful customers)"),
+    "feedback_learning": (0.5, 1.5, "assumed (seeds 002, 004)"),
+    "feedback_delay_weeks": (13.0, 52.0, "assumed (seed 004: a quarter to a year)"),
+    "incidents_per_year": (2.0, 8.0, "assumed (seed 004)"),
+    "incident_reach": (0.1, 0.5, "assumed"),
+    "incident_damage": (0.05, 0.3, "assumed"),
+    "uninformed_amplifier": (0.5, 1.5, "assumed (seed 004)"),
+    # learning
+    "status_quo_weeks": (156, 520, "design choice (3-10 years of the status quo before the reorganisation)"),
+    "review_weeks": (13, 26, "design choice (quarterly to half-yearly trials)"),
+    "learning_rate": (0.03, 0.3, "assumed: no trustworthy figure for how fast staff adapt"),
+    "exploration_sd": (0.1, 0.6, "assumed: no trustworthy figure for how much staff experiment"),
+    "shared_reward_horizon_weeks": (26, 156, "domain: shared outcomes are known 6 months to 3 years later"),
+}
+_TABLE = [
+    replace(p, plausible=PLAUSIBLE[p.name][:2], plausible_source=PLAUSIBLE[p.name][2]) if p.name in PLAUSIBLE else p
+    for p in _TABLE
+]
 PARAMS: dict[str, Param] = {p.name: p for p in _TABLE}
 DEFAULTS: dict[str, Any] = {p.name: p.default for p in _TABLE}
 
@@ -892,6 +1000,24 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def parameter_ranges(names: Iterable[str] | None = None) -> dict[str, tuple[float, float]]:
+    """``{name: (low, high)}``: the plausible range of every numeric parameter, in table order (or of ``names``).
+
+    Raises:
+        ValueError: a name that is not a parameter or has no plausible range (bool and choice parameters).
+    """
+    if names is None:
+        return {p.name: p.plausible for p in _TABLE if p.plausible is not None}
+    out = {}
+    for name in names:
+        if name not in PARAMS:
+            raise ValueError(f"unknown parameter {name!r}; see 'alignsim params' for the list")
+        if PARAMS[name].plausible is None:
+            raise ValueError(f"parameter {name!r} has no plausible range ({PARAMS[name].allowed()})")
+        out[name] = PARAMS[name].plausible
+    return out
+
+
 def shared_weight(params: dict[str, Any]) -> float:
     """Weight of the shared KPI implied by ``kpi`` (siloed 0, shared 1, blend as given)."""
     return {"siloed": 0.0, "shared": 1.0}.get(params["kpi"], params["shared_kpi_weight"])
@@ -899,9 +1025,16 @@ def shared_weight(params: dict[str, Any]) -> float:
 
 def markdown_table() -> str:
     """The parameter table in Markdown, for docs/MODEL.md."""
-    rows = ["| group | name | default | unit | allowed | meaning | source |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| group | name | default | unit | allowed | plausible (source) | meaning | source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for p in _TABLE:
-        rows.append(f"| {p.group} | `{p.name}` | {p.default!r} | {p.unit} | {p.allowed()} | {p.meaning} | {p.source} |")
+        plausible = f"{p.plausible[0]:g} to {p.plausible[1]:g} ({p.plausible_source})" if p.plausible else ""
+        rows.append(
+            f"| {p.group} | `{p.name}` | {p.default!r} | {p.unit} | {p.allowed()} | {plausible} | {p.meaning}"
+            f" | {p.source} |"
+        )
     return "\n".join(rows)
 
 

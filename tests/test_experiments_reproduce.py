@@ -10,7 +10,16 @@ from alignsim.experiments.cli import main
 from alignsim.experiments.reproduce import QUICK_DIR, QUICK_PLAN
 
 COMMITTED = Path(__file__).resolve().parent.parent / "results" / QUICK_DIR
-COMPARED = ("runs.csv", "summary.csv", "contrasts.csv", "interaction.csv", "timeseries.csv")
+COMPARED = (
+    "runs.csv",
+    "summary.csv",
+    "contrasts.csv",
+    "interaction.csv",
+    "timeseries.csv",
+    "points.csv",
+    "sensitivity.csv",
+    "discovery.csv",
+)
 
 
 def test_quick_reproduction_matches_committed_results(tmp_path):
