@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 1 some runs failed (see failures.csv) or the system failed (a full disk, a
 folder that cannot be written, an unreachable Dask scheduler: one line on stderr, finished runs
-kept); 2 bad input (one line on stderr, nothing written); 130 interrupted (rerun the same command
-to resume).
+kept); 2 bad input (one line on stderr, nothing written); 130 interrupted by Ctrl-C, SIGTERM or SIGHUP
+in any command (one line on stderr; every file is written atomically, so nothing partial is left;
+rerun the same command to resume).
 
 Where results go (nothing overwrites earlier results unless asked):
     run        only with --out.
@@ -186,8 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors (exit 2, one line) and --help (exit 0)
         return int(exc.code or 0)
     from alignsim.experiments import commands
+    from alignsim.experiments.runner import install_stop_handlers
 
     handler = getattr(commands, f"cmd_{args.command}")
+    install_stop_handlers()  # SIGTERM/SIGHUP stop every command as Ctrl-C does, not silently
     try:
         return handler(args)
     except UserError as exc:
@@ -195,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemFailureError as exc:
         return _fail(args.command, exc, EXIT_SYSTEM)
     except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM, which the runner turns into a KeyboardInterrupt)
-        message = one_line(getattr(exc, "advice", "")) or "interrupted; rerun the same command to resume"
+        what = f"stopped by {exc}" if str(exc) else "interrupted"
+        message = one_line(getattr(exc, "advice", "")) or f"{what}; rerun the same command to resume"
         sys.stderr.write(f"alignsim {args.command}: {message}\n")
         return EXIT_INTERRUPTED
     except OSError as exc:  # a read or write the command could not get past (full disk, permissions, network)

@@ -79,7 +79,7 @@ class StopSignals:
                 continue
             current = signal.getsignal(number)
             default = signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
-            if current is default:
+            if current is default or current is raise_stop:
                 self._saved[number] = current
                 signal.signal(number, self._handle)
         return self
@@ -114,6 +114,25 @@ class StopSignals:
         if not self._depth and self._pending is not None:
             number, self._pending = self._pending, None
             self.raise_for(number)
+
+
+def raise_stop(number: int, frame: Any) -> None:
+    """Signal handler of every command outside a sweep: SIGTERM/SIGHUP raise :class:`Terminated`."""
+    StopSignals.raise_for(number)
+
+
+def install_stop_handlers() -> None:
+    """Make SIGTERM and SIGHUP stop any command like Ctrl-C does (one line, exit 130, files atomic).
+
+    Only signals at their default disposition are taken (a ``nohup``-ignored SIGHUP stays ignored);
+    a sweep's :class:`StopSignals` takes them over while it runs and hands them back after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            signal.signal(number, raise_stop)
 
 
 def tasks_for(spec: Spec, skip: set[str] | None = None) -> Iterator[Task]:

@@ -56,7 +56,9 @@ class GTMModel(mesa.Model):
         self, structure: str = "assembly_line", kpi: str = "siloed", seed: int | None = None, **params: Any
     ) -> None:
         self.p = validate({"structure": structure, "kpi": kpi, **params})
-        super().__init__(seed=seed)
+        # Mesa's own generators are unused (every draw comes from the numpy streams below); rng= is the
+        # keyword Mesa 3.4+ keeps (seed= is deprecated there), and Mesa 3.3 accepts it too
+        super().__init__(rng=seed)
         self.seed = seed
         # the market stream draws every prospect (and its key for later luck) in an order no policy,
         # structure or headcount changes; staff explore with their own streams (agents/base.py)

@@ -512,3 +512,36 @@ def test_release_survives_mesa_without_the_id_registry(monkeypatch):
     monkeypatch.undo()
     model.run()
     assert model not in getattr(mesa.Agent, "_ids", {})
+
+
+def test_sigterm_to_a_single_run_stops_with_one_line_and_writes_nothing(tmp_path):
+    """SIGTERM (timeout, Slurm, docker stop) reaches `alignsim run` mid-model: exit 130, one line, no files."""
+    import signal
+    import sys
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "alignsim.experiments", "run", "--weeks", "1040", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)  # inside the model (the status-quo start and 1,040 weeks take several seconds)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert stderr.splitlines() == ["alignsim run: stopped by SIGTERM; rerun the same command to resume"], stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_sighup_ignored_by_nohup_stays_ignored():
+    """A command started under nohup keeps SIGHUP ignored (alignsim takes only default dispositions)."""
+    import signal
+    import sys
+
+    code = (
+        "import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN);"
+        "from alignsim.experiments.runner import install_stop_handlers; install_stop_handlers();"
+        "print(signal.getsignal(signal.SIGHUP) is signal.SIG_IGN, signal.getsignal(signal.SIGTERM).__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "raise_stop"]
+    assert signal.getsignal(signal.SIGTERM) is not None

@@ -183,7 +183,7 @@ def test_sigterm_to_driver_stops_like_ctrl_c_leaves_nothing_and_resumes_identica
     assert_all_gone(kids)
     assert proc.returncode in (130, 143)
     err = (tmp_path / "stderr.txt").read_text()
-    assert err.splitlines() == ["alignsim sweep: interrupted; rerun the same command to resume"], err
+    assert err.splitlines() == ["alignsim sweep: stopped by SIGTERM; rerun the same command to resume"], err
     stopped = manifest(out)
     assert stopped["status"] == "interrupted"
     assert 2 <= stopped["runs"]["done"] < 24
