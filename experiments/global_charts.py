@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter
 
 from alignsim.experiments import responses as resp
 from alignsim.experiments.charts import _save
-from alignsim.experiments.discovery import contrast_arrays, share_rows
+from alignsim.experiments.discovery import MAX_DEPTH, contrast_arrays, share_rows
 from alignsim.experiments.sensitivity import SampledExperiment, indices
 
 AHEAD_COLORS = ("#E69F00", "#0072B2")  # first design ahead, second design ahead (Okabe-Ito)
@@ -79,7 +79,7 @@ def chart_shares(exp: SampledExperiment) -> list[Path]:
             if value >= 0.08:
                 ax.text(left + value / 2, i, f"{value:.0%}\n{text}", ha="center", va="center", fontsize=7)
             left += value
-    ax.set_yticks(range(len(contrasts)), [resp.RESPONSE_LABELS[r].split(",")[0] for r in contrasts])
+    ax.set_yticks(range(len(contrasts)), [resp.RESPONSE_SHORT[r] for r in contrasts])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_xlabel("share of the sampled plausible space (points)")
@@ -143,13 +143,18 @@ def _sobol_panel(ax, frame) -> None:
 
 
 def top_inputs(exp: SampledExperiment, response: str, k: int = 2) -> list[str]:
-    """The ``k`` most influential inputs of ``response`` (Morris mu*, Sobol ST, else |rank correlation|)."""
-    if exp.method in ("morris", "sobol"):
-        return list(indices(exp, response).index[:k])
+    """The ``k`` inputs that best separate where each design is ahead: the discovery tree's splits by
+    importance, then the most influential inputs (Morris mu*, Sobol ST) to fill up."""
+    from sklearn.tree import DecisionTreeClassifier
+
     y = exp.y(response)
-    score = {c: abs(exp.table[c].rank().corr(exp.table[f"{response}_mean"].rank())) for c in exp.inputs}
-    del y
-    return sorted(score, key=lambda c: -np.nan_to_num(score[c]))[:k]
+    tree = DecisionTreeClassifier(max_depth=MAX_DEPTH, min_samples_leaf=max(3, int(0.1 * len(y))), random_state=0)
+    tree.fit(exp.X, y > 0)
+    ranked = [exp.inputs[i] for i in np.argsort(-tree.feature_importances_) if tree.feature_importances_[i] > 0]
+    if exp.method in ("morris", "sobol"):
+        ranked += [n for n in indices(exp, response).index if n not in ranked]
+    ranked += [n for n in exp.inputs if n not in ranked]
+    return ranked[:k]
 
 
 def chart_decision_map(exp: SampledExperiment, response: str) -> list[Path]:
@@ -176,8 +181,8 @@ def chart_decision_map(exp: SampledExperiment, response: str) -> list[Path]:
     ax.set_ylabel(input_label(b))
     ax.legend(fontsize=7, loc="best")
     ax.set_title(
-        f"{resp.RESPONSE_LABELS[response]}\nover its two most influential inputs (filled: 95% CI of the point mean"
-        f" excludes 0, ±${halfwidth / 1e6:,.0f}M)\n{_note(exp)}",
+        f"{resp.RESPONSE_LABELS[response]}\nover the two inputs that best separate who is ahead (discovery tree);"
+        f" filled: the 95% CI of the point mean excludes 0 (±${halfwidth / 1e6:,.0f}M)\n{_note(exp)}",
         fontsize=8,
     )
     return _save(fig, exp, f"decision_map_{response}")

@@ -74,7 +74,7 @@ def share_lines(exp: SampledExperiment) -> list[str]:
             continue
         first, second = resp.WINNER[response]
         out.append(
-            f"- **{resp.RESPONSE_LABELS[response].split(',')[0]}**: {second} at"
+            f"- **{resp.RESPONSE_SHORT[response]}**: {second} at"
             f" {share[(response, second)]:.0%} of the points ({share[(response, f'{second}, significant')]:.0%}"
             f" significantly); {first} significantly at {share[(response, f'{first}, significant')]:.0%};"
             f" not significant at {share[(response, 'not significant')]:.0%}; mean over the points"
@@ -119,7 +119,7 @@ def replicate_advice_lines(exp: SampledExperiment) -> list[str]:
         out.append(
             f"- {resp.RESPONSE_LABELS[response]}: one run varies by {usd(n.sd_within)} (s.d.); with"
             f" {n.replicates} replicates a point mean is known to ±{usd(n.halfwidth)} (95% CI), and replicate noise"
-            f" is {n.noise_share:.0%} of the variance across points. ±{usd(TARGET_HALFWIDTH_USD)} would need"
+            f" is {n.noise_share:.1%} of the variance across points. ±{usd(TARGET_HALFWIDTH_USD)} would need"
             f" {n.replicates_for(TARGET_HALFWIDTH_USD)} replicates; noise ≤ {NOISE_SHARE_TARGET:.0%} of the spread"
             f" would need {n.replicates_for_share(NOISE_SHARE_TARGET, spread)}."
         )

@@ -47,6 +47,14 @@ RESPONSE_LABELS = {
     "interaction": "interaction (does shared help pods more?), USD",
     "pod_minus_assembly_fixed_policy": "pods minus assembly line, fixed policies, USD",
 }
+#: short names of the responses (tables, bar labels)
+RESPONSE_SHORT = {
+    "firm_value": "firm value",
+    "pod_minus_assembly": "pods minus assembly line",
+    "shared_minus_siloed": "shared minus siloed KPIs",
+    "interaction": "interaction (shared in pods vs in the assembly line)",
+    "pod_minus_assembly_fixed_policy": "pods minus assembly line, fixed policies",
+}
 #: the two designs each contrast compares (positive = the second wins), for "who wins where"
 WINNER = {
     "pod_minus_assembly": ("assembly line ahead", "pods ahead"),
