@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -141,21 +143,19 @@ def test_invariants_hold_every_tick(params: dict) -> None:
 
 def test_run_releases_the_model_from_mesa_id_registry() -> None:
     m = run(weeks=5)
-    assert m not in mesa.Agent._ids
+    assert m not in getattr(mesa.Agent, "_ids", {})  # Mesa 3.3 keeps one; 3.4+ has none
 
 
 def test_works_with_mesa_batch_run() -> None:
-    results = mesa.batch_run(
-        GTMModel,
-        parameters={"structure": ["pod"], "weeks": 8, "seed": [1, 2]},
-        iterations=1,
-        max_steps=8,
-        number_processes=1,
-        data_collection_period=-1,
-        display_progress=False,
-    )
-    assert len(results) == 2 and {r["seed"] for r in results} == {1, 2}
-    assert all("arr_usd" in r for r in results)
+    """Mesa 3.3 sweeps ``seed`` as a parameter; Mesa 3.4+ overrides it with its ``rng`` list, so there pass rng."""
+    common = {"max_steps": 8, "number_processes": 1, "data_collection_period": -1, "display_progress": False}
+    parameters = {"structure": ["pod"], "weeks": 8}
+    if "rng" in inspect.signature(mesa.batch_run).parameters:
+        results = mesa.batch_run(GTMModel, parameters=parameters, rng=[1, 2], **common)
+    else:
+        results = mesa.batch_run(GTMModel, parameters={**parameters, "seed": [1, 2]}, iterations=1, **common)
+    direct = [GTMModel(seed=s, structure="pod", weeks=8).run().arr_usd for s in (1, 2)]
+    assert sorted(r["arr_usd"] for r in results) == sorted(direct)  # each run had its seed
 
 
 def test_set_policy_checks_bounds() -> None:
