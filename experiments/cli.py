@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run an experiment spec (TOML)")
     sweep.add_argument("spec", help="spec file, or a preset name from experiments/specs")
     sweep.add_argument(
+        "--scenario", help="scenario or company profile for every cell (replaces the spec's base.scenario)"
+    )
+    sweep.add_argument(
         "--out",
         help="output folder (default ./alignsim-out/<spec name>-<design hash>; never results/:"
         " use 'alignsim reproduce' for that)",
@@ -175,6 +178,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--fresh", action="store_true", help="recompute every run (the default; kept for old scripts)")
     _engine_options(rep)
+
+    init = sub.add_parser(
+        "init",
+        help="print a commented company profile (business terms) to fill in: alignsim init > mycompany.toml",
+    )
+    init.add_argument("--segment", default="mid-market", help="smb, mid-market (default) or enterprise")
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit the unobserved parameters so today's organisation reproduces the profile's observed KPIs",
+        description="History matching in waves (Sobol points, common random numbers): reports observed vs"
+        " simulated KPIs, which parameters the KPIs pin down and which stay loose, and writes"
+        " PROFILE.calibrated.toml beside the profile. Interrupt and rerun to resume.",
+    )
+    cal.add_argument("profile", help="company profile TOML (alignsim init writes one)")
+    cal.add_argument("--waves", type=_positive_int, default=3, help="history-matching waves (default 3)")
+    cal.add_argument(
+        "--points", type=_positive_int, default=64, help="Sobol points per wave, a power of 2 (default 64)"
+    )
+    cal.add_argument("--reps", type=_positive_int, default=3, help="replicates per point, same seeds (default 3)")
+    cal.add_argument("--seed", type=_nonneg_int, default=1, help="root seed (default 1)")
+    cal.add_argument("--weeks", type=_positive_int, default=52, help="weeks simulated per run: the KPIs' window (52)")
+    cal.add_argument("--out", help="folder for the waves and the report (default ./alignsim-out/calibrate-<profile>)")
+    _force_option(cal)
+    _engine_options(cal)
 
     sub.add_parser("params", help="list every model parameter")
     return parser

@@ -391,6 +391,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         " siloed and the shared schedule; siloed, shared = staff learn from their KPI reward.\n"
         "mean [95% CI of the mean, Student t]"
     )
+    if spec.replicate_params:
+        k = len(spec.replicate_params)
+        print(
+            f"Calibrated company: replicate r runs every cell at calibrated draw r mod {k} ({k} parameter sets the"
+            " observed KPIs cannot rule out), so the intervals carry the calibration's uncertainty"
+            + (f"; only {spec.replicates} of the {k} draws are used: raise --reps" if spec.replicates < k else ".")
+        )
     print(cell_table(exp))
     print(
         "\npaired differences (same replicate seed), mean [95% CI of the mean difference, Student t];"
@@ -405,10 +412,66 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``alignsim sweep SPEC``: run any experiment spec."""
     from alignsim.experiments.spec import load_spec
 
-    spec = load_spec(args.spec)
+    overrides = None
+    if getattr(args, "scenario", None):
+        from alignsim.experiments.spec import read_toml, resolve_spec_path
+
+        path = resolve_spec_path(args.spec)
+        base = dict(read_toml(path, "spec").get("base", {}))
+        given = Path(args.scenario)
+        base["scenario"] = str(given.resolve()) if given.is_file() else args.scenario
+        overrides = {"base": base}
+    spec = load_spec(args.spec, overrides=overrides)
     out = Path(args.out) if args.out else design_folder(spec)
     _, code = _sweep(spec, out, args)
     return code
+
+
+# --- company profiles ------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> int:
+    """``alignsim init``: print a commented company profile of a segment."""
+    from alignsim.experiments.profile import SEGMENTS
+    from alignsim.experiments.profile_template import init_template
+
+    if args.segment not in SEGMENTS:
+        raise UserError(f"option --segment: got {args.segment!r}; allowed: one of {', '.join(SEGMENTS)}")
+    sys.stdout.write(init_template(args.segment))
+    return EXIT_OK
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``alignsim calibrate PROFILE``: history-match today's organisation, report, write the calibrated profile."""
+    from alignsim.experiments.calibrate import calibrate, calibrated_path, raise_if_impossible
+    from alignsim.experiments.calibration import Settings
+    from alignsim.experiments.calibration_report import calibrated_profile_text, summary_text, write_outputs
+    from alignsim.experiments.fileio import atomic_write_text
+    from alignsim.experiments.profile import is_profile, load_profile
+    from alignsim.experiments.scenario import read_toml
+
+    path = Path(args.profile)
+    if not path.is_file():
+        raise UserError(
+            f"argument PROFILE: {args.profile!r}: no such file; allowed: a company profile TOML (alignsim init)"
+        )
+    data = read_toml(path, "company profile")
+    if not is_profile(data):
+        raise UserError(
+            f"company profile {args.profile!r}: no [company] table; allowed: a profile as alignsim init writes"
+        )
+    profile = load_profile(path, data, calibrated=False)
+    settings = Settings(args.waves, args.points, args.reps, args.seed, args.weeks)
+    settings.check()
+    check_engine_options(args.engine, args.workers, args.scheduler)
+    stem = path.name.removesuffix(".toml").removesuffix(".calibrated")
+    out = Path(args.out) if args.out else Path("alignsim-out") / f"calibrate-{stem}"
+    cal = calibrate(profile, settings, out, args.engine, args.workers, args.scheduler, not args.no_progress, args.force)
+    write_outputs(cal, out)
+    print(summary_text(cal))
+    raise_if_impossible(cal)
+    target = calibrated_path(path)
+    atomic_write_text(target, calibrated_profile_text(cal))
+    print(f"wrote {target} (report: {out / 'calibration.md'})")
+    return EXIT_OK
 
 
 # --- global analysis -------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def install_stop_handlers() -> None:
 def tasks_for(spec: Spec, skip: set[str] | None = None) -> Iterator[Task]:
     """Tasks of every (cell, replicate) not in ``skip``, in (cell, replicate) order."""
     skip = skip or set()
-    for cell, params in enumerate(spec.cell_params):
+    for cell in range(len(spec.cell_params)):
         for replicate in range(spec.replicates):
             rid = run_id(cell, replicate)
             if rid not in skip:
@@ -147,7 +147,7 @@ def tasks_for(spec: Spec, skip: set[str] | None = None) -> Iterator[Task]:
                     cell,
                     replicate,
                     spec.seed(replicate),
-                    params,
+                    spec.run_params(cell, replicate),
                     spec.metrics,
                     spec.ts_every_weeks,
                     spec.ts_metrics,

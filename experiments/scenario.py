@@ -1,6 +1,8 @@
-"""Scenario files: TOML tables of model parameters (the same names as ``alignsim params``).
+"""Scenario files: TOML tables of model parameters (the same names as ``alignsim params``), or company profiles.
 
-A scenario is flat ``name = value`` pairs; an optional ``description`` string documents it.
+A scenario is flat ``name = value`` pairs; an optional ``description`` string documents it. A file
+with a ``[company]`` table is a company profile in business terms (experiments/profile.py), mapped
+to model parameters by the formulas stated there.
 Presets live in ``experiments/scenarios/`` and can be named without path or suffix.
 """
 
@@ -69,9 +71,22 @@ def load_scenario(ref: str | Path, relative_to: Path | None = None) -> dict[str,
     Raises:
         UserError: unknown parameter, bad value, nested table or malformed file.
     """
+    from alignsim.experiments.profile import is_profile, load_profile
+
     path = resolve_path(str(ref), relative_to)
     data = read_toml(path, "scenario")
+    if is_profile(data):
+        return load_profile(path, data).params
     return check_params({k: v for k, v in data.items() if k not in METADATA_KEYS}, where=f"scenario {str(path)!r}")
+
+
+def scenario_draws(ref: str | Path, relative_to: Path | None = None) -> tuple[dict[str, Any], ...]:
+    """The calibrated parameter draws of a calibrated company profile (empty for any other scenario)."""
+    from alignsim.experiments.profile import is_profile, load_profile
+
+    path = resolve_path(str(ref), relative_to)
+    data = read_toml(path, "scenario")
+    return load_profile(path, data).draws if is_profile(data) else ()
 
 
 def check_params(values: dict[str, Any], where: str) -> dict[str, Any]:

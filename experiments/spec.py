@@ -48,7 +48,7 @@ import numpy as np
 
 from alignsim.experiments.design import POINT, SAMPLED_DESIGNS, Sample, parse_sample
 from alignsim.experiments.errors import UserError
-from alignsim.experiments.scenario import check_params, full_params, load_scenario, read_toml
+from alignsim.experiments.scenario import check_params, full_params, load_scenario, read_toml, scenario_draws
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
 ABLATE = "ablate"
@@ -93,6 +93,9 @@ class Spec:
             values and the factor values).
         cell_params: full validated model parameters of each cell.
         sample: the sample points of a sampled design (None for "cross" and "zip").
+        replicate_params: parameter sets drawn per replicate (a calibrated company profile's
+            ``draws``): replicate r of every cell runs with draw r mod len(draws) on top of its cell's
+            parameters, so the cells stay paired and the replicates carry the calibration's uncertainty.
     """
 
     name: str
@@ -107,6 +110,13 @@ class Spec:
     cells: list[dict[str, Any]] = field(repr=False)
     cell_params: list[dict[str, Any]] = field(repr=False)
     sample: Sample | None = field(default=None, repr=False)
+    replicate_params: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+
+    def run_params(self, cell: int, replicate: int) -> dict[str, Any]:
+        """Model parameters of run (cell, replicate): the cell's, with the replicate's draw on top."""
+        if not self.replicate_params:
+            return self.cell_params[cell]
+        return {**self.cell_params[cell], **self.replicate_params[replicate % len(self.replicate_params)]}
 
     @property
     def n_runs(self) -> int:
@@ -139,6 +149,8 @@ class Spec:
         }
         if self.sample is not None:
             payload["sample"] = self.sample.as_dict()
+        if self.replicate_params:
+            payload["replicate_params"] = list(self.replicate_params)
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -213,7 +225,7 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None, where: str = "
     ts_metrics = _names(
         raw.get("timeseries_metrics"), TIMESERIES_METRICS, f"{where}: field 'timeseries_metrics'", "time-series metric"
     )
-    base = _base(raw, base_dir, where)
+    base, draws = _base(raw, base_dir, where)
     factors = _factors(raw.get("factors"), where)
     sample = None
     if design in SAMPLED_DESIGNS:
@@ -230,8 +242,27 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None, where: str = "
         cells = _exclude(_cells(factors, design, where), raw.get("exclude"), factors, where)
     cell_params = [_cell_params(base, cell, i, where) for i, cell in enumerate(cells)]
     return Spec(
-        name, raw, factors, design, replicates, root_seed, metrics, ts_every, ts_metrics, cells, cell_params, sample
+        name,
+        raw,
+        factors,
+        design,
+        replicates,
+        root_seed,
+        metrics,
+        ts_every,
+        ts_metrics,
+        cells,
+        cell_params,
+        sample,
+        _draws_for(draws, cells),
     )
+
+
+def _draws_for(draws: tuple[dict[str, Any], ...], cells: list[dict[str, Any]]) -> tuple[dict, ...]:
+    """The scenario's calibrated draws, less any parameter a factor sets (the factor wins)."""
+    varied = {name for cell in cells for name in cell}
+    kept = tuple({k: v for k, v in draw.items() if k not in varied} for draw in draws)
+    return kept if any(kept) else ()  # each draw was checked with the profile that holds it
 
 
 def _sampled_cells(sample: Sample, combos: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
@@ -280,21 +311,24 @@ def _names(value: Any, allowed: tuple[str, ...], where: str, what: str) -> tuple
     return tuple(value)
 
 
-def _base(raw: dict[str, Any], base_dir: Path | None, where: str) -> dict[str, Any]:
+def _base(raw: dict[str, Any], base_dir: Path | None, where: str) -> tuple[dict[str, Any], tuple[dict, ...]]:
+    """The fixed parameters of every cell, and the base scenario's calibrated draws (if any)."""
     base = raw.get("base", {})
     if not isinstance(base, dict):
         raise UserError(f"{where}: field 'base': got {base!r}; allowed: a table of parameters")
     base = dict(base)
     merged: dict[str, Any] = {}
+    draws: tuple[dict[str, Any], ...] = ()
     scenario = base.pop("scenario", None)
     if scenario is not None:
         if not isinstance(scenario, str):
             raise UserError(f"{where}: field 'base.scenario': got {scenario!r}; allowed: a file path or preset name")
         merged.update(load_scenario(scenario, relative_to=base_dir))
+        draws = scenario_draws(scenario, relative_to=base_dir)
     merged.update(check_params(base, where=f"{where}: field 'base'"))
     if "weeks" in raw:
         merged.update(check_params({"weeks": raw["weeks"]}, where=f"{where}: field 'weeks'"))
-    return merged
+    return merged, draws
 
 
 def _factors(value: Any, where: str) -> dict[str, list[Any]]:

@@ -1,0 +1,182 @@
+"""``alignsim calibrate``: run the history-matching waves of a company profile and write its calibrated profile.
+
+Each wave is an ordinary experiment folder (``OUT/wave-N``): runs are stored as they finish, so an
+interrupted calibration resumes from the runs it has, and the same seed gives the same waves.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alignsim.experiments.calibration import (
+    Evaluation,
+    Knob,
+    Settings,
+    knobs_for,
+    next_box,
+    read_wave,
+    sobol_box,
+    wave_spec,
+)
+from alignsim.experiments.errors import UserError
+from alignsim.experiments.profile import Profile
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The outcome of a calibration.
+
+    Attributes:
+        profile: the company.
+        settings: how it ran.
+        evaluation: every point run.
+        implausibility: (points, kpis) implausibility of each point.
+        seconds: wall time of this invocation.
+    """
+
+    profile: Profile
+    settings: Settings
+    evaluation: Evaluation
+    implausibility: np.ndarray
+    seconds: float
+
+    @property
+    def knobs(self) -> list[Knob]:
+        """The calibrated parameters."""
+        return self.evaluation.knobs
+
+    @property
+    def accepted(self) -> np.ndarray:
+        """Mask of the points the observed KPIs cannot rule out."""
+        return self.implausibility.max(axis=1) <= self.settings.cutoff
+
+    @property
+    def best(self) -> int:
+        """Index of the point with the least summed squared implausibility."""
+        return int(np.argmin((self.implausibility**2).sum(axis=1)))
+
+    @property
+    def feasible(self) -> bool:
+        """Whether any point is not implausible."""
+        return bool(self.accepted.any())
+
+    def best_params(self) -> dict[str, Any]:
+        """The best point's parameter values."""
+        return point_params(self.knobs, self.evaluation.values[self.best])
+
+    def draws(self) -> list[dict[str, Any]]:
+        """Up to ``settings.draws`` not-implausible points, spread evenly over the set (in run order)."""
+        index = np.flatnonzero(self.accepted)
+        if len(index) > self.settings.draws:
+            index = index[np.unique(np.linspace(0, len(index) - 1, self.settings.draws).round().astype(int))]
+        return [point_params(self.knobs, self.evaluation.values[i]) for i in index]
+
+
+def point_params(knobs: list[Knob], row: np.ndarray) -> dict[str, Any]:
+    """``{param: value}`` of one point (integers rounded, floats to 6 significant digits)."""
+    from alignsim.model.params import PARAMS
+
+    out: dict[str, Any] = {}
+    for knob, value in zip(knobs, row, strict=True):
+        out[knob.param] = int(round(value)) if PARAMS[knob.param].kind == "int" else float(f"{value:.6g}")
+    return out
+
+
+def calibrate(
+    profile: Profile,
+    settings: Settings,
+    out: Path,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> Calibration:
+    """Run (or resume) every wave into ``out`` and return the calibration.
+
+    Raises:
+        UserError: a bad option or profile, or a folder holding another calibration (without ``force``).
+    """
+    import time
+
+    from alignsim.experiments.commands import check_design
+    from alignsim.experiments.runner import run_sweep
+
+    settings.check()
+    knobs = knobs_for(profile)
+    kpis = list(profile.observed)
+    low = np.array([k.low for k in knobs])
+    high = np.array([k.high for k in knobs])
+    start = time.perf_counter()
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    ev = None
+    for wave in range(1, settings.waves + 1):
+        values = sobol_box(knobs, low, high, settings.points, settings.seed * 1000 + wave)
+        spec = wave_spec(profile, knobs, values, wave, settings)
+        folder = out / f"wave-{wave}"
+        if check_design(folder, spec, force) and folder.exists():
+            import shutil
+
+            shutil.rmtree(folder)
+        if progress:
+            print(
+                f"calibrate: wave {wave}/{settings.waves}: {settings.points} points x {settings.replicates} replicates",
+                file=sys.stderr,
+            )
+        run_sweep(spec, folder, engine, workers, scheduler, progress=progress)
+        means, ses = read_wave(folder, spec, profile, kpis)
+        parts.append((values, means, ses))
+        ev = Evaluation(
+            knobs,
+            np.vstack([p[0] for p in parts]),
+            np.vstack([p[1] for p in parts]),
+            np.vstack([p[2] for p in parts]),
+            np.concatenate([np.full(len(p[0]), w + 1) for w, p in enumerate(parts)]),
+            kpis,
+        )
+        implausible = ev.implausibility(profile.observed, profile.tolerance)
+        low, high = next_box(knobs, ev, implausible, settings)
+    assert ev is not None
+    return Calibration(
+        profile, settings, ev, ev.implausibility(profile.observed, profile.tolerance), time.perf_counter() - start
+    )
+
+
+def calibrated_path(profile_path: Path) -> Path:
+    """``mycompany.toml`` -> ``mycompany.calibrated.toml`` (beside it)."""
+    stem = profile_path.name.removesuffix(".toml").removesuffix(".calibrated")
+    return profile_path.with_name(f"{stem}.calibrated.toml")
+
+
+def impossible_message(cal: Calibration) -> str:
+    """One line: the fit is impossible, naming each KPI no point reaches and the closest reachable value."""
+    from alignsim.experiments.profile import OBSERVED_BY_KEY
+
+    ev, best = cal.evaluation, cal.best
+    worst = []
+    for j, key in enumerate(ev.kpis):
+        if cal.implausibility[best, j] > cal.settings.cutoff:
+            reach = ev.means[:, j][np.isfinite(ev.means[:, j])]
+            span = f", reachable {reach.min():.3g} to {reach.max():.3g}" if reach.size else ""
+            worst.append(
+                f"'observed.{key}' = {cal.profile.observed[key]:g} {OBSERVED_BY_KEY[key].unit}"
+                f" (closest reachable {ev.means[best, j]:.3g}{span})"
+            )
+    fields = "; ".join(worst) or "the KPIs together"
+    return (
+        f"company profile {str(cal.profile.path)!r}: no parameter set within the calibration ranges reproduces the"
+        f" observed KPIs ({ev.values.shape[0]} points, {cal.settings.waves} waves): {fields}; allowed: KPIs the model"
+        " can reach together: check the definitions (alignsim init) and the profile's business inputs, or widen"
+        " the [tolerance] of a KPI measured loosely"
+    )
+
+
+def raise_if_impossible(cal: Calibration) -> None:
+    """Raise :class:`UserError` with :func:`impossible_message` if no point is acceptable."""
+    if not cal.feasible:
+        raise UserError(impossible_message(cal))
