@@ -96,8 +96,20 @@ def calibrate(
     scheduler: str | None = None,
     progress: bool = True,
     force: bool = False,
+    knobs: list[Knob] | None = None,
 ) -> Calibration:
     """Run (or resume) every wave into ``out`` and return the calibration.
+
+    Args:
+        profile: the company (its ``[calibrated]`` table ignored).
+        settings: waves, points, replicates, seed, weeks, cutoff.
+        out: folder of the waves (``wave-N``).
+        engine: "local" or "dask".
+        workers: parallel workers.
+        scheduler: Dask scheduler address.
+        progress: progress bars on stderr.
+        force: replace waves of another calibration in ``out``.
+        knobs: the parameters to fit (default: every knob an observed KPI informs, ``knobs_for``).
 
     Raises:
         UserError: a bad option or profile, or a folder holding another calibration (without ``force``).
@@ -108,7 +120,7 @@ def calibrate(
     from alignsim.experiments.runner import run_sweep
 
     settings.check()
-    knobs = knobs_for(profile)
+    knobs = knobs or knobs_for(profile)
     kpis = list(profile.observed)
     low = np.array([k.low for k in knobs])
     high = np.array([k.high for k in knobs])
@@ -140,7 +152,7 @@ def calibrate(
             kpis,
         )
         implausible = ev.implausibility(profile.observed, profile.tolerance)
-        low, high = next_box(knobs, ev, implausible, settings)
+        low, high = next_box(knobs, ev, implausible, settings, (low, high))
     assert ev is not None
     return Calibration(
         profile, settings, ev, ev.implausibility(profile.observed, profile.tolerance), time.perf_counter() - start

@@ -8,7 +8,9 @@ KPIs describe). A point's implausibility on KPI k is
 
     I_k = |mean_k - observed_k| / sqrt(tolerance_k^2 + var_k / replicates)
 
-(tolerance: the observation's s.d.; var_k / replicates: the replicate noise of the point's mean). A
+(tolerance: the observation's s.d.; var_k / replicates: the replicate noise of the point's mean, its
+s.d. floored at the wave's median s.d. so that a point whose few replicates agree by chance is not
+judged too precisely). A
 point is *not implausible* when max_k I_k <= cutoff (3, Pukelsheim's three-sigma rule). The next
 wave samples the box of the not-implausible points so far (widened by ``margin`` of its width each
 side), or, while there are none, the box of the best tenth (least summed squared implausibility).
@@ -164,28 +166,41 @@ def sobol_box(knobs: list[Knob], low: np.ndarray, high: np.ndarray, n: int, seed
 
 
 def next_box(
-    knobs: list[Knob], ev: Evaluation, implausible: np.ndarray, settings: Settings
+    knobs: list[Knob],
+    ev: Evaluation,
+    implausible: np.ndarray,
+    settings: Settings,
+    box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The box of the next wave: around the not-implausible points, else around the best tenth."""
+    """The box of the next wave: around the not-implausible points, else around the best tenth.
+
+    Each side is widened by ``margin`` of the chosen points' span, and at least by the spacing of the
+    last wave's sample (its box width x points^(-1/knobs)): a region the last wave saw only one or two
+    points of is still sampled around them, not shrunk onto them.
+    """
     keep = implausible.max(axis=1) <= settings.cutoff
     if not keep.any():
         score = (implausible**2).sum(axis=1)
         keep = score <= np.quantile(score, 0.1)
-    chosen = ev.values[keep]
     logs = np.array([k.log for k in knobs])
-    prior_lo = np.array([k.low for k in knobs])
-    prior_hi = np.array([k.high for k in knobs])
-    t = _to_scale(chosen, logs)
+    prior_lo = _to_scale(np.array([k.low for k in knobs]), logs)
+    prior_hi = _to_scale(np.array([k.high for k in knobs]), logs)
+    last_lo, last_hi = (prior_lo, prior_hi) if box is None else (_to_scale(box[0], logs), _to_scale(box[1], logs))
+    t = _to_scale(ev.values[keep], logs)
     lo, hi = t.min(axis=0), t.max(axis=0)
-    t_prior_lo, t_prior_hi = _to_scale(prior_lo, logs), _to_scale(prior_hi, logs)
-    pad = settings.margin * np.maximum(hi - lo, 0.02 * (t_prior_hi - t_prior_lo))
-    lo, hi = np.maximum(lo - pad, t_prior_lo), np.minimum(hi + pad, t_prior_hi)
-    return np.where(logs, np.exp(lo), lo), np.where(logs, np.exp(hi), hi)
+    spacing = (last_hi - last_lo) * settings.points ** (-1.0 / len(knobs))
+    pad = np.maximum(settings.margin * (hi - lo), spacing)
+    lo, hi = np.maximum(lo - pad, prior_lo), np.minimum(hi + pad, prior_hi)
+    return _from_scale(lo, logs), _from_scale(hi, logs)
 
 
 def _to_scale(values: np.ndarray, logs: np.ndarray) -> np.ndarray:
     """Values on each knob's search scale (log where ``logs``); linear knobs may hold 0 or negatives."""
     return np.where(logs, np.log(np.where(logs, values, 1.0)), values)
+
+
+def _from_scale(values: np.ndarray, logs: np.ndarray) -> np.ndarray:
+    return np.where(logs, np.exp(values), values)
 
 
 def wave_spec(profile: Profile, knobs: list[Knob], values: np.ndarray, wave: int, settings: Settings) -> Any:
@@ -232,4 +247,6 @@ def read_wave(out: Path, spec: Any, profile: Profile, kpis: list[str]) -> tuple[
     grouped = runs.groupby("cell")[columns]
     means = grouped.mean().sort_index().to_numpy() * scale
     sds = grouped.std(ddof=1).sort_index().to_numpy() * scale
+    # a few replicates can show a point's noise as near zero by chance: floor it at the wave's median
+    sds = np.fmax(sds, np.nanmedian(sds, axis=0))
     return means, sds / math.sqrt(spec.replicates)

@@ -50,7 +50,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "nrr": 0.9,
             "win_rate": 0.25,
             "mql_to_sql": 0.35,
-            "speed_to_lead_hours": 30,
+            "speed_to_lead_hours": 48,
         },
     },
     "enterprise": {
