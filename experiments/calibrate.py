@@ -18,7 +18,7 @@ from alignsim.experiments.calibration import (
     Knob,
     Settings,
     knobs_for,
-    next_box,
+    next_wave,
     read_wave,
     sobol_box,
     wave_spec,
@@ -122,13 +122,16 @@ def calibrate(
     settings.check()
     knobs = knobs or knobs_for(profile)
     kpis = list(profile.observed)
-    low = np.array([k.low for k in knobs])
-    high = np.array([k.high for k in knobs])
     start = time.perf_counter()
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     ev = None
     for wave in range(1, settings.waves + 1):
-        values = sobol_box(knobs, low, high, settings.points, settings.seed * 1000 + wave)
+        wave_seed = settings.seed * 1000 + wave
+        if ev is None:
+            low, high = np.array([k.low for k in knobs]), np.array([k.high for k in knobs])
+            values = sobol_box(knobs, low, high, settings.points, wave_seed)
+        else:
+            values = next_wave(knobs, ev, ev.implausibility(profile.observed, profile.tolerance), settings, wave_seed)
         spec = wave_spec(profile, knobs, values, wave, settings)
         folder = out / f"wave-{wave}"
         if check_design(folder, spec, force) and folder.exists():
@@ -151,8 +154,6 @@ def calibrate(
             np.concatenate([np.full(len(p[0]), w + 1) for w, p in enumerate(parts)]),
             kpis,
         )
-        implausible = ev.implausibility(profile.observed, profile.tolerance)
-        low, high = next_box(knobs, ev, implausible, settings, (low, high))
     assert ev is not None
     return Calibration(
         profile, settings, ev, ev.implausibility(profile.observed, profile.tolerance), time.perf_counter() - start

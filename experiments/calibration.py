@@ -11,9 +11,12 @@ KPIs describe). A point's implausibility on KPI k is
 (tolerance: the observation's s.d.; var_k / replicates: the replicate noise of the point's mean, its
 s.d. floored at the wave's median s.d. so that a point whose few replicates agree by chance is not
 judged too precisely). A
-point is *not implausible* when max_k I_k <= cutoff (3, Pukelsheim's three-sigma rule). The next
-wave samples the box of the not-implausible points so far (widened by ``margin`` of its width each
-side), or, while there are none, the box of the best tenth (least summed squared implausibility).
+point is *not implausible* when max_k I_k <= cutoff (3, Pukelsheim's three-sigma rule). Wave 1
+samples the whole searched range; each later wave moves the points kept so far (not implausible,
+or while too few are, the best tenth) by a Gaussian step, as population Monte Carlo ABC does
+(Beaumont, Cornuet, Marin & Robert 2009, Biometrika 96(4)): in six dimensions a shrinking box
+wastes most points, while a step shaped by the kept points' covariance follows trade-offs between
+parameters (a higher churn propensity offset by a better market fit).
 
 Why not an optimiser (Optuna, scipy.optimize): an optimiser returns one point, but the question is
 which parameters the KPIs pin down and how much uncertainty to carry into the comparison; the
@@ -81,7 +84,6 @@ class Settings:
         seed: root seed of the replicates and of the Sobol scrambling.
         weeks: simulated weeks per run (the KPIs' trailing window).
         cutoff: implausibility above which a point is ruled out.
-        margin: share of the box width added each side for the next wave.
         draws: most parameter sets kept for the comparison.
     """
 
@@ -91,7 +93,6 @@ class Settings:
     seed: int = 1
     weeks: int = 52
     cutoff: float = 3.0
-    margin: float = 0.15
     draws: int = 10
 
     def check(self) -> None:
@@ -165,33 +166,32 @@ def sobol_box(knobs: list[Knob], low: np.ndarray, high: np.ndarray, n: int, seed
     return np.where(logs, np.exp(values), values)
 
 
-def next_box(
-    knobs: list[Knob],
-    ev: Evaluation,
-    implausible: np.ndarray,
-    settings: Settings,
-    box: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The box of the next wave: around the not-implausible points, else around the best tenth.
+def next_wave(knobs: list[Knob], ev: Evaluation, implausible: np.ndarray, settings: Settings, seed: int) -> np.ndarray:
+    """(points, knobs) of the next wave: the kept points, each moved by a Gaussian step.
 
-    Each side is widened by ``margin`` of the chosen points' span, and at least by the spacing of the
-    last wave's sample (its box width x points^(-1/knobs)): a region the last wave saw only one or two
-    points of is still sampled around them, not shrunk onto them.
+    Kept: the points not ruled out, or, while fewer than knobs + 1 are, the best tenth (least summed
+    squared implausibility, at least knobs + 1 points). New point i starts from kept point i mod m and
+    moves by N(0, 2 x the kept points' covariance) on the knobs' scales (Beaumont et al. 2009's
+    population Monte Carlo step), plus a floor of 2% of each searched width so a region the last wave
+    saw once is still explored; steps outside the searched range are reflected back into it.
     """
-    keep = implausible.max(axis=1) <= settings.cutoff
-    if not keep.any():
-        score = (implausible**2).sum(axis=1)
-        keep = score <= np.quantile(score, 0.1)
+    score = (implausible**2).sum(axis=1)
+    keep = np.flatnonzero(implausible.max(axis=1) <= settings.cutoff)
+    least = len(knobs) + 1
+    if len(keep) < least:
+        keep = np.argsort(score, kind="stable")[: max(least, len(score) // 10)]
     logs = np.array([k.log for k in knobs])
-    prior_lo = _to_scale(np.array([k.low for k in knobs]), logs)
-    prior_hi = _to_scale(np.array([k.high for k in knobs]), logs)
-    last_lo, last_hi = (prior_lo, prior_hi) if box is None else (_to_scale(box[0], logs), _to_scale(box[1], logs))
-    t = _to_scale(ev.values[keep], logs)
-    lo, hi = t.min(axis=0), t.max(axis=0)
-    spacing = (last_hi - last_lo) * settings.points ** (-1.0 / len(knobs))
-    pad = np.maximum(settings.margin * (hi - lo), spacing)
-    lo, hi = np.maximum(lo - pad, prior_lo), np.minimum(hi + pad, prior_hi)
-    return _from_scale(lo, logs), _from_scale(hi, logs)
+    lo = _to_scale(np.array([k.low for k in knobs]), logs)
+    hi = _to_scale(np.array([k.high for k in knobs]), logs)
+    kept = _to_scale(ev.values[keep], logs)
+    cov = 2.0 * np.atleast_2d(np.cov(kept, rowvar=False)) + np.diag((0.02 * (hi - lo)) ** 2)
+    rng = np.random.default_rng(seed)
+    parents = kept[np.arange(settings.points) % len(kept)]
+    moved = parents + rng.multivariate_normal(np.zeros(len(knobs)), cov, size=settings.points, method="eigh")
+    width = hi - lo
+    folded = np.mod(moved - lo, 2 * width)  # reflect at both ends
+    moved = lo + np.where(folded > width, 2 * width - folded, folded)
+    return _from_scale(moved, logs)
 
 
 def _to_scale(values: np.ndarray, logs: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from alignsim.experiments.calibrate import Calibration, calibrate, calibrated_path, impossible_message
-from alignsim.experiments.calibration import Evaluation, Knob, Settings, knobs_for, next_box, sobol_box
+from alignsim.experiments.calibration import Evaluation, Knob, Settings, knobs_for, next_wave, sobol_box
 from alignsim.experiments.calibration_report import calibrated_profile_text, knob_rows, kpi_rows
 from alignsim.experiments.cli import main
 from alignsim.experiments.errors import UserError
@@ -76,13 +76,31 @@ def recovered(synthetic: Profile, calibrated_folder: Path) -> Calibration:
     return calibrate(synthetic, SETTINGS, calibrated_folder, workers=2, progress=False, knobs=KNOBS)
 
 
-def test_synthetic_truth_is_recovered(recovered: Calibration) -> None:
+def test_synthetic_truth_is_recovered(recovered: Calibration, synthetic: Profile) -> None:
+    import alignsim
+
     assert recovered.feasible
+    # the true parameters, run on the calibration's own seeds, are not ruled out
+    reps = SETTINGS.replicates
+    runs = [alignsim.simulate(seed=seed_for(SETTINGS.seed, r), weeks=52, **SMALL, **TRUTH) for r in range(reps)]
+    kpis = recovered.evaluation.kpis
+    values = np.array([[run[OBSERVED_BY_KEY[k].metric] for k in kpis] for run in runs])
+    truth = Evaluation(
+        KNOBS,
+        np.array([[TRUTH[k.param] for k in KNOBS]]),
+        values.mean(0, keepdims=True),
+        values.std(0, ddof=1, keepdims=True) / math.sqrt(reps),
+        np.array([0]),
+        kpis,
+    )
+    assert truth.implausibility(synthetic.observed, synthetic.tolerance).max() <= SETTINGS.cutoff
+    # the best point lies within a tenth of each searched range of the truth, and the KPIs pin both down
     rows = {r["parameter"]: r for r in knob_rows(recovered)}
-    for name, true in TRUTH.items():
-        r = rows[name]
-        assert r["accepted_low"] <= true <= r["accepted_high"], (name, true, r)
-        assert r["share_of_range"] < 0.5, f"{name}: the KPIs should pin it to under half its range: {r}"
+    for knob in KNOBS:
+        r, true = rows[knob.param], TRUTH[knob.param]
+        lo, hi = sorted((r["best"], true))
+        assert knob.width(lo, hi) / knob.width(knob.low, knob.high) < 0.1, (knob.param, true, r)
+        assert r["share_of_range"] < 0.25, r
     for r in kpi_rows(recovered):
         assert r["implausibility_best"] <= recovered.settings.cutoff
 
@@ -122,17 +140,23 @@ def test_sobol_box_is_seeded_and_log_scaled() -> None:
     assert 0.4 < (a[:, 0] < 10).mean() < 0.6
 
 
-def test_next_box_covers_accepted_points_or_the_best_tenth() -> None:
-    knobs = [Knob("intent_mean", 0.1, 0.8, False, ())]
-    values = np.linspace(0.1, 0.8, 20)[:, None]
-    ev = Evaluation(knobs, values, np.zeros((20, 1)), np.zeros((20, 1)), np.ones(20), ["win_rate"])
-    implausible = np.abs(values - 0.45) * 20  # accepted (<= 3) only near 0.45
-    lo, hi = next_box(knobs, ev, implausible, Settings())
-    ok = values[:, 0][implausible[:, 0] <= 3]
-    assert lo[0] <= ok.min() and hi[0] >= ok.max() and lo[0] >= 0.1 and hi[0] <= 0.8
-    assert hi[0] - lo[0] < 0.35
-    lo2, hi2 = next_box(knobs, ev, implausible + 10, Settings())  # none accepted: the best tenth
-    assert lo2[0] <= 0.45 <= hi2[0] and hi2[0] - lo2[0] < 0.35
+def test_next_wave_moves_the_kept_points_inside_the_range() -> None:
+    knobs = [Knob("intent_mean", 0.1, 0.8, False, ()), Knob("churn_beta", 1.0, 100.0, True, ())]
+    values = np.column_stack([np.linspace(0.1, 0.8, 40), np.geomspace(1.0, 100.0, 40)])
+    ev = Evaluation(knobs, values, np.zeros((40, 1)), np.zeros((40, 1)), np.ones(40), ["win_rate"])
+    implausible = np.abs(values[:, :1] - 0.45) * 40  # kept (<= 3) only near intent 0.45
+    settings = Settings(points=256)
+    new = next_wave(knobs, ev, implausible, settings, seed=4)
+    assert np.array_equal(new, next_wave(knobs, ev, implausible, settings, seed=4)), "seeded"
+    assert (new[:, 0] >= 0.1).all() and (new[:, 0] <= 0.8).all() and (new[:, 1] >= 1).all() and (new[:, 1] <= 100).all()
+    kept = values[implausible[:, 0] <= 3]
+    # concentrated near the kept points: the middle half of the new sample within their span +- its width
+    span = kept[:, 0].max() - kept[:, 0].min()
+    q25, q75 = np.quantile(new[:, 0], [0.25, 0.75])
+    assert kept[:, 0].min() - span <= q25 and q75 <= kept[:, 0].max() + span
+    # none kept: it starts from the best tenth (the least implausible points), not from everywhere
+    far = next_wave(knobs, ev, implausible + 10, settings, seed=4)
+    assert abs(np.median(far[:, 0]) - 0.45) < 0.1
 
 
 def test_knobs_follow_the_observed_kpis(tmp_path: Path) -> None:
@@ -215,3 +239,45 @@ def test_calibrate_cli_rejects_bad_options_and_files(tmp_path: Path, capsys) -> 
         assert field in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
     assert not (tmp_path / "co.calibrated.toml").exists()
+
+
+SMALL_PROFILE = """
+[company]
+name = "Tiny"
+segment = "mid-market"
+[headcount]
+marketers = 3
+sdrs = 4
+aes = 4
+csms = 6
+[customers]
+count = 300
+[observed]
+{observed}
+[tolerance]
+{tolerance}
+[model]
+status_quo_weeks = 13
+"""
+
+
+@pytest.mark.parametrize(
+    ("observed", "tolerance", "code"),
+    [("win_rate = 0.2", "win_rate = 0.2", 0), ("speed_to_lead_hours = 2", "speed_to_lead_hours = 1", 2)],
+)
+def test_calibrate_cli_writes_the_calibrated_profile_or_says_impossible(
+    observed: str, tolerance: str, code: int, tmp_path: Path, capsys
+) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(SMALL_PROFILE.format(observed=observed, tolerance=tolerance), encoding="utf-8")
+    argv = ["calibrate", str(path), "--waves", "1", "--points", "4", "--reps", "2", "--weeks", "13"]
+    assert main([*argv, "--out", str(tmp_path / "cal"), "--workers", "1", "--no-progress"]) == code
+    captured = capsys.readouterr()
+    assert "Observed vs simulated" in captured.out and (tmp_path / "cal" / "calibration.md").is_file()
+    target = tmp_path / "tiny.calibrated.toml"
+    if code == 0:
+        assert target.is_file() and load_profile(target).draws
+    else:
+        assert not target.exists(), "an impossible fit writes no calibrated profile"
+        assert "observed.speed_to_lead_hours" in captured.err and "closest reachable" in captured.err
+        assert len(captured.err.strip().splitlines()) == 1
