@@ -87,7 +87,7 @@ class Settings:
         draws: most parameter sets kept for the comparison.
     """
 
-    waves: int = 3
+    waves: int = 5
     points: int = 64
     replicates: int = 3
     seed: int = 1

@@ -80,7 +80,8 @@ def summary_text(cal: Calibration) -> str:
         "",
         f"History matching: {s.waves} waves x {s.points} Sobol points x {s.replicates} replicates (same seeds at every"
         f" point, root seed {s.seed}), {s.weeks} weeks each, cutoff {s.cutoff:g}: {int(cal.accepted.sum())} of {n}"
-        f" points not ruled out. Wall time {cal.seconds:.0f} s.",
+        f" points not ruled out. Wall time of this invocation {cal.seconds:.0f} s (runs stored by an earlier one"
+        " are reused).",
         "",
         "## Observed vs simulated",
         "",

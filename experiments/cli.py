@@ -179,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--fresh", action="store_true", help="recompute every run (the default; kept for old scripts)")
     _engine_options(rep)
 
+    html = sub.add_parser(
+        "report",
+        help="write one self-contained HTML report of an experiment folder (and a PDF where Chromium is installed)",
+    )
+    html.add_argument("dir", help="experiment folder (e.g. results/structure_x_kpi)")
+    html.add_argument("--out", help="HTML file to write (default DIR/report.html)")
+
     init = sub.add_parser(
         "init",
         help="print a commented company profile (business terms) to fill in: alignsim init > mycompany.toml",
@@ -193,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         " PROFILE.calibrated.toml beside the profile. Interrupt and rerun to resume.",
     )
     cal.add_argument("profile", help="company profile TOML (alignsim init writes one)")
-    cal.add_argument("--waves", type=_positive_int, default=3, help="history-matching waves (default 3)")
+    cal.add_argument("--waves", type=_positive_int, default=5, help="history-matching waves (default 5)")
     cal.add_argument(
         "--points", type=_positive_int, default=64, help="Sobol points per wave, a power of 2 (default 64)"
     )

@@ -427,6 +427,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return code
 
 
+# --- report ----------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    """``alignsim report DIR``: a self-contained HTML report (no network) of one experiment folder."""
+    from alignsim.experiments.html_report import write_report
+
+    folder = Path(args.dir)
+    if not (folder / "manifest.json").is_file():
+        raise UserError(
+            f"argument DIR: {args.dir!r} has no manifest.json; allowed: an experiment folder alignsim wrote"
+        )
+    if args.out:
+        check_output_dir(Path(args.out).parent, option="--out")
+    target = write_report(folder, Path(args.out) if args.out else None)
+    print(f"wrote {target}")
+    return EXIT_OK
+
+
 # --- company profiles ------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     """``alignsim init``: print a commented company profile of a segment."""

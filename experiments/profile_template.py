@@ -72,7 +72,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "nrr": 1.02,
             "win_rate": 0.2,
             "mql_to_sql": 0.4,
-            "cac_payback_months": 30,
+            "cac_payback_months": 20,
         },
     },
 }
