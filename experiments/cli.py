@@ -186,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     html.add_argument("dir", help="experiment folder (e.g. results/structure_x_kpi)")
     html.add_argument("--out", help="HTML file to write (default DIR/report.html)")
 
+    exp = sub.add_parser(
+        "export", help="write an experiment folder's tables as parquet files or one xlsx workbook (besides the CSVs)"
+    )
+    exp.add_argument("dir", help="experiment folder")
+    exp.add_argument("--format", required=True, help="parquet or xlsx (needs: pip install 'alignsim[export]')")
+    exp.add_argument("--out", help="folder to write into (default DIR/export)")
+
     init = sub.add_parser(
         "init",
         help="print a commented company profile (business terms) to fill in: alignsim init > mycompany.toml",

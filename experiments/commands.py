@@ -444,6 +444,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``alignsim export DIR --format parquet|xlsx``."""
+    from alignsim.experiments.export import export
+
+    if args.out:
+        check_output_dir(Path(args.out), option="--out")
+    for path in export(Path(args.dir), args.format, Path(args.out) if args.out else None):
+        print(path)
+    return EXIT_OK
+
+
 # --- company profiles ------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     """``alignsim init``: print a commented company profile of a segment."""
