@@ -21,6 +21,7 @@ import pandas as pd
 
 from alignsim.experiments import spec as spec_mod
 from alignsim.experiments.charts import ablation_applies, ablation_table, plot_experiment
+from alignsim.experiments.html_report import write_report
 from alignsim.experiments.errors import SystemFailureError, UserError
 from alignsim.experiments.fileio import atomic_write_text, check_output_dir, os_error_line
 from alignsim.experiments.metadata import git_commit, now_utc, versions
@@ -66,6 +67,8 @@ QUICK_PLAN: list[tuple[str, dict[str, Any]]] = [
 #: the sampled design whose findings open README.md
 GLOBAL = "global_morris"
 QUICK_DIR = "quick"
+#: the experiment whose self-contained HTML report (report.html) a reproduction writes: the main comparison
+REPORTED = "structure_x_kpi"
 #: where a reproduction computes before it replaces anything in the results folder
 STAGING = ".alignsim-staging"
 
@@ -140,6 +143,8 @@ def reproduce(
         for spec, rel in jobs:
             result = run_sweep(spec, stage / rel, engine, workers, scheduler, progress=progress)
             plot_experiment(stage / rel)
+            if spec.name == REPORTED:
+                write_report(stage / rel)
             counts[rel] = dict(result.manifest["runs"], source=origin[rel])
             failed += result.failed
     except KeyboardInterrupt as exc:

@@ -51,3 +51,51 @@ def cell_words(label: str) -> str:
         else:
             parts.append(LEVEL_WORDS.get(part, part.replace("_", " ")))
     return ", ".join(parts)
+
+
+def axis_label(metric: str) -> str:
+    """``Firm value (USD)``: the metric in words with its unit."""
+    from alignsim.experiments.metrics import unit
+
+    found = unit(metric)
+    return f"{metric_words(metric)} ({found})" if found else metric_words(metric)
+
+
+def format_axis(ax, metric: str, axis: str = "y") -> None:  # noqa: ANN001 - a matplotlib Axes
+    """USD axes as $1.2M / $350k, every other axis in plain numbers (never a 1e7 offset)."""
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+    from alignsim.experiments.metrics import unit
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if unit(metric).startswith("USD"):
+        target.set_major_formatter(FuncFormatter(lambda v, _pos: usd(v)))
+    else:
+        plain = ScalarFormatter(useOffset=False)
+        plain.set_scientific(False)
+        target.set_major_formatter(plain)
+
+
+def usd(value: float) -> str:
+    """$1.2M, $350k, $900, -$2.5M (no trailing .0)."""
+    sign = "-" if value < 0 else ""
+    v = abs(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if v >= size:
+            x = v / size
+            text = f"{x:,.0f}" if x >= 10 else f"{x:,.1f}".removesuffix(".0")
+            return f"{sign}${text}{suffix}"
+    return f"{sign}${v:,.0f}"
+
+
+def mechanism_words(mid: str) -> str:
+    """``M5`` -> ``M5 hand-off context loss off``; ``none`` -> ``full model (nothing off)``."""
+    if mid == "none":
+        return "full model (nothing off)"
+    try:
+        from alignsim.model.mechanisms import MECHANISMS
+
+        names = {m.mid: m.name for m in MECHANISMS}
+    except ImportError:
+        names = {}
+    return f"{mid} {names[mid]} off" if mid in names else f"{mid} off"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from alignsim.experiments.charts import plot_experiment
@@ -54,8 +57,11 @@ def test_every_chart_is_drawn(experiments, name):
     assert {p.stem for p in pngs} == EXPECTED[name]
     for png in pngs:
         assert png.stat().st_size > 10_000
-        svg = png.with_suffix(".svg").read_text()
-        assert "95% CI of mean" in svg or "95% CI of mean" in svg.replace("&#160;", " ")
+        svg = png.with_suffix(".svg").read_text().replace("&#160;", " ")
+        assert "95% CI of mean" in svg or "95% paired-bootstrap CI" in svg, "every interval says what it is"
+        # words, not code names; no 1e7-style axis offset
+        assert "assembly_line" not in svg and "firm_value" not in svg, png.name
+        assert not re.search(r">\s*1e\d+\s*<", svg) and "×10" not in svg, png.name
 
 
 def test_plot_command_redraws_from_csvs_only(experiments, capsys):
@@ -71,3 +77,33 @@ def test_plot_without_experiment_is_a_user_error(tmp_path, capsys):
     assert main(["plot", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no manifest.json" in err
+
+
+def test_two_by_two_in_words_usd_and_no_blank_nrr_panel(experiments):
+    svg = (experiments / "two_by_two" / "charts" / "structure_x_kpi.svg").read_text()
+    assert "Firm value (USD)" in svg and "pods, shared KPIs" in svg
+    assert re.search(r"\$\d[\d.,]*[kMB]", svg), "USD ticks as $1.2M"
+    # 26 weeks: NRR (trailing 52 weeks) is undefined, so it gets no empty panel
+    assert "Net revenue retention" not in svg
+
+
+def test_ablation_rows_name_the_mechanism(experiments):
+    folder = experiments / "ablation"
+    if not folder.exists():
+        pytest.skip("model exposes no ABLATIONS for M5 and M9")
+    svg = (folder / "charts" / "ablation.svg").read_text()
+    from alignsim.model.mechanisms import MECHANISMS
+
+    name = next(m.name for m in MECHANISMS if m.mid == "M5")
+    assert f"M5 {name} off" in svg and "full model (nothing off)" in svg
+
+
+def test_vanity_change_is_the_ratio_of_means_not_the_mean_of_ratios():
+    from alignsim.experiments.charts import ratio_of_means
+
+    base = pd.Series([1.0, 10.0, 10.0, 10.0])
+    other = pd.Series([2.0, 10.0, 10.0, 10.0])
+    point, low, high = ratio_of_means(base, other)
+    assert point == pytest.approx(100 * (32 / 31 - 1))  # +3.2%, where the mean of ratios says +25%
+    assert np.mean(other / base - 1) * 100 == pytest.approx(25.0)
+    assert low <= point <= high
