@@ -193,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", required=True, help="parquet or xlsx (needs: pip install 'alignsim[export]')")
     exp.add_argument("--out", help="folder to write into (default DIR/export)")
 
+    dash = sub.add_parser(
+        "dashboard", help="the model in the browser (Mesa SolaraViz; needs: pip install 'alignsim[viz]')"
+    )
+    dash.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    dash.add_argument("--port", type=_positive_int, default=8765, help="port (default 8765)")
+
     init = sub.add_parser(
         "init",
         help="print a commented company profile (business terms) to fill in: alignsim init > mycompany.toml",

@@ -455,6 +455,35 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """``alignsim dashboard``: serve the SolaraViz app (experiments/dashboard.py) until Ctrl-C."""
+    import subprocess
+
+    missing = [m for m in ("solara", "mesa.visualization") if importlib.util.find_spec(m.split(".")[0]) is None]
+    if missing or importlib.util.find_spec("solara_assets") is None:
+        raise UserError('dashboard: the browser front end is not installed; allowed: pip install "alignsim[viz]" first')
+    if not 1 <= args.port <= 65535:
+        raise UserError(f"option --port: got {args.port}; allowed: an integer in [1, 65535]")
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "alignsim.experiments.dashboard",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-open",
+    ]
+    print(f"alignsim dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        return subprocess.run(cmd, check=False).returncode
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 # --- company profiles ------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     """``alignsim init``: print a commented company profile of a segment."""

@@ -21,9 +21,9 @@ import pandas as pd
 
 from alignsim.experiments import spec as spec_mod
 from alignsim.experiments.charts import ablation_applies, ablation_table, plot_experiment
-from alignsim.experiments.html_report import write_report
 from alignsim.experiments.errors import SystemFailureError, UserError
 from alignsim.experiments.fileio import atomic_write_text, check_output_dir, os_error_line
+from alignsim.experiments.html_report import write_report
 from alignsim.experiments.metadata import git_commit, now_utc, versions
 from alignsim.experiments.metrics import DECISION
 from alignsim.experiments.report import cell_markdown, effects_lines, markdown_table

@@ -63,27 +63,60 @@ def axis_label(metric: str) -> str:
 
 def format_axis(ax, metric: str, axis: str = "y") -> None:  # noqa: ANN001 - a matplotlib Axes
     """USD axes as $1.2M / $350k, every other axis in plain numbers (never a 1e7 offset)."""
-    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+    from matplotlib.ticker import ScalarFormatter
 
     from alignsim.experiments.metrics import unit
 
     target = ax.yaxis if axis == "y" else ax.xaxis
     if unit(metric).startswith("USD"):
-        target.set_major_formatter(FuncFormatter(lambda v, _pos: usd(v)))
+        target.set_major_formatter(UsdFormatter())
     else:
         plain = ScalarFormatter(useOffset=False)
         plain.set_scientific(False)
         target.set_major_formatter(plain)
 
 
-def usd(value: float) -> str:
-    """$1.2M, $350k, $900, -$2.5M (no trailing .0)."""
+def _usd_formatter_class() -> type:
+    from matplotlib.ticker import Formatter
+
+    class _UsdFormatter(Formatter):
+        """$ ticks with as many decimals as the tick spacing needs (never two equal labels)."""
+
+        ticks: tuple[float, ...] = ()
+
+        def set_locs(self, locs: object) -> None:
+            self.ticks = tuple(float(v) for v in locs)  # type: ignore[union-attr]
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            locs = [v for v in self.ticks if v == v]
+            top = max((abs(v) for v in locs), default=abs(x))
+            step = min((abs(b - a) for a, b in zip(locs, locs[1:], strict=False) if b != a), default=top or 1.0)
+            return usd(x, top=top, step=step)
+
+    return _UsdFormatter
+
+
+def UsdFormatter() -> object:  # noqa: N802 - reads as the matplotlib Formatter it returns
+    """A matplotlib tick formatter for USD axes ($1.2M, $150k)."""
+    return _usd_formatter_class()()
+
+
+def usd(value: float, top: float | None = None, step: float | None = None) -> str:
+    """$1.2M, $350k, $900, -$2.5M; on an axis (``top``: largest tick, ``step``: tick spacing) the
+    unit follows the largest tick and the decimals the spacing, so neighbouring ticks never read alike."""
+    import math
+
     sign = "-" if value < 0 else ""
     v = abs(value)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if v >= size:
+    scale_of = abs(top) if top is not None else v
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k"), (1.0, "")):
+        if scale_of >= size or size == 1.0:
             x = v / size
-            text = f"{x:,.0f}" if x >= 10 else f"{x:,.1f}".removesuffix(".0")
+            spacing = max(0, -math.floor(math.log10(step / size))) if step else None
+            decimals = spacing if spacing is not None else (0 if x >= 10 else 1)
+            text = f"{x:,.{decimals}f}"
+            if not step and "." in text:
+                text = text.rstrip("0").rstrip(".")
             return f"{sign}${text}{suffix}"
     return f"{sign}${v:,.0f}"
 
