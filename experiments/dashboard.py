@@ -21,6 +21,8 @@ from mesa.visualization.utils import update_counter
 from alignsim.experiments.words import cell_words, format_axis, usd
 from alignsim.model import GTMModel
 
+#: weeks between two points of the firm-value-to-date chart
+FIRM_VALUE_EVERY = 4
 DESIGNS = ("assembly_line/siloed", "assembly_line/shared", "pod/siloed", "pod/shared")
 NONE = "none"
 
@@ -56,6 +58,7 @@ class DashboardModel(GTMModel):
             other_structure, other_kpi = compare_with.split("/")
             self.twin = GTMModel(structure=other_structure, kpi=other_kpi, seed=seed, **kwargs)
         self.policy_history: list[dict[str, float]] = []
+        self.firm_value_history: list[tuple[int, float, float]] = []  # (week, main, twin) every FIRM_VALUE_EVERY
 
     def step(self) -> None:
         """One week of both designs; stops at the horizon."""
@@ -68,6 +71,9 @@ class DashboardModel(GTMModel):
         self.policy_history.append(
             {**_policies(self, "main"), **(_policies(self.twin, "twin") if self.twin is not None else {})}
         )
+        if self.week % FIRM_VALUE_EVERY == 0:  # ~40 ms a summary: every 4 weeks keeps stepping quick
+            twin = self.twin.summary()["firm_value"] if self.twin is not None else float("nan")
+            self.firm_value_history.append((self.week, self.summary()["firm_value"], twin))
 
     def designs(self) -> list[tuple[str, GTMModel, str]]:
         """(label in words, model, line style) of each design shown."""
@@ -185,6 +191,20 @@ def FirmValue(model: DashboardModel) -> None:
         value = m.summary()["firm_value"] if m.week > 0 else float("nan")
         lines.append(f"- {name}: {usd(value) if value == value else 'n/a (press step)'} at week {m.week}")
     solara.Markdown("\n".join(lines))
+    history = model.firm_value_history
+    if history:
+        fig = Figure(figsize=(5.2, 3.0))
+        ax = fig.subplots()
+        weeks = [h[0] for h in history]
+        for k, (name, _, style) in enumerate(model.designs()):
+            ax.plot(weeks, [h[1 + k] for h in history], ls=style, marker=".", label=name)
+        ax.set_title("Firm value to date")
+        ax.set_xlabel("week")
+        ax.set_ylabel("Firm value to date (USD)")
+        format_axis(ax, "firm_value")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        solara.FigureMatplotlib(fig, format="png")
 
 
 def model_params() -> dict[str, Any]:

@@ -103,3 +103,32 @@ def test_dashboard_binds_to_localhost_by_default() -> None:
 
     args = build_parser().parse_args(["dashboard"])
     assert args.host == "127.0.0.1"
+
+
+def test_dashboard_runs_are_the_batch_runs_on_the_same_seed() -> None:
+    """Stepping in the browser (with firm value and policies recorded along the way) changes nothing: both
+    designs shown are the runs `alignsim run` gives for that seed."""
+    from alignsim.experiments.dashboard import DashboardModel, model_params
+    from alignsim.model import GTMModel
+
+    controls = {k: v["value"] for k, v in model_params().items() if k not in ("compare_with", "seed", "weeks")}
+    shown = DashboardModel(**{**controls, "weeks": 30, "seed": 3, "compare_with": "pod/shared"})
+    for _ in range(31):  # one past the horizon: it stops
+        shown.step()
+    assert shown.week == 30 and not shown.running and len(shown.firm_value_history) == 7
+    for model, design in ((shown, {}), (shown.twin, {"structure": "pod", "kpi": "shared"})):
+        batch = GTMModel(seed=3, **{**controls, "weeks": 30, **design}).run()
+        assert model.timeseries().equals(batch.timeseries())
+        assert model.summary()["firm_value"] == batch.summary()["firm_value"]
+
+
+def test_dashboard_without_the_viz_extra_says_how_to_install(monkeypatch, capsys) -> None:
+    import importlib.util
+
+    from alignsim.experiments.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "solara" else real(name, *a))
+    assert main(["dashboard", "--port", "8999"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "alignsim[viz]"' in err and err.count("\n") == 1
