@@ -120,10 +120,17 @@ def calibrate(
     from alignsim.experiments.runner import run_sweep
 
     settings.check()
+    yearly = sorted({"grr", "nrr"} & set(profile.observed))
+    if yearly and settings.weeks < 52:
+        raise UserError(
+            f"option --weeks: got {settings.weeks}; allowed: 52 or more when the profile observes"
+            f" {' and '.join(yearly)} (trailing-12-month retention, undefined before a year)"
+        )
     knobs = knobs or knobs_for(profile)
     kpis = list(profile.observed)
     start = time.perf_counter()
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    per_run: list[float] = []  # seconds per computed run, per wave (the overall ETA between waves)
     ev = None
     for wave in range(1, settings.waves + 1):
         wave_seed = settings.seed * 1000 + wave
@@ -143,7 +150,15 @@ def calibrate(
                 f"calibrate: wave {wave}/{settings.waves}: {settings.points} points x {settings.replicates} replicates",
                 file=sys.stderr,
             )
-        run_sweep(spec, folder, engine, workers, scheduler, progress=progress)
+        wave_start = time.perf_counter()
+        result = run_sweep(spec, folder, engine, workers, scheduler, progress=progress)
+        computed = result.manifest["runs"]["computed_this_invocation"]
+        if computed:
+            per_run.append((time.perf_counter() - wave_start) / computed)
+        left = settings.waves - wave
+        if progress and left and per_run:
+            eta = left * spec.n_runs * sum(per_run) / len(per_run)
+            print(f"calibrate: {left} more wave(s), about {eta:,.0f} s at this pace", file=sys.stderr)
         means, ses = read_wave(folder, spec, profile, kpis)
         parts.append((values, means, ses))
         ev = Evaluation(
@@ -175,7 +190,10 @@ def impossible_message(cal: Calibration) -> str:
     for j, key in enumerate(ev.kpis):
         if cal.implausibility[best, j] > cal.settings.cutoff:
             reach = ev.means[:, j][np.isfinite(ev.means[:, j])]
-            span = f", reachable {reach.min():.3g} to {reach.max():.3g}" if reach.size else ""
+            if not reach.size:
+                worst.append(f"'observed.{key}': the model computed it at no point")
+                continue
+            span = f", reachable {reach.min():.3g} to {reach.max():.3g}"
             worst.append(
                 f"'observed.{key}' = {cal.profile.observed[key]:g} {OBSERVED_BY_KEY[key].unit}"
                 f" (closest reachable {ev.means[best, j]:.3g}{span})"

@@ -231,6 +231,7 @@ def test_calibrate_cli_rejects_bad_options_and_files(tmp_path: Path, capsys) -> 
     for argv, field in (
         (["calibrate", str(path), "--points", "10"], "--points"),
         (["calibrate", str(path), "--reps", "1"], "--reps"),
+        (["calibrate", str(path), "--weeks", "13"], "--weeks"),  # GRR and NRR need a year
         (["calibrate", str(tmp_path / "missing.toml")], "PROFILE"),
         (["init", "--segment", "startup"], "--segment"),
     ):
