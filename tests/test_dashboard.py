@@ -31,13 +31,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    # the server's log goes to a file: an unread pipe fills up (solara warns on every request) and blocks it
+    log = open(tmp_path_factory.mktemp("dashboard") / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "alignsim", "dashboard", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env=env,
     )
     start = time.perf_counter()
@@ -54,6 +56,7 @@ def server():
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        log.close()
 
 
 def _first_chart(page) -> str:
