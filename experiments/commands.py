@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 import socket
@@ -477,9 +478,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         "--production",
         "--no-open",
     ]
+    env = dict(os.environ)
+    if sys.prefix != sys.base_prefix:  # a venv over system packages: solara reads Jupyter's config from both
+        extra = [str(Path(p) / "etc" / "jupyter") for p in (sys.prefix, sys.base_prefix)]
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [env.get("JUPYTER_CONFIG_PATH"), *extra]))
     print(f"alignsim dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
-        return subprocess.run(cmd, check=False).returncode
+        return subprocess.run(cmd, check=False, env=env).returncode
     except KeyboardInterrupt:
         return EXIT_OK
 
