@@ -479,9 +479,15 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         "--no-open",
     ]
     env = dict(os.environ)
-    if sys.prefix != sys.base_prefix:  # a venv over system packages: solara reads Jupyter's config from both
-        extra = [str(Path(p) / "etc" / "jupyter") for p in (sys.prefix, sys.base_prefix)]
-        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [env.get("JUPYTER_CONFIG_PATH"), *extra]))
+    if sys.prefix != sys.base_prefix:  # a venv over system packages: Jupyter's config and widget front ends
+        for var, sub in (("JUPYTER_CONFIG_PATH", ("etc", "jupyter")), ("JUPYTER_PATH", ("share", "jupyter"))):
+            extra = [str(Path(p).joinpath(*sub)) for p in (sys.prefix, sys.base_prefix)]
+            env[var] = os.pathsep.join(filter(None, [env.get(var), *extra]))
+        # solara-assets installs the offline front end as data files under the prefix that installed it
+        cdn = [Path(p) / "share" / "solara" / "cdn" for p in (sys.prefix, sys.base_prefix)]
+        found = next((str(c) for c in cdn if c.is_dir() and any(c.iterdir())), None)
+        if found and "SOLARA_ASSETS_PROXY_CACHE_DIR" not in env:
+            env["SOLARA_ASSETS_PROXY_CACHE_DIR"] = found
     print(f"alignsim dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
         return subprocess.run(cmd, check=False, env=env).returncode
