@@ -147,8 +147,8 @@ def calibrated_profile_text(cal: Calibration) -> str:
         f"{CALIBRATED_MARKER} on {dt.datetime.now(dt.UTC):%Y-%m-%d} ({made_by});"
         " recalibrating replaces everything below ----",
         f"# {int(cal.accepted.sum())} of {cal.evaluation.values.shape[0]} points not ruled out; see calibration.md.",
-        "# best: the best-fitting values (used by run and sweep); draws: parameter sets the observed KPIs cannot",
-        "# rule out (compare runs replicate r at draw r mod len(draws), so its intervals carry this uncertainty).",
+        "# best: the best-fitting values (used by run); draws: parameter sets the observed KPIs cannot rule out",
+        "# (compare, sweep and specs run replicate r at draw r mod len(draws): their intervals carry this uncertainty).",
         "[calibrated.best]",
     ]
     lines += [f"{k} = {_toml_float(v)}" for k, v in cal.best_params().items()]
