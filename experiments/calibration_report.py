@@ -148,7 +148,7 @@ def calibrated_profile_text(cal: Calibration) -> str:
         " recalibrating replaces everything below ----",
         f"# {int(cal.accepted.sum())} of {cal.evaluation.values.shape[0]} points not ruled out; see calibration.md.",
         "# best: the best-fitting values (used by run); draws: parameter sets the observed KPIs cannot rule out",
-        "# (compare, sweep and specs run replicate r at draw r mod len(draws): their intervals carry this uncertainty).",
+        "# (compare, sweep and specs run replicate r at draw r mod len(draws): intervals carry this uncertainty).",
         "[calibrated.best]",
     ]
     lines += [f"{k} = {_toml_float(v)}" for k, v in cal.best_params().items()]
