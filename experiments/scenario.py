@@ -71,22 +71,26 @@ def load_scenario(ref: str | Path, relative_to: Path | None = None) -> dict[str,
     Raises:
         UserError: unknown parameter, bad value, nested table or malformed file.
     """
+    return load_scenario_and_draws(ref, relative_to)[0]
+
+
+def load_scenario_and_draws(
+    ref: str | Path, relative_to: Path | None = None
+) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    """A scenario's parameter overrides and, for a calibrated company profile, its draws (else none).
+
+    Raises:
+        UserError: as :func:`load_scenario`.
+    """
     from alignsim.experiments.profile import is_profile, load_profile
 
     path = resolve_path(str(ref), relative_to)
     data = read_toml(path, "scenario")
     if is_profile(data):
-        return load_profile(path, data).params
-    return check_params({k: v for k, v in data.items() if k not in METADATA_KEYS}, where=f"scenario {str(path)!r}")
-
-
-def scenario_draws(ref: str | Path, relative_to: Path | None = None) -> tuple[dict[str, Any], ...]:
-    """The calibrated parameter draws of a calibrated company profile (empty for any other scenario)."""
-    from alignsim.experiments.profile import is_profile, load_profile
-
-    path = resolve_path(str(ref), relative_to)
-    data = read_toml(path, "scenario")
-    return load_profile(path, data).draws if is_profile(data) else ()
+        profile = load_profile(path, data)
+        return profile.params, profile.draws
+    params = {k: v for k, v in data.items() if k not in METADATA_KEYS}
+    return check_params(params, where=f"scenario {str(path)!r}"), ()
 
 
 def check_params(values: dict[str, Any], where: str) -> dict[str, Any]:

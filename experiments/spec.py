@@ -48,7 +48,7 @@ import numpy as np
 
 from alignsim.experiments.design import POINT, SAMPLED_DESIGNS, Sample, parse_sample
 from alignsim.experiments.errors import UserError
-from alignsim.experiments.scenario import check_params, full_params, load_scenario, read_toml, scenario_draws
+from alignsim.experiments.scenario import check_params, full_params, load_scenario_and_draws, read_toml
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
 ABLATE = "ablate"
@@ -323,8 +323,8 @@ def _base(raw: dict[str, Any], base_dir: Path | None, where: str) -> tuple[dict[
     if scenario is not None:
         if not isinstance(scenario, str):
             raise UserError(f"{where}: field 'base.scenario': got {scenario!r}; allowed: a file path or preset name")
-        merged.update(load_scenario(scenario, relative_to=base_dir))
-        draws = scenario_draws(scenario, relative_to=base_dir)
+        params, draws = load_scenario_and_draws(scenario, relative_to=base_dir)
+        merged.update(params)
     merged.update(check_params(base, where=f"{where}: field 'base'"))
     if "weeks" in raw:
         merged.update(check_params({"weeks": raw["weeks"]}, where=f"{where}: field 'weeks'"))
