@@ -20,6 +20,7 @@ from mesa.visualization.utils import update_counter
 
 from alignsim.experiments.words import cell_words, format_axis, usd
 from alignsim.model import GTMModel
+from alignsim.model.metrics import mean_policies
 
 #: weeks between two points of the firm-value-to-date chart
 FIRM_VALUE_EVERY = 4
@@ -39,7 +40,7 @@ class DashboardModel(GTMModel):
 
     Attributes:
         twin: the second design's model (None without one).
-        policy_history: per week, each decision variable's mean policy in force, main and twin.
+        policy_history: per week, ``{"main": mean_policies, "twin": mean_policies}`` (model.metrics).
     """
 
     def __init__(
@@ -57,7 +58,7 @@ class DashboardModel(GTMModel):
         if compare_with != NONE and compare_with != self.design:
             other_structure, other_kpi = compare_with.split("/")
             self.twin = GTMModel(structure=other_structure, kpi=other_kpi, seed=seed, **kwargs)
-        self.policy_history: list[dict[str, float]] = []
+        self.policy_history: list[dict[str, dict[str, float]]] = []
         self.firm_value_history: list[tuple[int, float, float]] = []  # (week, main, twin) every FIRM_VALUE_EVERY
 
     def step(self) -> None:
@@ -69,7 +70,7 @@ class DashboardModel(GTMModel):
         if self.twin is not None and self.twin.week < self.twin.p["weeks"]:
             self.twin.step()
         self.policy_history.append(
-            {**_policies(self, "main"), **(_policies(self.twin, "twin") if self.twin is not None else {})}
+            {"main": mean_policies(self), **({"twin": mean_policies(self.twin)} if self.twin is not None else {})}
         )
         if self.week % FIRM_VALUE_EVERY == 0:  # ~40 ms a summary: every 4 weeks keeps stepping quick
             twin = self.twin.summary()["firm_value"] if self.twin is not None else float("nan")
@@ -82,15 +83,6 @@ class DashboardModel(GTMModel):
             twin = f"{self.twin.p['structure']} / {self.twin.p['kpi']}"
             shown.append((cell_words(twin), self.twin, "--"))
         return shown
-
-
-def _policies(m: GTMModel, tag: str) -> dict[str, float]:
-    out = {}
-    for roster in m.rosters:
-        policy = roster.incumbent(m.learning_mode)
-        for j, name in enumerate(roster.learner.names):
-            out[f"{tag}:{roster.role}:{name}"] = float(policy[:, j].mean())
-    return out
 
 
 SERIES = (
@@ -151,23 +143,17 @@ def QueueChart(model: DashboardModel) -> None:
 def PolicyChart(model: DashboardModel) -> None:
     """Each role's decision variables: the mean policy in force, week by week."""
     update_counter.get()
-    roles = [r.role for r in model.rosters]
     fig = Figure(figsize=(5.6, 4.6))
     axes = fig.subplots(2, 2, sharex=True).ravel()
     history = model.policy_history
-    for ax, role in zip(axes, roles, strict=True):
-        keys = sorted({k.split(":", 1)[1] for row in history[:1] for k in row if k.split(":")[1] == role})
-        for i, key in enumerate(keys):
-            for tag, style in (("main", "-"), ("twin", "--")):
-                values = [row.get(f"{tag}:{key}") for row in history]
-                if values and values[0] is not None:
-                    ax.plot(
-                        range(1, len(values) + 1),
-                        values,
-                        ls=style,
-                        color=f"C{i}",
-                        label=key.split(":")[1].replace("_", " ") if tag == "main" else None,
-                    )
+    weeks = range(1, len(history) + 1)
+    for ax, roster in zip(axes, model.rosters, strict=True):
+        role = roster.role
+        for i, name in enumerate(roster.learner.names):
+            key = f"policy_{role}_{name}"
+            ax.plot(weeks, [row["main"][key] for row in history], color=f"C{i}", label=name.replace("_", " "))
+            if model.twin is not None:
+                ax.plot(weeks, [row["twin"][key] for row in history], ls="--", color=f"C{i}")
         ax.set_title(f"{role.upper() if role != 'marketer' else 'Marketers'}: decision variables", fontsize=9)
         ax.legend(fontsize=6)
     for ax in axes[2:]:

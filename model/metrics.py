@@ -374,13 +374,19 @@ def summarise(m: GTMModel) -> dict[str, float]:
     }
 
 
-def final_policies(m: GTMModel) -> dict[str, float]:
-    """Mean incumbent of every decision variable at the end (the fixed policy itself when learning is off)."""
+def mean_policies(m: GTMModel) -> dict[str, float]:
+    """``policy_<role>_<variable>``: each decision variable's mean incumbent now (the fixed policy if not learning)."""
     out = {}
     for roster in m.rosters:
         policy = roster.incumbent(m.learning_mode)
         for j, name in enumerate(roster.learner.names):
             out[f"policy_{roster.role}_{name}"] = float(policy[:, j].mean())
+    return out
+
+
+def final_policies(m: GTMModel) -> dict[str, float]:
+    """Mean incumbent of every decision variable at the end, and how many still drift."""
+    out = mean_policies(m)
     moved = m.learning_diagnostics()["moved"] if m.learning_mode != "off" else []
     out["variables_still_drifting"] = float(np.count_nonzero(np.asarray(moved, dtype=bool)))
     return out
