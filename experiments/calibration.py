@@ -235,9 +235,9 @@ def read_wave(out: Path, spec: Any, profile: Profile, kpis: list[str]) -> tuple[
     Raises:
         UserError: if a run failed (its error is in the wave's failures.csv).
     """
-    import pandas as pd
+    from alignsim.experiments.tables import read_runs
 
-    runs = pd.read_csv(out / "runs.csv")
+    runs = read_runs(out / "runs.csv")
     if len(runs) != spec.n_runs:
         raise UserError(
             f"calibration wave {out.name}: {spec.n_runs - len(runs)} runs failed; see {out / 'failures.csv'}"
