@@ -527,8 +527,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             f"company profile {args.profile!r}: no [company] table; allowed: a profile as alignsim init writes"
         )
     profile = load_profile(path, data, calibrated=False)
-    settings = Settings(args.waves, args.points, args.reps, args.seed, args.weeks)
-    settings.check()
+    settings = Settings(args.waves, args.points, args.reps, args.seed, args.weeks)  # calibrate() checks it first
     check_engine_options(args.engine, args.workers, args.scheduler)
     stem = path.name.removesuffix(".toml").removesuffix(".calibrated")
     out = Path(args.out) if args.out else Path("alignsim-out") / f"calibrate-{stem}"

@@ -44,9 +44,3 @@ def definition(metric: str) -> str:
     """Definition of ``metric`` (the name itself if unknown)."""
     entry = metric_info().get(metric)
     return str(entry[1]) if entry and len(entry) > 1 else metric
-
-
-def label(metric: str) -> str:
-    """Axis label: ``name (unit)`` or just the name."""
-    found = unit(metric)
-    return f"{metric} ({found})" if found else metric

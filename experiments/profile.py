@@ -57,7 +57,6 @@ class Field:
         low: smallest allowed value (numbers).
         high: largest allowed value (numbers).
         choices: allowed strings (choice).
-        required: must be present.
     """
 
     section: str
@@ -68,7 +67,6 @@ class Field:
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
-    required: bool = False
 
     @property
     def name(self) -> str:
@@ -76,13 +74,11 @@ class Field:
         return f"{self.section}.{self.key}"
 
     def allowed(self) -> str:
-        """What values are allowed, in words."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        if self.kind == "bool":
-            return "true or false"
-        what = "an integer" if self.kind == "int" else "a number"
-        return f"{what} in [{self.low:g}, {self.high:g}]" + (f" ({self.unit})" if self.unit else "")
+        """What values are allowed, in words (as for a model parameter, with the unit)."""
+        from alignsim.model.params import allowed_text
+
+        text = allowed_text(self.kind, self.choices, self.low, self.high)
+        return text + (f" ({self.unit})" if self.unit and self.kind not in ("choice", "bool") else "")
 
     def check(self, value: Any, where: str) -> Any:
         """The value, typed; a :class:`UserError` naming the field if it is not allowed."""
@@ -104,8 +100,8 @@ class Field:
         return int(value) if self.kind == "int" else float(value)
 
 
-def _f(section: str, key: str, kind: str, unit: str, meaning: str, low=None, high=None, choices=(), required=False):
-    return Field(section, key, kind, unit, meaning, low, high, tuple(choices), required)
+def _f(section: str, key: str, kind: str, unit: str, meaning: str, low=None, high=None, choices=()) -> Field:
+    return Field(section, key, kind, unit, meaning, low, high, tuple(choices))
 
 
 #: every field a profile may have, in the order ``alignsim init`` writes them

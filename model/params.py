@@ -53,12 +53,7 @@ class Param:
 
     def allowed(self) -> str:
         """Human description of the allowed values."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        if self.kind == "bool":
-            return "true or false"
-        what = "an integer" if self.kind == "int" else "a number"
-        return f"{what} in [{self.low:g}, {self.high:g}]"
+        return allowed_text(self.kind, self.choices, self.low, self.high)
 
     def check(self, value: Any) -> Any:
         """Return ``value`` converted to this parameter's type.
@@ -90,6 +85,16 @@ class Param:
                 raise bad
             return int(number)
         return number
+
+
+def allowed_text(kind: str, choices: tuple[str, ...], low: float | None, high: float | None) -> str:
+    """ "one of 'a', 'b'", "true or false", "an integer in [1, 400]" or "a number in [0, 1]"."""
+    if kind == "choice":
+        return "one of " + ", ".join(repr(c) for c in choices)
+    if kind == "bool":
+        return "true or false"
+    what = "an integer" if kind == "int" else "a number"
+    return f"{what} in [{low:g}, {high:g}]"
 
 
 def _p(group: str, name: str, default: Any, unit: str, low: Any, high: Any, meaning: str, source: str) -> Param:
