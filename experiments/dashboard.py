@@ -76,6 +76,13 @@ class DashboardModel(GTMModel):
             twin = self.twin.summary()["firm_value"] if self.twin is not None else float("nan")
             self.firm_value_history.append((self.week, self.summary()["firm_value"], twin))
 
+    def firm_value_now(self, k: int) -> float:
+        """Firm value to date of design ``k`` (0 main, 1 twin): the value recorded this week, else computed."""
+        if self.firm_value_history and self.firm_value_history[-1][0] == self.week:
+            return self.firm_value_history[-1][1 + k]
+        m = self if k == 0 else self.twin
+        return m.summary()["firm_value"] if m.week > 0 else float("nan")
+
     def designs(self) -> list[tuple[str, GTMModel, str]]:
         """(label in words, model, line style) of each design shown."""
         shown = [(cell_words(self.design.replace("/", " / ")), self, "-")]
@@ -173,8 +180,8 @@ def FirmValue(model: DashboardModel) -> None:
         " run's own retention):",
         "",
     ]
-    for name, m, _ in model.designs():
-        value = m.summary()["firm_value"] if m.week > 0 else float("nan")
+    for k, (name, m, _) in enumerate(model.designs()):
+        value = model.firm_value_now(k)
         lines.append(f"- {name}: {usd(value) if value == value else 'n/a (press step)'} at week {m.week}")
     solara.Markdown("\n".join(lines))
     history = model.firm_value_history
