@@ -1,0 +1,246 @@
+"""Does the shared reward carry the gradient of firm value, and how strongly? (issue 10, part 2)
+
+``python -m alignsim.experiments.shared_signal [--seeds N] [--workers W] [--out DIR]`` measures,
+at the default parameters, with paired seeds and the status-quo start:
+
+1. **Where firm value points** (``gradient.csv``): with fixed policies (learning off) at the
+   status quo's learned policies, the change in firm value (USD, 260 weeks) when a whole role
+   moves one decision variable by +0.1 policy units (central difference over +-0.1, clipped at the
+   bounds), mean over seeds with its standard error.
+2. **What each reward says** (``signal.csv``): the correlation of the learner's standardised
+   advantage with its perturbation over every paid (agent, trial), per seed
+   (:meth:`GTMModel.learning_diagnostics`), for the siloed KPI, the shared KPI and the placebo
+   learner (noise on the shared schedule: the negative control); mean over seeds with a 95%
+   t-interval of that mean (over seeds). The learner's expected step along a variable is
+   ``learning_rate x corr`` logit units per paid trial, so ``corr`` is the learning speed a
+   reward allows, in units of the fastest possible.
+3. **What a later shared reward costs** (``horizon.csv``): for each ``shared_reward_horizon_weeks``,
+   the shared signal, the shared payments an agent received in the run (trials paid), and the
+   policy the reward taught minus the placebo's (paired by seed) at the end.
+
+Writes the three CSVs and a README.md with the tables, the command and provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from tqdm import tqdm
+
+from alignsim.experiments.fileio import atomic_write_text
+from alignsim.experiments.metadata import git_commit, versions
+from alignsim.experiments.report import markdown_table
+
+STRUCTURES = ("assembly_line", "pod")
+HORIZONS_WEEKS = (13, 26, 52, 78, 156)
+STEP = 0.1  # policy units of the finite difference
+WEEKS = 260
+
+
+def signal_run(structure: str, kpi: str, learning: str, seed: int, horizon: int) -> pd.DataFrame:
+    """learning_diagnostics() of one run, with the paid part's corr and count and the end policy."""
+    from alignsim.model import GTMModel
+
+    model = GTMModel(
+        structure, kpi, seed=seed, learning=learning, weeks=WEEKS, shared_reward_horizon_weeks=horizon
+    ).run()
+    diag = model.learning_diagnostics().reset_index()
+    part = "siloed" if kpi == "siloed" else "shared"
+    return pd.DataFrame(
+        {
+            "structure": structure,
+            "kpi": kpi,
+            "learning": learning,
+            "horizon_weeks": horizon,
+            "seed": seed,
+            "role": diag["role"],
+            "variable": diag["variable"],
+            "corr": diag[f"corr_{part}"],
+            "paid": diag[f"n_{part}"],
+            "policy": diag["policy"],
+        }
+    )
+
+
+def gradient_run(structure: str, seed: int, role: str, variable: str, sign: int) -> tuple:
+    """Firm value with fixed status-quo policies and ``role.variable`` moved by ``sign`` x STEP (clipped)."""
+    from alignsim.model import GTMModel
+    from alignsim.model.model import status_quo_policies
+    from alignsim.model.params import DEFAULTS
+
+    model = GTMModel(structure, "siloed", seed=seed, learning="off", weeks=WEEKS)
+    start = status_quo_policies(seed, dict(DEFAULTS))
+    for r, policy in start.items():
+        for name, value in policy.items():
+            model.set_policy(r, name, value)
+    low, high = model.roster(role).learner.low, model.roster(role).learner.high
+    j = model.roster(role).learner.names.index(variable)
+    value = float(np.clip(start[role][variable] + sign * STEP, low[j], high[j]))
+    model.set_policy(role, variable, value)
+    return structure, seed, role, variable, sign, value, model.run().summary()["firm_value"]
+
+
+def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
+    """Mean and 95% t-interval of the mean over seeds."""
+    v = values.dropna().to_numpy(float)
+    mean = float(v.mean())
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else np.nan
+    return mean, mean - half, mean + half
+
+
+def _run_all(tasks: list[tuple], workers: int) -> list:
+    ctx = multiprocessing.get_context("spawn")
+    out = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(fn, *args) for fn, *args in tasks]
+        for fut in tqdm(futures, desc="shared signal", unit="run", file=sys.stderr, dynamic_ncols=True):
+            out.append(fut.result())
+    return out
+
+
+def measure(seeds: int, gradient_seeds: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All runs: the signal/horizon frame (one row per run, role, variable) and the gradient frame."""
+    from alignsim.agents import ROLES
+
+    tasks: list[tuple] = []
+    for structure in STRUCTURES:
+        for seed in range(seeds):
+            tasks.append((signal_run, structure, "siloed", "reward", seed, 78))
+            for horizon in HORIZONS_WEEKS:
+                for learning in ("reward", "placebo"):
+                    tasks.append((signal_run, structure, "shared", learning, seed, horizon))
+        for seed in range(gradient_seeds):
+            for cls in ROLES:
+                for variable in cls.POLICY:
+                    for sign in (1, -1):
+                        tasks.append((gradient_run, structure, seed, cls.role, variable, sign))
+    results = _run_all(tasks, workers)
+    signal = pd.concat([r for r in results if isinstance(r, pd.DataFrame)], ignore_index=True)
+    cols = ["structure", "seed", "role", "variable", "sign", "value", "firm_value"]
+    grad = pd.DataFrame([r for r in results if isinstance(r, tuple)], columns=cols)
+    return signal, grad
+
+
+def gradient_table(grad: pd.DataFrame) -> pd.DataFrame:
+    """Firm value change per +0.1 of a whole role's variable, USD: mean and SE over seeds."""
+    wide = grad.pivot_table(
+        index=["structure", "role", "variable", "seed"], columns="sign", values=["value", "firm_value"]
+    )
+    per_seed = (wide["firm_value"][1] - wide["firm_value"][-1]) / (wide["value"][1] - wide["value"][-1]) * STEP
+    g = per_seed.groupby(level=["structure", "role", "variable"], sort=False)
+    return pd.DataFrame({"dfv_per_step_usd": g.mean(), "se_usd": g.std(ddof=1) / np.sqrt(g.size())}).reset_index()
+
+
+def signal_table(signal: pd.DataFrame) -> pd.DataFrame:
+    """Mean corr over seeds with its 95% t-interval, per structure, reward and variable (default horizon)."""
+    rows = []
+    at_default = signal[signal["horizon_weeks"] == 78]
+    for (structure, kpi, learning, role, variable), g in at_default.groupby(
+        ["structure", "kpi", "learning", "role", "variable"], sort=False
+    ):
+        mean, low, high = _mean_ci(g["corr"])
+        reward = "placebo (shared schedule)" if learning == "placebo" else f"{kpi} KPI"
+        rows.append([structure, reward, role, variable, mean, low, high, g["paid"].mean(), len(g)])
+    cols = ["structure", "reward", "role", "variable", "corr", "ci95_low", "ci95_high", "paid_per_run", "seeds"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def horizon_table(signal: pd.DataFrame) -> pd.DataFrame:
+    """Per horizon: shared corr (mean, CI), trials paid per agent, and reward - placebo end policy (paired)."""
+    shared = signal[signal["kpi"] == "shared"]
+    key = ["structure", "horizon_weeks", "seed", "role", "variable"]
+    wide = shared.pivot_table(index=key, columns="learning", values=["corr", "policy", "paid"])
+    rows = []
+    for (structure, horizon, role, variable), g in wide.groupby(level=[0, 1, 3, 4], sort=False):
+        mean, low, high = _mean_ci(g[("corr", "reward")])
+        diff = g[("policy", "reward")] - g[("policy", "placebo")]
+        d_mean, d_low, d_high = _mean_ci(diff)
+        rows.append(
+            [structure, horizon, role, variable, mean, low, high, g[("paid", "reward")].mean(), d_mean, d_low, d_high]
+        )
+    cols = [
+        "structure",
+        "horizon_weeks",
+        "role",
+        "variable",
+        "corr",
+        "ci95_low",
+        "ci95_high",
+        "paid_per_run",
+        "policy_minus_placebo",
+        "diff_ci95_low",
+        "diff_ci95_high",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value / 1e6:+.1f}M" if abs(value) >= 1e5 else f"{value:.3f}"
+    return str(value)
+
+
+def _md(frame: pd.DataFrame) -> str:
+    return markdown_table([list(frame.columns), *[[_fmt(v) for v in row] for row in frame.itertuples(index=False)]])
+
+
+def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, command: str) -> None:
+    """Every run (``*_runs.csv``), the three tables as CSV and a README.md (each file written atomically)."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "signal_runs.csv", signal.to_csv(index=False))
+    atomic_write_text(out / "gradient_runs.csv", grad.to_csv(index=False))
+    tables = {"gradient": gradient_table(grad), "signal": signal_table(signal), "horizon": horizon_table(signal)}
+    for name, frame in tables.items():
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
+    text = (
+        "# Does the shared reward carry the gradient of firm value?\n\n"
+        f"Produced by `{command}` ({vers}; git commit {git_commit()}). Default parameters, 260 weeks,"
+        " every cell starting from the status quo's learned policies; seeds paired across cells."
+        " Method: module docstring of `alignsim.experiments.shared_signal`.\n\n"
+        "## 1. Where firm value points (fixed policies)\n\n"
+        "`dfv_per_step_usd`: firm value change when every agent of the role moves the variable by +0.1"
+        " (policy units) from the status quo's learned policy, learning off; mean over seeds, `se_usd` its"
+        " standard error.\n\n" + _md(tables["gradient"]) + "\n\n"
+        "## 2. What each reward says (default horizon, 78 weeks)\n\n"
+        "`corr`: correlation of the standardised advantage with the perturbation over every paid (agent,"
+        " trial) of one run, mean over seeds, with the 95% t-interval of that mean (over seeds). The learner's"
+        " expected step is `learning_rate x corr` logit units per paid trial. `paid_per_run`: (agent, trial)"
+        " payments per run.\n\n" + _md(tables["signal"]) + "\n\n"
+        "## 3. What a later shared reward costs\n\n"
+        "Shared KPI, per `shared_reward_horizon_weeks`: the signal as above, the payments received in the run,"
+        " and the end policy the reward taught minus the placebo learner's on the same schedule (paired by"
+        " seed; mean, 95% t-interval).\n\n" + _md(tables["horizon"]) + "\n"
+    )
+    atomic_write_text(out / "README.md", text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=16, help="paired seeds for the signal and horizon runs")
+    parser.add_argument("--gradient-seeds", type=int, default=6, help="paired seeds for the firm-value gradient")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default="results/shared_signal")
+    args = parser.parse_args(argv)
+    for name in ("seeds", "gradient_seeds", "workers"):
+        if getattr(args, name) < (2 if name != "workers" else 1):
+            parser.error(f"--{name.replace('_', '-')} must be at least {2 if name != 'workers' else 1}")
+    signal, grad = measure(args.seeds, args.gradient_seeds, args.workers)
+    command = (
+        "python -m alignsim.experiments.shared_signal"
+        f" --seeds {args.seeds} --gradient-seeds {args.gradient_seeds} --workers {args.workers}"
+    )
+    write(Path(args.out), signal, grad, command)
+    print(Path(args.out) / "README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
