@@ -188,23 +188,73 @@ def _fmt(value: object) -> str:
 
 
 def _md(frame: pd.DataFrame) -> str:
-    return markdown_table([list(frame.columns), *[[_fmt(v) for v in row] for row in frame.itertuples(index=False)]])
+    def cell(column: str, value: object) -> str:
+        return _fmt(value).lstrip("+") if column.startswith("se") else _fmt(value)
+
+    rows = [[cell(c, v) for c, v in zip(frame.columns, row, strict=True)] for row in frame.itertuples(index=False)]
+    return markdown_table([list(frame.columns), *rows])
 
 
-def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, command: str) -> None:
-    """Every run (``*_runs.csv``), the three tables as CSV and a README.md (each file written atomically)."""
+def reading(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Plain sentences computed from the tables: where firm value points, and whether the shared KPI says so."""
+    grad, sig, hor = tables["gradient"], tables["signal"], tables["horizon"]
+    shared = sig[sig["reward"] == "shared KPI"].set_index(["structure", "role", "variable"])
+    lines = []
+    for row in grad.itertuples(index=False):
+        if abs(row.dfv_per_step_usd) <= 2 * row.se_usd:
+            continue  # firm value does not point anywhere detectable: nothing for a reward to carry
+        key = (row.structure, row.role, row.variable)
+        s = shared.loc[key]
+        wants = "up" if row.dfv_per_step_usd > 0 else "down"
+        if s["ci95_low"] > 0 or s["ci95_high"] < 0:
+            agrees = (s["corr"] > 0) == (row.dfv_per_step_usd > 0)
+            verdict = f"the shared KPI carries a signal that {'agrees' if agrees else 'disagrees'}"
+        else:
+            verdict = "no shared-KPI signal detectable"
+        lines.append(
+            f"- {row.structure}, {row.role}.{row.variable}: firm value wants it {wants}"
+            f" ({row.dfv_per_step_usd / 1e6:+.1f}M USD per +0.1, SE {row.se_usd / 1e6:.1f}M); {verdict}"
+            f" (corr {s['corr']:+.3f} [{s['ci95_low']:+.3f}, {s['ci95_high']:+.3f}], siloed KPI"
+            f" {_siloed_corr(sig, key):+.3f})."
+        )
+        if verdict.startswith("the shared KPI carries"):
+            h = hor[(hor["structure"] == row.structure) & (hor["role"] == row.role) & (hor["variable"] == row.variable)]
+            by_horizon = ", ".join(
+                f"{w} weeks {c:+.3f} x {n:.0f} = {c * n:+.1f}"
+                for w, c, n in zip(h["horizon_weeks"], h["corr"], h["paid_per_run"], strict=True)
+            )
+            lines.append(
+                "  Signal delivered in the run (corr x payments: the expected learning step summed over the"
+                f" run's (agent, trial) payments, in units of learning_rate) by horizon: {by_horizon}."
+            )
+    return lines
+
+
+def _siloed_corr(sig: pd.DataFrame, key: tuple[str, str, str]) -> float:
+    row = sig[(sig["reward"] == "siloed KPI") & (sig["structure"] == key[0]) & (sig["role"] == key[1])]
+    return float(row.loc[row["variable"] == key[2], "corr"].iloc[0])
+
+
+def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, provenance: str) -> None:
+    """Every run (``*_runs.csv``), the three tables as CSV and a README.md (each file written atomically).
+
+    ``provenance``: the command, versions and git commit the runs were computed with.
+    """
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "signal_runs.csv", signal.to_csv(index=False))
     atomic_write_text(out / "gradient_runs.csv", grad.to_csv(index=False))
     tables = {"gradient": gradient_table(grad), "signal": signal_table(signal), "horizon": horizon_table(signal)}
     for name, frame in tables.items():
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
-    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
     text = (
         "# Does the shared reward carry the gradient of firm value?\n\n"
-        f"Produced by `{command}` ({vers}; git commit {git_commit()}). Default parameters, 260 weeks,"
+        f"Produced by {provenance}. Default parameters, 260 weeks,"
         " every cell starting from the status quo's learned policies; seeds paired across cells."
         " Method: module docstring of `alignsim.experiments.shared_signal`.\n\n"
+        "## Reading (computed from the tables below)\n\n"
+        "Every decision variable whose fixed-policy firm-value change exceeds 2 SE:\n\n"
+        + "\n".join(reading(tables))
+        + "\n\n"
         "## 1. Where firm value points (fixed policies)\n\n"
         "`dfv_per_step_usd`: firm value change when every agent of the role moves the variable by +0.1"
         " (policy units) from the status quo's learned policy, learning off; mean over seeds, `se_usd` its"
@@ -228,7 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gradient-seeds", type=int, default=6, help="paired seeds for the firm-value gradient")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="results/shared_signal")
+    parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's *_runs.csv")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    if args.from_runs:
+        signal, grad = pd.read_csv(out / "signal_runs.csv"), pd.read_csv(out / "gradient_runs.csv")
+        provenance = (out / "README.md").read_text().split("Produced by ")[1].split(". Default parameters")[0]
+        write(out, signal, grad, provenance)
+        print(out / "README.md")
+        return 0
     for name in ("seeds", "gradient_seeds", "workers"):
         if getattr(args, name) < (2 if name != "workers" else 1):
             parser.error(f"--{name.replace('_', '-')} must be at least {2 if name != 'workers' else 1}")
@@ -237,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         "python -m alignsim.experiments.shared_signal"
         f" --seeds {args.seeds} --gradient-seeds {args.gradient_seeds} --workers {args.workers}"
     )
-    write(Path(args.out), signal, grad, command)
+    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
+    write(out, signal, grad, f"`{command}` ({vers}; git commit {git_commit()})")
     print(Path(args.out) / "README.md")
     return 0
 

@@ -91,7 +91,8 @@ def shared_value_per_head_usd(m: GTMModel, start: int, end: int) -> np.ndarray:
         week = acc.view(col)
         in_window |= (week >= start) & (week < end)
     rows = np.flatnonzero(in_window)
-    value = np.bincount(acc.pod[rows], cohort_ltv_usd(m, rows), pods)
+    # float even when no account was touched (bincount of empty weights returns ints)
+    value = np.bincount(acc.pod[rows], cohort_ltv_usd(m, rows), pods).astype(float)
     book = snap["rows"]
     value += np.bincount(acc.pod[book], cohort_ltv_usd(m, book, snap["revenue"]), pods)
     return value / np.maximum(snap["heads"], 1)

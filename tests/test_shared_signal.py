@@ -1,0 +1,75 @@
+"""The shared reward carries the firm-value gradient where one exists (issue 10), and the study's tables.
+
+Statistical test: 16 paired seeds, one assembly-line run each under shared KPIs. Per seed the model
+reports corr(standardised advantage, perturbation) over ~110 paid (agent, trial) pairs; the test
+asserts the mean over seeds is below -2 SE (SE = sd over seeds / sqrt(16); about a one-sided
+t-test at 3%, t_0.97,15 = 2.03). Measured: -0.057, SE 0.020 (results/shared_signal). Firm value's
+own direction is asserted beside it with fixed policies over 6 paired seeds (measured -68M USD per
++0.1 of breadth, SE 5.6M). Probed with planted faults: a shared KPI reduced to the book's revenue
+collected (no valuation when the reward is paid) gives +0.011 and fails (the placebo learner: -0.023, CI [-0.064, 0.019]). The
+signal survives a shared KPI that keeps only the book (no accounts touched in the trial): broader
+targeting reaches the book's value through the company's renewal churn, at which the book is valued.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alignsim.experiments import shared_signal as ss
+
+
+def test_shared_kpi_carries_the_firm_value_gradient_of_targeting_breadth() -> None:
+    """Assembly line: firm value falls with broader targeting, and the shared reward says so (corr < 0)."""
+    grad = pd.DataFrame(
+        [ss.gradient_run("assembly_line", seed, "marketer", "breadth", sign) for seed in range(6) for sign in (1, -1)],
+        columns=["structure", "seed", "role", "variable", "sign", "value", "firm_value"],
+    )
+    g = ss.gradient_table(grad).iloc[0]
+    assert g["dfv_per_step_usd"] < -2 * g["se_usd"], g
+    corr = np.array(
+        [
+            ss.signal_run("assembly_line", "shared", "reward", seed, 78)
+            .set_index(["role", "variable"])
+            .loc[("marketer", "breadth"), "corr"]
+            for seed in range(16)
+        ]
+    )
+    se = corr.std(ddof=1) / np.sqrt(len(corr))
+    assert corr.mean() < -2 * se, f"shared corr {corr.mean():.3f} not below -2 SE ({se:.3f}): {corr.round(3)}"
+
+
+def _signal_rows(corr_reward: list[float], corr_placebo: list[float], policy_gap: float) -> pd.DataFrame:
+    rows = []
+    for seed, (cr, cp) in enumerate(zip(corr_reward, corr_placebo, strict=True)):
+        for learning, c, pol in (("reward", cr, 0.5 + policy_gap), ("placebo", cp, 0.5)):
+            rows.append(["pod", "shared", learning, 78, seed, "sdr", "qualification_threshold", c, 100, pol])
+    return pd.DataFrame(
+        rows,
+        columns=["structure", "kpi", "learning", "horizon_weeks", "seed", "role", "variable", "corr", "paid", "policy"],
+    )
+
+
+def test_tables_equal_hand_computation() -> None:
+    """Central difference per +0.1, t-interval over seeds, paired policy difference: by hand."""
+    grad = pd.DataFrame(
+        [
+            ["pod", 0, "sdr", "qualification_threshold", 1, 0.4, 110.0],
+            ["pod", 0, "sdr", "qualification_threshold", -1, 0.2, 100.0],
+            ["pod", 1, "sdr", "qualification_threshold", 1, 0.4, 130.0],
+            ["pod", 1, "sdr", "qualification_threshold", -1, 0.2, 100.0],
+        ],
+        columns=["structure", "seed", "role", "variable", "sign", "value", "firm_value"],
+    )
+    g = ss.gradient_table(grad).iloc[0]
+    assert g["dfv_per_step_usd"] == pytest.approx(10.0)  # per seed (10, 30) / 0.2 x 0.1 = (5, 15)
+    assert g["se_usd"] == pytest.approx(np.std([5.0, 15.0], ddof=1) / np.sqrt(2))
+    signal = _signal_rows([0.1, 0.3, 0.2], [0.0, 0.0, 0.0], policy_gap=0.05)
+    row = ss.signal_table(signal).set_index("reward").loc["shared KPI"]
+    half = 4.302653 * np.std([0.1, 0.3, 0.2], ddof=1) / np.sqrt(3)  # t_0.975 with 2 df
+    assert row["corr"] == pytest.approx(0.2)
+    assert (row["ci95_low"], row["ci95_high"]) == pytest.approx((0.2 - half, 0.2 + half), rel=1e-5)
+    h = ss.horizon_table(signal).iloc[0]
+    assert h["policy_minus_placebo"] == pytest.approx(0.05)
+    assert h["paid_per_run"] == 100
