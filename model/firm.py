@@ -62,6 +62,20 @@ def expansion_per_year(m: GTMModel) -> float:
     return float((after / before) ** (1.0 / years) - 1.0)
 
 
+def expansion_by_renewal(m: GTMModel) -> np.ndarray:
+    """Net MRR change per year at the 1st, 2nd, 3rd and 4th-or-later renewal (tenure-specific NRR - 1).
+
+    Each as :func:`expansion_per_year` over the renewals of that index survived in the run; an index
+    with no renewal (or no MRR before it) takes the run-level rate.
+    """
+    count, before, after, term_weeks = m.series.renewed_by_tenure
+    rates = np.full(len(count), expansion_per_year(m))
+    seen = (count > 0) & (before > 0)
+    years = term_weeks[seen] / count[seen] / YEAR_WEEKS
+    rates[seen] = (after[seen] / before[seen]) ** (1.0 / years) - 1.0
+    return rates
+
+
 def book_value_at_horizon_usd(m: GTMModel, alpha: float, beta: float, growth: float) -> float:
     """Expected discounted gross profit, net of the cost to serve, of the customers active at the horizon."""
     p, acc = m.p, m.accounts
@@ -94,12 +108,13 @@ def firm_value_usd(m: GTMModel, alpha: float, beta: float, growth: float) -> flo
     return npv_usd(cash, rate) + book * (1.0 + rate) ** (-m.week / YEAR_WEEKS)
 
 
-def ltv_cohort_usd(m: GTMModel, alpha: float, beta: float, growth: float) -> float:
+def ltv_cohort_usd(m: GTMModel, alpha: float, beta: float, growth: np.ndarray) -> float:
     """Mean value at acquisition of the customers acquired in the run: gross profit over the valuation horizon.
 
     First ARR, contracted for the first term, then the sBG survival of a new customer (0 years
-    survived) and the run's expansion per year, discounted; not net of cost to serve (a per-customer
-    figure, comparable with seed 000's formula).
+    survived) and at its j-th renewal the run's expansion at that renewal index (``growth``, from
+    :func:`expansion_by_renewal`: tenure-specific NRR), discounted; not net of cost to serve (a
+    per-customer figure, comparable with seed 000's formula).
     """
     p, acc = m.p, m.accounts
     new = np.flatnonzero((acc.view("state") >= State.CUSTOMER) & ~acc.view("initial"))
@@ -153,7 +168,7 @@ def summary(m: GTMModel) -> dict[str, float]:
     return {
         "firm_value": firm_value_usd(m, alpha, beta, growth),
         "book_value": book_value_at_horizon_usd(m, alpha, beta, growth),
-        "ltv_cohort": ltv_cohort_usd(m, alpha, beta, growth),
+        "ltv_cohort": ltv_cohort_usd(m, alpha, beta, expansion_by_renewal(m)),
         "logo_churn_standardised": logo_churn_standardised(m),
         "arr_per_csm": m.arr_usd / m.csms.n,
         "new_arr_per_ae": d["new_arr_usd"].sum() / ae_years if ae_years > 0 else np.nan,

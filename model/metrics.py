@@ -48,7 +48,8 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
         "USD",
         "mean over customers acquired in the run of the gross profit each is expected to bring over"
         " valuation_horizon_years from acquisition: first ARR, sBG survival (fitted to the run's cohorts,"
-        " right-censored), with expansion_per_year, discounted at discount_rate_per_year",
+        " right-censored), at its k-th renewal the run's expansion at the k-th renewal (tenure-specific"
+        " NRR of survivors; 4th and later pooled), discounted at discount_rate_per_year",
     ),
     "logo_churn_standardised": (
         "fraction per year",
@@ -185,6 +186,8 @@ class WeeklySeries:
         self.data = {name: np.zeros(weeks + 1) for name in self.COUNTERS}
         self.due_by_tenure = np.zeros((weeks + 1, self.TENURE_BUCKETS))
         self.churned_by_tenure = np.zeros((weeks + 1, self.TENURE_BUCKETS))
+        # renewals survived, MRR before and after, and term weeks, by renewal index (1st, 2nd, 3rd, 4th+)
+        self.renewed_by_tenure = np.zeros((4, self.TENURE_BUCKETS))
         self.outcomes = np.zeros((weeks + 1, n_pods))
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.retention = {"nrr": np.nan, "grr": np.nan}
@@ -227,6 +230,9 @@ class WeeklySeries:
         self.data["renewed_mrr_before_usd"][t] += mrr_before.sum()
         self.data["renewed_mrr_after_usd"][t] += acc.mrr_usd[kept].sum()
         self.data["renewed_term_weeks"][t] += acc.contract_weeks[kept].sum()
+        bucket = np.minimum(acc.renewals[kept] - 1, self.TENURE_BUCKETS - 1)  # the count includes this renewal
+        for row, values in enumerate((np.ones(len(kept)), mrr_before, acc.mrr_usd[kept], acc.contract_weeks[kept])):
+            self.renewed_by_tenure[row] += np.bincount(bucket, values, self.TENURE_BUCKETS)
 
     def outcomes_seen(self, before_week: float) -> np.ndarray:
         """Renewal outcomes per pod recorded before ``before_week`` (M11 feedback)."""

@@ -230,7 +230,7 @@ def book_value_usd(
     beta: float,
     gross_margin: float,
     discount_rate_per_year: float,
-    expansion_per_year: float,
+    expansion_per_year: float | np.ndarray,
     max_years: float = 50.0,
 ) -> float:
     r"""Expected remaining discounted gross profit of the active customers, valued AT the horizon.
@@ -282,7 +282,9 @@ def book_value_usd(
         gross_margin: gross margin as a fraction of revenue, e.g. 0.79.
         discount_rate_per_year: annual discount rate ``d`` (> -1).
         expansion_per_year: MRR growth per year of staying customers ``g`` (> -1; negative = contraction),
-            applied as ``(1+g) ** T`` at each renewal.
+            applied as ``(1+g) ** T`` at each renewal; or one rate per renewal index ``g_1, g_2, ...``
+            (renewal ``j`` from the valuation date applies ``(1+g_j) ** T``, the last rate every later
+            renewal; the tail bound uses the last rate), e.g. tenure-specific NRR - 1 for new customers.
         max_years: horizon ``H`` of the truncation, years after the valuation date (> 0).
 
     Returns:
@@ -313,7 +315,7 @@ def book_value_truncation_bound_usd(
     beta: float,
     gross_margin: float,
     discount_rate_per_year: float,
-    expansion_per_year: float,
+    expansion_per_year: float | np.ndarray,
     max_years: float = 50.0,
 ) -> float:
     """Upper bound on what :func:`book_value_usd` drops by truncating at ``max_years``.
@@ -344,7 +346,7 @@ def _book_terms(
     alpha: float,
     beta: float,
     discount_rate_per_year: float,
-    expansion_per_year: float,
+    expansion_per_year: float | np.ndarray,
     max_years: float,
 ) -> tuple[float, float]:
     """(sum of kept revenue terms, sum of first dropped term / (1 - q^T)) in USD, before gross margin."""
@@ -352,9 +354,10 @@ def _book_terms(
     for name, value in (("alpha", alpha), ("beta", beta), ("max_years", max_years)):
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be positive and finite, got {value}")
-    if not expansion_per_year > -1:
+    if not np.all(np.asarray(expansion_per_year) > -1) or np.size(expansion_per_year) == 0:
         raise ValueError(f"expansion_per_year must be > -1, got {expansion_per_year}")
     log_g, log_d = np.log1p(expansion_per_year), np.log1p(discount_rate_per_year)
+    by_renewal = np.ndim(log_g) > 0  # a rate per renewal index j = 1, 2, ...; the last one for every later j
     mrr, weeks, term, survived = (
         a.ravel()
         for a in np.broadcast_arrays(
@@ -370,6 +373,9 @@ def _book_terms(
     # Renewal j starts at tau + (j-1) T and is kept while that is < max_years; the last column is always dropped.
     n_renewals = int(np.ceil(np.max(np.maximum(max_years - tau, 0.0) / term))) + 2  # +1 spare against rounding
     j = np.arange(1, n_renewals + 1, dtype=float)
+    if by_renewal:  # log of the growth over the first j renewals, per year of term: sum of log(1+g_k), k <= j
+        cum_log_g = np.cumsum(log_g[np.minimum(np.arange(n_renewals), len(log_g) - 1)])
+        log_g = log_g[-1]
     rows_per_block = max(1, _MAX_CELLS // n_renewals)
     kept, tail = 0.0, 0.0
     for lo in range(0, mrr.size, rows_per_block):
@@ -377,7 +383,8 @@ def _book_terms(
         t, y, r, m = term[blk, None], survived[blk, None], tau[blk, None], mrr[blk, None]
         start = r + (j - 1) * t
         log_survival = betaln(alpha, beta + y + j * t) - betaln(alpha, beta + y)  # log S(j | Y)
-        log_term = log_survival + j * t * log_g - (start + t / 2) * log_d
+        growth = t * cum_log_g if by_renewal else j * t * log_g
+        log_term = log_survival + growth - (start + t / 2) * log_d
         value = MONTHS_PER_YEAR * m * t * np.exp(log_term)
         keep = start < max_years
         kept += float(value[keep].sum())

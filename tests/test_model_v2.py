@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy.special import betaln
 
-from alignsim.model import GTMModel, draws
+from alignsim.model import GTMModel, draws, firm
 from alignsim.model.draws import Event
 from alignsim.model.pools import State
 from alignsim.model.queues import order_queue
@@ -168,6 +168,30 @@ def test_tiny_company_costs_and_revenue_follow_their_definitions() -> None:
     credited = np.nansum(acc.view("revenue_usd")[acc.view("state") >= State.CUSTOMER])
     assert d["revenue_usd"][:weeks].sum() == pytest.approx(credited, rel=1e-9)
     assert d["revenue_usd"][:weeks].sum() > 0
+
+
+def test_expansion_by_renewal_index_counts_each_renewal_at_its_index() -> None:
+    """Tenure-specific NRR: the k-th renewal a customer survives is booked at index k (4th and later pooled).
+
+    A company with no installed base, so every renewal is one the pool can count: customers with at
+    least k renewals survived contribute one renewal to index k (index 4 counts every renewal from the
+    4th on). The indices add up to the run's renewal counters, and the rates follow from them.
+    """
+    m = run(2, initial_customers=0, weeks=208)
+    acc = m.accounts
+    n = acc.renewals[np.flatnonzero(acc.view("state") >= State.CUSTOMER)]
+    expected = [np.sum(n >= 1), np.sum(n >= 2), np.sum(n >= 3), np.sum(np.maximum(n - 3, 0))]
+    count, before, after, term_weeks = m.series.renewed_by_tenure
+    assert count.tolist() == expected and expected[2] > 0
+    d = m.series.data
+    assert count.sum() == d["renewed"].sum()
+    assert before.sum() == pytest.approx(d["renewed_mrr_before_usd"].sum(), rel=1e-12)
+    assert after.sum() == pytest.approx(d["renewed_mrr_after_usd"].sum(), rel=1e-12)
+    rates = firm.expansion_by_renewal(m)
+    seen = count > 0
+    years = term_weeks[seen] / count[seen] / YEAR
+    np.testing.assert_allclose(rates[seen], (after[seen] / before[seen]) ** (1 / years) - 1, rtol=1e-12)
+    assert np.all(rates[~seen] == firm.expansion_per_year(m))
 
 
 # ------------------------------------------------------------------ 4. staffing

@@ -6,9 +6,10 @@ asserts the mean over seeds is below -2 SE (SE = sd over seeds / sqrt(16); about
 t-test at 3%, t_0.97,15 = 2.03). Measured: -0.057, SE 0.020 (results/shared_signal). Firm value's
 own direction is asserted beside it with fixed policies over 6 paired seeds (measured -68M USD per
 +0.1 of breadth, SE 5.6M). Probed with planted faults: a shared KPI reduced to the book's revenue
-collected (no valuation when the reward is paid) gives +0.011 and fails (the placebo learner: -0.023, CI [-0.064, 0.019]). The
-signal survives a shared KPI that keeps only the book (no accounts touched in the trial): broader
-targeting reaches the book's value through the company's renewal churn, at which the book is valued.
+collected (no valuation when the reward is paid) gives +0.011 and fails (the placebo learner gives
+-0.023, CI [-0.064, 0.019]). The signal survives a shared KPI that keeps only the book (no accounts
+touched in the trial): broader targeting reaches the book's value through the company's renewal
+churn, at which the book is valued.
 """
 
 from __future__ import annotations

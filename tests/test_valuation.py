@@ -73,6 +73,28 @@ def test_book_value_of_a_tiny_book_equals_the_hand_sum() -> None:
     assert got == pytest.approx(gm * (a_value + b_value), rel=1e-12)
 
 
+def test_book_value_with_expansion_by_renewal_index_equals_the_hand_sum() -> None:
+    """Tenure-specific expansion: the j-th renewal from now applies g_j (the last rate to every later one)."""
+    a, b, d, gm, horizon = 1.0, 3.0, 0.1, 0.8, 4.0
+    rates = np.array([0.20, 0.0, 0.05])
+    # biennial, MRR 1000, renewal in 1 year, new (Y = 0): contracted 1 y, midpoint 0.5; renewals start at
+    # 1 and 3 (5 >= 4 is dropped); the 1st grows 1.2^2, the 2nd 1.2^2 x 1.0^2; S(j) = 3/(3 + 2j) (alpha = 1)
+    hand = (
+        12_000 * 1.0 * 1.1**-0.5
+        + surv(a, b, 0, 2) * 12_000 * 2 * 1.2**2 * 1.1**-2.0
+        + surv(a, b, 0, 4) * 12_000 * 2 * 1.2**2 * 1.1**-4.0
+    )
+    kwargs = {"alpha": a, "beta": b, "gross_margin": gm, "discount_rate_per_year": d, "max_years": horizon}
+    got = book_value_usd(1000.0, 52.0, 2.0, 0.0, expansion_per_year=rates, **kwargs)
+    assert got == pytest.approx(gm * hand, rel=1e-12)
+    # one rate per renewal, all equal, is the scalar rate
+    book = (np.array([1000.0, 500.0]), np.array([26.0, 78.0]), np.array([1.0, 2.0]), np.array([2.0, 4.0]))
+    same = book_value_usd(*book, expansion_per_year=np.full(3, 0.07), **kwargs)
+    assert same == pytest.approx(book_value_usd(*book, expansion_per_year=0.07, **kwargs), rel=1e-12)
+    with pytest.raises(ValueError, match="expansion_per_year"):
+        book_value_usd(*book, expansion_per_year=np.array([0.1, -1.0]), **kwargs)
+
+
 def test_truncation_bound_holds_and_chunking_does_not_change_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(3)
     book = (
