@@ -89,6 +89,15 @@ def run_task(task: Task) -> dict[str, Any]:
             gc.collect()  # the finished model waits in reference cycles; without this RSS grows ~1 MiB per run
 
 
+def run_tasks(tasks: list[Task]) -> list[dict[str, Any]]:
+    """Run several models in turn (a replicate's cells: one status-quo run serves them all); never raises.
+
+    Returns:
+        :func:`run_task`'s result for each task, in order.
+    """
+    return [run_task(task) for task in tasks]
+
+
 def init_worker(parent_pid: int) -> None:
     """Initializer of a local pool worker: leave when ``parent_pid`` (the driver) dies, ignore Ctrl-C.
 
