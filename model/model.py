@@ -23,7 +23,7 @@ from alignsim.agents import AE, CSM, ROLES, SDR, Marketer, Roster, StaffAgent
 from alignsim.agents.ae import OVERPROMISE_EXPECTATION
 from alignsim.agents.csm import POTENTIAL_SLOPE
 from alignsim.model import customers, draws, metrics, queues, rewards, staffing
-from alignsim.model.market import MarketStream, draw_fit, draw_segments, segment_values
+from alignsim.model.market import MarketStream, draw_fit, draw_segments, segment_values, share_key
 from alignsim.model.params import shared_weight, validate
 from alignsim.model.pools import AccountPool, State
 
@@ -64,7 +64,7 @@ class GTMModel(mesa.Model):
         # structure or headcount changes; staff explore with their own streams (agents/base.py)
         market, *blocks = np.random.SeedSequence(seed).spawn(1 + self.p["market_headroom"])
         self.market_rng = np.random.default_rng(market)
-        self.market = MarketStream([np.random.default_rng(s) for s in blocks], self.p)
+        self.market = MarketStream([np.random.default_rng(s) for s in blocks], self.p, share_key(seed, self.p))
         self.world_key = draws.new_keys(self.market_rng, 1)  # company-level events (incidents)
         self.week = 0
         self.shared_weight = shared_weight(self.p)
