@@ -95,6 +95,9 @@ class GTMModel(mesa.Model):
         self.policycollector = mesa.DataCollector(agenttype_reporters=policy_reporters)
         self.policycollector.collect(self)
         self.current: dict[str, float] = {}
+        #: False skips the Mesa collectors (timeseries() and policies() then stay empty): the status-quo
+        #: run needs only its final policies
+        self.collecting = True
 
     # ---------------------------------------------------------------- set-up
     def _setup_organisation(self) -> None:
@@ -229,9 +232,11 @@ class GTMModel(mesa.Model):
         self.week += 1
         if self.learning_mode != "off" and self.week % self.p["review_weeks"] == 0:
             self._review()
-            self.policycollector.collect(self)
+            if self.collecting:
+                self.policycollector.collect(self)
         self.current = self.series.end_week(self)
-        self.datacollector.collect(self)
+        if self.collecting:
+            self.datacollector.collect(self)
         if self.week >= self.p["weeks"]:
             self.running = False
 
@@ -428,7 +433,9 @@ def status_quo_policies(seed: int | None, params: dict[str, Any]) -> dict[str, d
 
 @functools.lru_cache(maxsize=64)
 def _status_quo_cached(seed: int | None, items: tuple[tuple[str, Any], ...]) -> dict[str, dict[str, float]]:
-    model = GTMModel(seed=seed, **dict(items)).run()
+    model = GTMModel(seed=seed, **dict(items))
+    model.collecting = False  # only the final policies are used
+    model.run()
     return {
         r.role: dict(zip(r.learner.names, r.learner.policy.mean(axis=0).tolist(), strict=True)) for r in model.rosters
     }
