@@ -189,7 +189,8 @@ def sample_timeseries(frame: Any, every_weeks: int, metrics: tuple[str, ...]) ->
     weeks = [int(w) for w in frame.index if int(w) % every_weeks == 0]
     columns = [m for m in metrics if m in frame.columns]
     picked = frame.loc[weeks, columns]
-    return [(week, m, float(picked.at[week, m])) for week in weeks for m in columns]
+    values = [picked[m].to_numpy().tolist() for m in columns]  # one conversion per column, not one .at per value
+    return [(week, m, float(values[j][i])) for i, week in enumerate(weeks) for j, m in enumerate(columns)]
 
 
 def _release(model: Any) -> None:
