@@ -10,6 +10,7 @@ the marketing team in every cell that has that reach.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,14 +122,15 @@ class MarketStream:
                 self._private[block] = [0, self.rngs[block]]
             else:
                 rng, stored = self._shared[block]
-                while len(stored) <= chunk and len(stored) < self.SHARED_CHUNKS:
-                    stored.append(self._draw_chunk(rng, block))
-                if chunk < len(stored):
-                    return stored[chunk]
-                # past the stored chunks: go on from a copy of the stored stream (the store's stays put)
-                copy = np.random.Generator(type(rng.bit_generator)())
-                copy.bit_generator.state = rng.bit_generator.state
-                self._private[block] = [len(stored), copy]
+                with _LOCK:  # models of one key may run in threads of one process (a threaded Dask worker)
+                    while len(stored) <= chunk and len(stored) < self.SHARED_CHUNKS:
+                        stored.append(self._draw_chunk(rng, block))
+                    if chunk < len(stored):
+                        return stored[chunk]
+                    # past the stored chunks: go on from a copy of the stored stream (the store's stays put)
+                    copy = np.random.Generator(type(rng.bit_generator)())
+                    copy.bit_generator.state = rng.bit_generator.state
+                    self._private[block] = [len(stored), copy]
         state = self._private[block]
         if chunk < state[0]:
             raise RuntimeError(f"market block {block}: chunk {chunk} asked for after chunk {state[0] - 1}")
@@ -160,6 +162,7 @@ class MarketStream:
 #: in these share the stored market chunks; any other parameter is part of the key, to be safe
 _NOT_MARKET = frozenset({"structure", "kpi", "learning", "start_policy", "weeks", "adaptive", "shared_kpi_weight"})
 _STORE: dict[Any, list[tuple[np.random.Generator, list[Any]]]] = {}
+_LOCK = threading.Lock()
 
 
 def share_key(seed: int | None, p: dict[str, Any]) -> Any:
@@ -176,10 +179,11 @@ def _shared_blocks(share: Any, rngs: list[np.random.Generator]) -> list[tuple[np
     One key at a time (a new key drops the previous one): the models that share are built one after
     the other (a status-quo run inside its cell, a replicate's cells in one worker).
     """
-    if share not in _STORE:
-        _STORE.clear()
-        _STORE[share] = [(rng, []) for rng in rngs]
-    return _STORE[share]
+    with _LOCK:
+        if share not in _STORE:
+            _STORE.clear()
+            _STORE[share] = [(rng, []) for rng in rngs]
+        return _STORE[share]
 
 
 def segment_values(p: dict[str, Any], key: str) -> np.ndarray:
