@@ -93,7 +93,7 @@ class MarketStream:
     def __init__(self, rngs: list[np.random.Generator], p: dict[str, Any], share: Any = None) -> None:
         self.rngs = rngs
         self.p = p
-        self._shared = _shared_blocks(share, rngs) if share is not None else None
+        self._share = share  # the store is looked up per chunk, never held: a finished model keeps no chunks alive
         self._current: dict[int, tuple[int, np.ndarray, Prospects]] = {}  # block -> (chunk, week offsets, rows)
         self._private: dict[int, list[Any]] = {}  # block -> [next chunk to draw, generator]
 
@@ -118,19 +118,20 @@ class MarketStream:
     def _chunk(self, block: int, chunk: int) -> tuple[np.ndarray, Prospects]:
         """Chunk ``chunk`` of ``block``; chunks are asked for in increasing order (every chunk drawn in turn)."""
         if block not in self._private:
-            if self._shared is None:
+            if self._share is None:
                 self._private[block] = [0, self.rngs[block]]
             else:
-                rng, stored = self._shared[block]
-                with _LOCK:  # models of one key may run in threads of one process (a threaded Dask worker)
+                # models of one key may run in threads of one process (a threaded Dask worker): one at a time.
+                # If another key replaced this model's store meanwhile, a new one is drawn from the start:
+                # chunk k is the same whichever store (or private stream) it comes from
+                with _LOCK:
+                    rng, stored = _shared_blocks(self._share, self.rngs)[block]
                     while len(stored) <= chunk and len(stored) < self.SHARED_CHUNKS:
                         stored.append(self._draw_chunk(rng, block))
                     if chunk < len(stored):
                         return stored[chunk]
                     # past the stored chunks: go on from a copy of the stored stream (the store's stays put)
-                    copy = np.random.Generator(type(rng.bit_generator)())
-                    copy.bit_generator.state = rng.bit_generator.state
-                    self._private[block] = [len(stored), copy]
+                    self._private[block] = [len(stored), _copy(rng)]
         state = self._private[block]
         if chunk < state[0]:
             raise RuntimeError(f"market block {block}: chunk {chunk} asked for after chunk {state[0] - 1}")
@@ -177,13 +178,21 @@ def _shared_blocks(share: Any, rngs: list[np.random.Generator]) -> list[tuple[np
     """The per-process store of ``share``'s blocks: (the block's stream after the stored chunks, the chunks).
 
     One key at a time (a new key drops the previous one): the models that share are built one after
-    the other (a status-quo run inside its cell, a replicate's cells in one worker).
+    the other (a status-quo run inside its cell, a replicate's cells in one worker). A new store draws
+    from copies of ``rngs`` (unused streams at their start), so the model's own streams stay untouched.
+    Call with ``_LOCK`` held.
     """
-    with _LOCK:
-        if share not in _STORE:
-            _STORE.clear()
-            _STORE[share] = [(rng, []) for rng in rngs]
-        return _STORE[share]
+    if share not in _STORE:
+        _STORE.clear()
+        _STORE[share] = [(_copy(rng), []) for rng in rngs]
+    return _STORE[share]
+
+
+def _copy(rng: np.random.Generator) -> np.random.Generator:
+    """An independent generator at the same position as ``rng``."""
+    copy = np.random.Generator(type(rng.bit_generator)())
+    copy.bit_generator.state = rng.bit_generator.state
+    return copy
 
 
 def segment_values(p: dict[str, Any], key: str) -> np.ndarray:
