@@ -15,6 +15,7 @@ finished run is kept and rerunning the same command resumes.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import sys
 import threading
@@ -33,7 +34,7 @@ from alignsim.experiments.errors import SystemFailureError, one_line
 from alignsim.experiments.spec import Spec
 from alignsim.experiments.store import RunStore, advice, describe
 from alignsim.experiments.tables import write_tables
-from alignsim.experiments.worker import Task, run_id, run_task
+from alignsim.experiments.worker import Task, run_id, run_tasks
 
 
 @dataclass
@@ -136,10 +137,14 @@ def install_stop_handlers() -> None:
 
 
 def tasks_for(spec: Spec, skip: set[str] | None = None) -> Iterator[Task]:
-    """Tasks of every (cell, replicate) not in ``skip``, in (cell, replicate) order."""
+    """Tasks of every (cell, replicate) not in ``skip``, in (replicate, cell) order.
+
+    Replicate-major, so :func:`_drain` can hand a replicate's cells to one worker together: they share
+    the seed and hence the status quo's learning run, which each worker process caches.
+    """
     skip = skip or set()
-    for cell in range(len(spec.cell_params)):
-        for replicate in range(spec.replicates):
+    for replicate in range(spec.replicates):
+        for cell in range(len(spec.cell_params)):
             rid = run_id(cell, replicate)
             if rid not in skip:
                 yield Task(
@@ -254,20 +259,24 @@ def _drain(
     signals: StopSignals,
 ) -> None:
     window = max(2, 2 * parallel)
-    pending: dict[Future, Task] = {}
+    pending: dict[Future, list[Task]] = {}
+    # one submission per replicate: its cells share the seed, so the status quo's learning run and the
+    # market draws are computed once per batch (cached per worker process) instead of once per cell
+    batches = (list(group) for _, group in itertools.groupby(tasks, key=lambda task: task.replicate))
     bar = tqdm(total=total, desc=name, unit="run", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     try:
-        _fill(executor, tasks, pending, window)
+        _fill(executor, batches, pending, window)
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                task = pending.pop(future)
-                outcome = _outcome(future, task, store, signals)
-                with signals.critical():
-                    store.add_result(task, outcome)
-                bar.update(1)
+                batch = pending.pop(future)
+                outcomes = _outcome(future, batch, store, signals)
+                for task, outcome in zip(batch, outcomes, strict=True):
+                    with signals.critical():
+                        store.add_result(task, outcome)
+                    bar.update(1)
                 bar.set_postfix(failed=store.failed, refresh=False)
-            _fill(executor, tasks, pending, window)
+            _fill(executor, batches, pending, window)
     except BaseException:
         for future in pending:
             future.cancel()
@@ -276,29 +285,32 @@ def _drain(
         bar.close()
 
 
-def _fill(executor: Executor, tasks: Iterator[Task], pending: dict[Future, Task], window: int) -> None:
+def _fill(executor: Executor, batches: Iterator[list[Task]], pending: dict[Future, list[Task]], window: int) -> None:
     while len(pending) < window:
-        task = next(tasks, None)
-        if task is None:
+        batch = next(batches, None)
+        if batch is None:
             return
-        pending[executor.submit(run_task, task)] = task
+        pending[executor.submit(run_tasks, batch)] = batch
 
 
-def _outcome(future: Future, task: Task, store: RunStore, signals: StopSignals) -> dict[str, Any]:
+def _outcome(future: Future, batch: list[Task], store: RunStore, signals: StopSignals) -> list[dict[str, Any]]:
     try:
         return future.result()
     except BrokenProcessPool:
         if signals.received is not None:  # the workers were stopped by the same signal as the driver (Slurm)
             signals.raise_for(signals.received)
-        store.error = f"a worker process died during run {task.run_id}"
+        store.error = f"a worker process died during run {batch[0].run_id}"
         raise SystemFailureError(
             f"{store.error} (killed from outside, or out of memory); the {len(store.done)} finished runs are"
             " kept: rerun the same command to resume (with fewer --workers if memory is short)"
         ) from None
     except Exception as exc:  # noqa: BLE001 - e.g. a lost Dask worker: record it, keep going
-        return {
-            "run_id": task.run_id,
-            "ok": False,
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": f"engine error: {exc!r}",
-        }
+        return [
+            {
+                "run_id": task.run_id,
+                "ok": False,
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": f"engine error: {exc!r}",
+            }
+            for task in batch
+        ]

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from alignsim.experiments.errors import SystemFailureError, UserError, one_line
-from alignsim.experiments.fileio import atomic_write_json, atomic_write_lines, csv_line
+from alignsim.experiments.fileio import atomic_write_json, atomic_write_lines, csv_line, format_value
 from alignsim.experiments.metadata import git_commit, now_utc, versions
 from alignsim.experiments.spec import Spec
 from alignsim.experiments.verify import RUNS, TIMESERIES, TS_HEADER, Verification, repair, runs_header, verify
@@ -331,7 +331,7 @@ class RunStore:
         if not result["ok"]:
             self.add_failure(task, result["error"], result["traceback"])
             return
-        block = "".join(csv_line((task.run_id, w, m, v)) for w, m, v in result["timeseries"])
+        block = _series_block(task.run_id, result["timeseries"])
         factors = [self.spec.cells[task.cell][f] for f in self.spec.factor_names]
         metrics = [result["summary"][m] for m in self.spec.metrics]
         row = csv_line((task.run_id, task.cell, task.replicate, task.seed, *factors, *metrics))
@@ -494,6 +494,24 @@ def _complete_lines(path: Path) -> list[str]:
 def _run_key(run_id: str) -> tuple[int, int]:
     cell, replicate = run_id.split("-")
     return int(cell), int(replicate)
+
+
+def _series_block(rid: str, rows: list[tuple[int, str, float]]) -> str:
+    """``csv_line((rid, week, metric, value))`` of every row, joined; the run id, weeks and metric names
+    (a few distinct values repeated over ~1,000 rows a run) are formatted once each."""
+    head = format_value(rid) + ","
+    weeks: dict[Any, str] = {}
+    names: dict[Any, str] = {}
+    parts = []
+    for week, metric, value in rows:
+        w = weeks.get((type(week), week))  # keyed with the type: 1, 1.0 and True are equal keys but format apart
+        if w is None:
+            w = weeks[(type(week), week)] = head + format_value(week) + ","
+        m = names.get((type(metric), metric))
+        if m is None:
+            m = names[(type(metric), metric)] = format_value(metric) + ","
+        parts.append(f"{w}{m}{format_value(value)}\n")
+    return "".join(parts)
 
 
 def _sort_runs(path: Path) -> None:

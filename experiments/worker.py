@@ -89,6 +89,15 @@ def run_task(task: Task) -> dict[str, Any]:
             gc.collect()  # the finished model waits in reference cycles; without this RSS grows ~1 MiB per run
 
 
+def run_tasks(tasks: list[Task]) -> list[dict[str, Any]]:
+    """Run several models in turn (a replicate's cells: one status-quo run serves them all); never raises.
+
+    Returns:
+        :func:`run_task`'s result for each task, in order.
+    """
+    return [run_task(task) for task in tasks]
+
+
 def init_worker(parent_pid: int) -> None:
     """Initializer of a local pool worker: leave when ``parent_pid`` (the driver) dies, ignore Ctrl-C.
 
@@ -180,7 +189,8 @@ def sample_timeseries(frame: Any, every_weeks: int, metrics: tuple[str, ...]) ->
     weeks = [int(w) for w in frame.index if int(w) % every_weeks == 0]
     columns = [m for m in metrics if m in frame.columns]
     picked = frame.loc[weeks, columns]
-    return [(week, m, float(picked.at[week, m])) for week in weeks for m in columns]
+    values = [picked[m].to_numpy().tolist() for m in columns]  # one conversion per column, not one .at per value
+    return [(week, m, float(values[j][i])) for i, week in enumerate(weeks) for j, m in enumerate(columns)]
 
 
 def _release(model: Any) -> None:

@@ -10,6 +10,7 @@ the marketing team in every cell that has that reach.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,17 +73,29 @@ class MarketStream:
     quarter (``CHUNK_WEEKS``) at a time, always in whole chunks, so the values do not depend on
     the week in which a cell first reaches it.
 
+    Chunk k of block b is therefore a pure function of the block's stream (the seed) and the market
+    parameters. Models built one after the other with the same ``share`` key (the same seed and
+    market: a status-quo run and the cells of a replicate) read the first ``SHARED_CHUNKS`` chunks of
+    each block from one per-process store instead of drawing them again; a model that goes further
+    continues from a copy of the stored stream's state, so its draws are the ones it would have made.
+
     Args:
         rngs: one generator per block (``market_headroom`` of them).
         p: parameters.
+        share: hashable key of the seed and every market parameter (see :func:`share_key`), or None
+            to draw everything afresh.
     """
 
     CHUNK_WEEKS = 13
+    #: chunks per block kept for the next model with the same key (260 weeks; at most a few tens of MB)
+    SHARED_CHUNKS = 20
 
-    def __init__(self, rngs: list[np.random.Generator], p: dict[str, Any]) -> None:
+    def __init__(self, rngs: list[np.random.Generator], p: dict[str, Any], share: Any = None) -> None:
         self.rngs = rngs
         self.p = p
-        self._chunks: dict[int, tuple[int, np.ndarray, Prospects]] = {}  # block -> (chunk, week of row, rows)
+        self._share = share  # the store is looked up per chunk, never held: a finished model keeps no chunks alive
+        self._current: dict[int, tuple[int, np.ndarray, Prospects]] = {}  # block -> (chunk, week offsets, rows)
+        self._private: dict[int, list[Any]] = {}  # block -> [next chunk to draw, generator]
 
     def week(self, week: int, reach: float) -> Prospects:
         """Prospects of ``week`` in the blocks that ``reach`` (in starting-team reaches) covers."""
@@ -93,21 +106,47 @@ class MarketStream:
 
     def _block_week(self, block: int, week: int) -> Prospects:
         chunk = week // self.CHUNK_WEEKS
-        cached = self._chunks.get(block)
-        while cached is None or cached[0] < chunk:  # draw every chunk in turn: the stream stays aligned
-            nxt = 0 if cached is None else cached[0] + 1
-            cached = (nxt, *self._draw_chunk(block))
-            self._chunks[block] = cached
-        _, weeks, rows = cached
-        sel = np.flatnonzero(weeks == week % self.CHUNK_WEEKS)
-        return Prospects(*(col[sel] for col in vars(rows).values()))
+        current = self._current.get(block)
+        if current is None or current[0] != chunk:
+            current = (chunk, *self._chunk(block, chunk))
+            self._current[block] = current
+        _, offsets, rows = current
+        # a chunk's rows are in week order (np.repeat): the week is a slice (week() copies it)
+        lo, hi = offsets[week % self.CHUNK_WEEKS], offsets[week % self.CHUNK_WEEKS + 1]
+        return Prospects(*(col[lo:hi] for col in vars(rows).values()))
 
-    def _draw_chunk(self, block: int) -> tuple[np.ndarray, Prospects]:
-        rng, p = self.rngs[block], self.p
+    def _chunk(self, block: int, chunk: int) -> tuple[np.ndarray, Prospects]:
+        """Chunk ``chunk`` of ``block``; chunks are asked for in increasing order (every chunk drawn in turn)."""
+        if block not in self._private:
+            if self._share is None:
+                self._private[block] = [0, self.rngs[block]]
+            else:
+                # models of one key may run in threads of one process (a threaded Dask worker): one at a time.
+                # If another key replaced this model's store meanwhile, a new one is drawn from the start:
+                # chunk k is the same whichever store (or private stream) it comes from
+                with _LOCK:
+                    rng, stored = _shared_blocks(self._share, self.rngs)[block]
+                    while len(stored) <= chunk and len(stored) < self.SHARED_CHUNKS:
+                        stored.append(self._draw_chunk(rng, block))
+                    if chunk < len(stored):
+                        return stored[chunk]
+                    # past the stored chunks: go on from a copy of the stored stream (the store's stays put)
+                    self._private[block] = [len(stored), _copy(rng)]
+        state = self._private[block]
+        if chunk < state[0]:
+            raise RuntimeError(f"market block {block}: chunk {chunk} asked for after chunk {state[0] - 1}")
+        while state[0] <= chunk:  # draw every chunk in turn: the stream stays aligned
+            drawn = self._draw_chunk(state[1], block)
+            state[0] += 1
+        return drawn
+
+    def _draw_chunk(self, rng: np.random.Generator, block: int) -> tuple[np.ndarray, Prospects]:
+        """The next chunk of ``rng`` (block ``block``'s stream): offsets of each week's rows, and the rows."""
+        p = self.p
         counts = rng.poisson(p["prospects_per_week"], self.CHUNK_WEEKS)
         n = int(counts.sum())
-        weeks = np.repeat(np.arange(self.CHUNK_WEEKS), counts)
-        return weeks, Prospects(
+        offsets = np.concatenate(([0], np.cumsum(counts))).tolist()
+        return offsets, Prospects(
             key=new_keys(rng, n),
             position=block + rng.random(n),
             fit=draw_fit(rng, n, p),
@@ -118,6 +157,42 @@ class MarketStream:
             junk_draw=rng.random(n),
             arrival=rng.random(n),
         )
+
+
+#: parameters that never reach the market draws (a cell's design and horizon): models that differ only
+#: in these share the stored market chunks; any other parameter is part of the key, to be safe
+_NOT_MARKET = frozenset({"structure", "kpi", "learning", "start_policy", "weeks", "adaptive", "shared_kpi_weight"})
+_STORE: dict[Any, list[tuple[np.random.Generator, list[Any]]]] = {}
+_LOCK = threading.Lock()
+
+
+def share_key(seed: int | None, p: dict[str, Any]) -> Any:
+    """Key under which models share market chunks: the seed and every parameter that may reach the market
+    (None, no sharing, without a seed)."""
+    if seed is None:
+        return None
+    return (int(seed), repr(sorted((k, v) for k, v in p.items() if k not in _NOT_MARKET)))
+
+
+def _shared_blocks(share: Any, rngs: list[np.random.Generator]) -> list[tuple[np.random.Generator, list[Any]]]:
+    """The per-process store of ``share``'s blocks: (the block's stream after the stored chunks, the chunks).
+
+    One key at a time (a new key drops the previous one): the models that share are built one after
+    the other (a status-quo run inside its cell, a replicate's cells in one worker). A new store draws
+    from copies of ``rngs`` (unused streams at their start), so the model's own streams stay untouched.
+    Call with ``_LOCK`` held.
+    """
+    if share not in _STORE:
+        _STORE.clear()
+        _STORE[share] = [(_copy(rng), []) for rng in rngs]
+    return _STORE[share]
+
+
+def _copy(rng: np.random.Generator) -> np.random.Generator:
+    """An independent generator at the same position as ``rng``."""
+    copy = np.random.Generator(type(rng.bit_generator)())
+    copy.bit_generator.state = rng.bit_generator.state
+    return copy
 
 
 def segment_values(p: dict[str, Any], key: str) -> np.ndarray:

@@ -23,7 +23,7 @@ from alignsim.agents import AE, CSM, ROLES, SDR, Marketer, Roster, StaffAgent
 from alignsim.agents.ae import OVERPROMISE_EXPECTATION
 from alignsim.agents.csm import POTENTIAL_SLOPE
 from alignsim.model import customers, draws, metrics, queues, rewards, staffing
-from alignsim.model.market import MarketStream, draw_fit, draw_segments, segment_values
+from alignsim.model.market import MarketStream, draw_fit, draw_segments, segment_values, share_key
 from alignsim.model.params import shared_weight, validate
 from alignsim.model.pools import AccountPool, State
 
@@ -64,7 +64,7 @@ class GTMModel(mesa.Model):
         # structure or headcount changes; staff explore with their own streams (agents/base.py)
         market, *blocks = np.random.SeedSequence(seed).spawn(1 + self.p["market_headroom"])
         self.market_rng = np.random.default_rng(market)
-        self.market = MarketStream([np.random.default_rng(s) for s in blocks], self.p)
+        self.market = MarketStream([np.random.default_rng(s) for s in blocks], self.p, share_key(seed, self.p))
         self.world_key = draws.new_keys(self.market_rng, 1)  # company-level events (incidents)
         self.week = 0
         self.shared_weight = shared_weight(self.p)
@@ -95,6 +95,9 @@ class GTMModel(mesa.Model):
         self.policycollector = mesa.DataCollector(agenttype_reporters=policy_reporters)
         self.policycollector.collect(self)
         self.current: dict[str, float] = {}
+        #: False skips the Mesa collectors (timeseries() and policies() then stay empty): the status-quo
+        #: run needs only its final policies
+        self.collecting = True
 
     # ---------------------------------------------------------------- set-up
     def _setup_organisation(self) -> None:
@@ -229,9 +232,11 @@ class GTMModel(mesa.Model):
         self.week += 1
         if self.learning_mode != "off" and self.week % self.p["review_weeks"] == 0:
             self._review()
-            self.policycollector.collect(self)
+            if self.collecting:
+                self.policycollector.collect(self)
         self.current = self.series.end_week(self)
-        self.datacollector.collect(self)
+        if self.collecting:
+            self.datacollector.collect(self)
         if self.week >= self.p["weeks"]:
             self.running = False
 
@@ -428,7 +433,9 @@ def status_quo_policies(seed: int | None, params: dict[str, Any]) -> dict[str, d
 
 @functools.lru_cache(maxsize=64)
 def _status_quo_cached(seed: int | None, items: tuple[tuple[str, Any], ...]) -> dict[str, dict[str, float]]:
-    model = GTMModel(seed=seed, **dict(items)).run()
+    model = GTMModel(seed=seed, **dict(items))
+    model.collecting = False  # only the final policies are used
+    model.run()
     return {
         r.role: dict(zip(r.learner.names, r.learner.policy.mean(axis=0).tolist(), strict=True)) for r in model.rosters
     }
