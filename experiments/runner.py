@@ -9,7 +9,12 @@ the same way: the run being recorded is finished, the workers are ended, the man
 "interrupted" and :class:`KeyboardInterrupt` (:class:`Terminated` for SIGTERM/SIGHUP) propagates, so the
 CLI exits 130 with one line. A system error (a full disk, a worker killed by the system) stops it with
 :class:`alignsim.experiments.errors.SystemFailureError` and the manifest says "aborted". Either way every
-finished run is kept and rerunning the same command resumes.
+run the driver has received is kept and rerunning the same command resumes.
+
+Batches: a replicate's cells share the seed, hence the status quo's learning run, which each worker
+process caches; so up to :data:`BATCH_RUNS` consecutive cells of one replicate go to a worker as one
+task. A stop discards the batches in flight (at most ``BATCH_RUNS`` runs per worker, seconds of work);
+they are run again on resume.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ from alignsim.experiments.spec import Spec
 from alignsim.experiments.store import RunStore, advice, describe
 from alignsim.experiments.tables import write_tables
 from alignsim.experiments.worker import Task, run_id, run_tasks
+
+#: most runs handed to a worker as one task (a replicate's cells; see the module docstring): enough for the
+#: 10 cells of ``compare``, small enough that a global design's hundreds of cells per replicate still
+#: spread over every worker and a stop discards little
+BATCH_RUNS = 10
 
 
 @dataclass
@@ -262,7 +272,11 @@ def _drain(
     pending: dict[Future, list[Task]] = {}
     # one submission per replicate: its cells share the seed, so the status quo's learning run and the
     # market draws are computed once per batch (cached per worker process) instead of once per cell
-    batches = (list(group) for _, group in itertools.groupby(tasks, key=lambda task: task.replicate))
+    batches = (
+        replicate[i : i + BATCH_RUNS]
+        for replicate in (list(group) for _, group in itertools.groupby(tasks, key=lambda task: task.replicate))
+        for i in range(0, len(replicate), BATCH_RUNS)
+    )
     bar = tqdm(total=total, desc=name, unit="run", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     try:
         _fill(executor, batches, pending, window)

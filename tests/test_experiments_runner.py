@@ -239,3 +239,34 @@ def test_second_writer_on_a_busy_folder_is_refused(tmp_path, capsys):
     finally:
         holder.finalize("local", 1, stopped="interrupted")
     assert main(["sweep", str(spec_path), "--out", str(out), "--no-progress", "--workers", "2"]) == 0
+
+
+def test_a_replicates_cells_go_to_a_worker_in_batches_of_at_most_batch_runs():
+    """Replicate-major tasks are handed over as batches of one replicate's cells, at most BATCH_RUNS each.
+
+    A replicate with 25 cells (a global design has hundreds) must still spread over the workers, and
+    every task is submitted exactly once, in order, and recorded once.
+    """
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from alignsim.experiments import runner
+
+    submitted: list[list] = []
+
+    class Executor:
+        def submit(self, fn, batch):
+            submitted.append(batch)
+            future = Future()
+            future.set_result([{"run_id": t.run_id, "ok": True} for t in batch])
+            return future
+
+    store = SimpleNamespace(failed=0, error=None, added=[])
+    store.add_result = lambda task, outcome: store.added.append(task.run_id)
+    tasks = [SimpleNamespace(replicate=r, run_id=f"c{c}-r{r}") for r in range(3) for c in range(25)]
+    signals = runner.StopSignals()
+    runner._drain(Executor(), iter(tasks), store, 2, len(tasks), "t", False, signals)
+    assert [len(b) for b in submitted] == [10, 10, 5] * 3
+    assert all(len({t.replicate for t in b}) == 1 for b in submitted)
+    assert [t.run_id for b in submitted for t in b] == [t.run_id for t in tasks]
+    assert sorted(store.added) == sorted(t.run_id for t in tasks)  # each recorded once (in completion order)
