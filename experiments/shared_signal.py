@@ -31,15 +31,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm import tqdm
 
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.metadata import git_commit, versions
 from alignsim.experiments.report import markdown_table
+from alignsim.experiments.stats import mean_ci, paired_diff
+from alignsim.model.params import DEFAULTS
 
 STRUCTURES = ("assembly_line", "pod")
 HORIZONS_WEEKS = (13, 26, 52, 78, 156)
+DEFAULT_HORIZON = DEFAULTS["shared_reward_horizon_weeks"]
 STEP = 0.1  # policy units of the finite difference
 WEEKS = 260
 
@@ -70,29 +72,20 @@ def signal_run(structure: str, kpi: str, learning: str, seed: int, horizon: int)
 
 
 def gradient_run(structure: str, seed: int, role: str, variable: str, sign: int) -> tuple:
-    """Firm value with fixed status-quo policies and ``role.variable`` moved by ``sign`` x STEP (clipped)."""
+    """Firm value with fixed status-quo policies and ``role.variable`` moved by ``sign`` x STEP (clipped).
+
+    With learning off the model starts from the status quo's learned policies (``start_policy``).
+    """
     from alignsim.model import GTMModel
     from alignsim.model.model import status_quo_policies
-    from alignsim.model.params import DEFAULTS
 
     model = GTMModel(structure, "siloed", seed=seed, learning="off", weeks=WEEKS)
-    start = status_quo_policies(seed, dict(DEFAULTS))
-    for r, policy in start.items():
-        for name, value in policy.items():
-            model.set_policy(r, name, value)
-    low, high = model.roster(role).learner.low, model.roster(role).learner.high
-    j = model.roster(role).learner.names.index(variable)
-    value = float(np.clip(start[role][variable] + sign * STEP, low[j], high[j]))
+    learner = model.roster(role).learner
+    j = learner.names.index(variable)
+    start = status_quo_policies(seed, model.p)[role][variable]  # the cached run the model started from
+    value = float(np.clip(start + sign * STEP, learner.low[j], learner.high[j]))
     model.set_policy(role, variable, value)
     return structure, seed, role, variable, sign, value, model.run().summary()["firm_value"]
-
-
-def _mean_ci(values: pd.Series) -> tuple[float, float, float]:
-    """Mean and 95% t-interval of the mean over seeds."""
-    v = values.dropna().to_numpy(float)
-    mean = float(v.mean())
-    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else np.nan
-    return mean, mean - half, mean + half
 
 
 def _run_all(tasks: list[tuple], workers: int) -> list:
@@ -112,7 +105,7 @@ def measure(seeds: int, gradient_seeds: int, workers: int) -> tuple[pd.DataFrame
     tasks: list[tuple] = []
     for structure in STRUCTURES:
         for seed in range(seeds):
-            tasks.append((signal_run, structure, "siloed", "reward", seed, 78))
+            tasks.append((signal_run, structure, "siloed", "reward", seed, DEFAULT_HORIZON))
             for horizon in HORIZONS_WEEKS:
                 for learning in ("reward", "placebo"):
                     tasks.append((signal_run, structure, "shared", learning, seed, horizon))
@@ -141,13 +134,13 @@ def gradient_table(grad: pd.DataFrame) -> pd.DataFrame:
 def signal_table(signal: pd.DataFrame) -> pd.DataFrame:
     """Mean corr over seeds with its 95% t-interval, per structure, reward and variable (default horizon)."""
     rows = []
-    at_default = signal[signal["horizon_weeks"] == 78]
+    at_default = signal[signal["horizon_weeks"] == DEFAULT_HORIZON]
     for (structure, kpi, learning, role, variable), g in at_default.groupby(
         ["structure", "kpi", "learning", "role", "variable"], sort=False
     ):
-        mean, low, high = _mean_ci(g["corr"])
+        c = mean_ci(g["corr"])
         reward = "placebo (shared schedule)" if learning == "placebo" else f"{kpi} KPI"
-        rows.append([structure, reward, role, variable, mean, low, high, g["paid"].mean(), len(g)])
+        rows.append([structure, reward, role, variable, c.mean, c.ci_low, c.ci_high, g["paid"].mean(), len(g)])
     cols = ["structure", "reward", "role", "variable", "corr", "ci95_low", "ci95_high", "paid_per_run", "seeds"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -159,11 +152,11 @@ def horizon_table(signal: pd.DataFrame) -> pd.DataFrame:
     wide = shared.pivot_table(index=key, columns="learning", values=["corr", "policy", "paid"])
     rows = []
     for (structure, horizon, role, variable), g in wide.groupby(level=[0, 1, 3, 4], sort=False):
-        mean, low, high = _mean_ci(g[("corr", "reward")])
-        diff = g[("policy", "reward")] - g[("policy", "placebo")]
-        d_mean, d_low, d_high = _mean_ci(diff)
+        c = mean_ci(g[("corr", "reward")])
+        d = paired_diff(g[("policy", "placebo")].to_numpy(), g[("policy", "reward")].to_numpy())
+        paid = g[("paid", "reward")].mean()
         rows.append(
-            [structure, horizon, role, variable, mean, low, high, g[("paid", "reward")].mean(), d_mean, d_low, d_high]
+            [structure, horizon, role, variable, c.mean, c.ci_low, c.ci_high, paid, d.mean_diff, d.ci_low, d.ci_high]
         )
     cols = [
         "structure",
@@ -198,6 +191,7 @@ def _md(frame: pd.DataFrame) -> str:
 def reading(tables: dict[str, pd.DataFrame]) -> list[str]:
     """Plain sentences computed from the tables: where firm value points, and whether the shared KPI says so."""
     grad, sig, hor = tables["gradient"], tables["signal"], tables["horizon"]
+    by_reward = sig.set_index(["reward", "structure", "role", "variable"])["corr"]
     shared = sig[sig["reward"] == "shared KPI"].set_index(["structure", "role", "variable"])
     lines = []
     for row in grad.itertuples(index=False):
@@ -206,7 +200,8 @@ def reading(tables: dict[str, pd.DataFrame]) -> list[str]:
         key = (row.structure, row.role, row.variable)
         s = shared.loc[key]
         wants = "up" if row.dfv_per_step_usd > 0 else "down"
-        if s["ci95_low"] > 0 or s["ci95_high"] < 0:
+        detected = s["ci95_low"] > 0 or s["ci95_high"] < 0
+        if detected:
             agrees = (s["corr"] > 0) == (row.dfv_per_step_usd > 0)
             verdict = f"the shared KPI carries a signal that {'agrees' if agrees else 'disagrees'}"
         else:
@@ -215,9 +210,9 @@ def reading(tables: dict[str, pd.DataFrame]) -> list[str]:
             f"- {row.structure}, {row.role}.{row.variable}: firm value wants it {wants}"
             f" ({row.dfv_per_step_usd / 1e6:+.1f}M USD per +0.1, SE {row.se_usd / 1e6:.1f}M); {verdict}"
             f" (corr {s['corr']:+.3f} [{s['ci95_low']:+.3f}, {s['ci95_high']:+.3f}], siloed KPI"
-            f" {_siloed_corr(sig, key):+.3f})."
+            f" {by_reward[('siloed KPI', *key)]:+.3f})."
         )
-        if verdict.startswith("the shared KPI carries"):
+        if detected:
             h = hor[(hor["structure"] == row.structure) & (hor["role"] == row.role) & (hor["variable"] == row.variable)]
             by_horizon = ", ".join(
                 f"{w} weeks {c:+.3f} x {n:.0f} = {c * n:+.1f}"
@@ -228,11 +223,6 @@ def reading(tables: dict[str, pd.DataFrame]) -> list[str]:
                 f" run's (agent, trial) payments, in units of learning_rate) by horizon: {by_horizon}."
             )
     return lines
-
-
-def _siloed_corr(sig: pd.DataFrame, key: tuple[str, str, str]) -> float:
-    row = sig[(sig["reward"] == "siloed KPI") & (sig["structure"] == key[0]) & (sig["role"] == key[1])]
-    return float(row.loc[row["variable"] == key[2], "corr"].iloc[0])
 
 
 def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, provenance: str) -> None:
