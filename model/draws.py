@@ -192,14 +192,13 @@ def bits(keys: np.ndarray, event: int, counter: int | np.ndarray = 0) -> np.ndar
     fast = type(counter) is int and 0 <= counter < _MASK64
     if fast and type(keys) is np.ndarray and keys.dtype == np.uint64 and keys.ndim:
         # the common case (one counter for all keys), without the general path's checks and broadcasting
+        c = counter
         z = np.bitwise_xor(keys, _event_salt(event))  # a fresh array: the caller's keys are never modified
-        _mix64_inplace(z)
-        z += np.uint64(((counter + 1) * _GAMMA) & _MASK64)
-        return _mix64_inplace(z)
-    k = _as_keys(keys)
-    c = _as_counter(counter)
-    z = np.empty(np.broadcast_shapes(k.shape, np.shape(c)), dtype=np.uint64)
-    np.bitwise_xor(k, _event_salt(event), out=z)  # a fresh array: the caller's keys are never modified
+    else:
+        k = _as_keys(keys)
+        c = _as_counter(counter)
+        z = np.empty(np.broadcast_shapes(k.shape, np.shape(c)), dtype=np.uint64)
+        np.bitwise_xor(k, _event_salt(event), out=z)
     _mix64_inplace(z)
     z += (c + np.uint64(1)) * _G if np.ndim(c) else np.uint64(((int(c) + 1) * _GAMMA) & _MASK64)
     return _mix64_inplace(z)

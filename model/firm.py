@@ -52,14 +52,24 @@ def sbg_fit(m: GTMModel) -> tuple[float, float]:
     return alpha, beta
 
 
+def _growth_per_year(
+    renewed: float | np.ndarray,
+    mrr_before: float | np.ndarray,
+    mrr_after: float | np.ndarray,
+    term_weeks: float | np.ndarray,
+) -> float | np.ndarray:
+    """Net MRR change per year of ``renewed`` renewals: (after / before) ** (1 / mean term in years) - 1."""
+    years = term_weeks / renewed / YEAR_WEEKS
+    return (mrr_after / mrr_before) ** (1.0 / years) - 1.0
+
+
 def expansion_per_year(m: GTMModel) -> float:
     """Net MRR change per year of the customers who renewed during the run (expansion - contraction)."""
     d = m.series.data
     before, after = d["renewed_mrr_before_usd"].sum(), d["renewed_mrr_after_usd"].sum()
     if before <= 0:
         return 0.0
-    years = d["renewed_term_weeks"].sum() / d["renewed"].sum() / YEAR_WEEKS
-    return float((after / before) ** (1.0 / years) - 1.0)
+    return float(_growth_per_year(d["renewed"].sum(), before, after, d["renewed_term_weeks"].sum()))
 
 
 def expansion_by_renewal(m: GTMModel) -> np.ndarray:
@@ -71,8 +81,7 @@ def expansion_by_renewal(m: GTMModel) -> np.ndarray:
     count, before, after, term_weeks = m.series.renewed_by_tenure
     rates = np.full(len(count), expansion_per_year(m))
     seen = (count > 0) & (before > 0)
-    years = term_weeks[seen] / count[seen] / YEAR_WEEKS
-    rates[seen] = (after[seen] / before[seen]) ** (1.0 / years) - 1.0
+    rates[seen] = _growth_per_year(count[seen], before[seen], after[seen], term_weeks[seen])
     return rates
 
 
