@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.from_runs:
+        missing = [f for f in ("signal_runs.csv", "gradient_runs.csv", "README.md") if not (out / f).is_file()]
+        if missing:
+            parser.error(f"--from-runs: {out} has no {', '.join(missing)} (run the study into --out first)")
         signal, grad = pd.read_csv(out / "signal_runs.csv"), pd.read_csv(out / "gradient_runs.csv")
         provenance = (out / "README.md").read_text().split("Produced by ")[1].split(". Default parameters")[0]
         write(out, signal, grad, provenance)
