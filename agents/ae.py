@@ -79,7 +79,9 @@ class AE(StaffAgent):
         touch = np.maximum(acc.ready_week[work], model.week)
         acc.intent[work] *= np.exp(-p["lead_decay_per_week"] * (touch - acc.sql_week[work]))
         noise_sd = AE_FIT_NOISE_SD * (1.0 - 0.7 * acc.context[work])
-        fit_read = acc.fit[work] + draws.normal(acc.key[work], Event.AE_FIT_NOISE) * noise_sd
+        # the deal's later luck (cycle length, multi-year push) drawn with the fit read: one pass over the keys
+        u = draws.uniform_events(acc.key[work], (Event.AE_FIT_NOISE, Event.CYCLE, Event.MULTI_YEAR))
+        fit_read = acc.fit[work] + draws.normal_of(u[:, 0]) * noise_sd
         accept = fit_read >= staff.policy("qualify_out_threshold")[owner]
         acc.ae[work] = owner
         acc.opp_start_week[work] = touch
@@ -88,9 +90,9 @@ class AE(StaffAgent):
         opp, owner = work[accept], owner[accept]
         cycle = segment_values(p, "cycle")[acc.segment[opp]] * p["sales_cycle_scale"]
         low, high = CYCLE_JITTER
-        jitter = low + (high - low) * draws.uniform(acc.key[opp], Event.CYCLE)
+        jitter = low + (high - low) * u[accept, 1]
         acc.opp_end_week[opp] = touch[accept] + cycle * jitter
-        pushed = draws.uniform(acc.key[opp], Event.MULTI_YEAR) < staff.policy("multi_year_push")[owner]
+        pushed = u[accept, 2] < staff.policy("multi_year_push")[owner]
         multi = p["allow_multi_year"] & pushed
         acc.multi_year[opp] = multi
         acc.contract_weeks[opp] = np.where(multi, 2 * p["contract_weeks"], p["contract_weeks"])

@@ -59,7 +59,7 @@ class SDR(StaffAgent):
         thresholds = np.append(threshold[members], threshold[members].mean())
         owners = np.append(members, -1)
         total = caps.sum()
-        rounding = draws.uniform(model.world_key, Event.WORK_ROUNDING, model.week * 4096 + team)[0]
+        rounding = draws.uniform_one(model.world_key, Event.WORK_ROUNDING, model.week * 4096 + team)
         n = min(len(queue), int(total + rounding))  # stochastic rounding of fractional capacity
         work, position = queue[:n], np.arange(n)
         slot = np.searchsorted(np.cumsum(caps) / total, (position * GOLDEN) % 1.0, side="right")
@@ -74,12 +74,12 @@ class SDR(StaffAgent):
         wait = touch - acc.created_week[work]
         acc.intent[work] *= np.exp(-p["lead_decay_per_week"] * wait)
         noise_sd = p["sdr_signal_noise_sd"] / (0.5 + 0.5 * acc.context[work])
-        keys = acc.key[work]
-        intent_read = acc.intent[work] + noise_sd * draws.normal(keys, Event.SDR_INTENT_NOISE)
-        fit_read = acc.fit[work] + noise_sd * draws.normal(keys, Event.SDR_FIT_NOISE)
+        u = draws.uniform_events(acc.key[work], (Event.SDR_INTENT_NOISE, Event.SDR_FIT_NOISE, Event.MEETING))
+        intent_read = acc.intent[work] + noise_sd * draws.normal_of(u[:, 0])
+        fit_read = acc.fit[work] + noise_sd * draws.normal_of(u[:, 1])
         score = SDR_INTENT_WEIGHT * intent_read + (1 - SDR_INTENT_WEIGHT) * fit_read
         # a meeting is booked only if the SDR pursues it and the prospect agrees to meet
-        agrees = draws.uniform(keys, Event.MEETING) < MEETING_ACCEPT_PER_INTENT * acc.intent[work]
+        agrees = u[:, 2] < MEETING_ACCEPT_PER_INTENT * acc.intent[work]
         passed = agrees & ((score >= threshold) | (p["sdr_threshold_effect"] == 0.0))
         acc.touch_week[work] = touch
         acc.sdr[work] = owner

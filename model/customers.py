@@ -53,7 +53,7 @@ def incidents(m: GTMModel) -> None:
     sharing; an uninformed answer multiplies the damage by ``1 + uninformed_amplifier``.
     """
     p, acc, week = m.p, m.accounts, m.week
-    if draws.uniform(m.world_key, Event.INCIDENT_OCCURS, week)[0] >= p["incidents_per_year"] / 52.0:
+    if draws.uniform_one(m.world_key, Event.INCIDENT_OCCURS, week) >= p["incidents_per_year"] / 52.0:
         return
     cust = acc.where(State.CUSTOMER)
     hit = cust[draws.uniform(acc.key[cust], Event.INCIDENT_HIT, week) < p["incident_reach"]]

@@ -393,8 +393,11 @@ def mean_policies(m: GTMModel) -> dict[str, float]:
 def final_policies(m: GTMModel) -> dict[str, float]:
     """Mean incumbent of every decision variable at the end, and how many still drift."""
     out = mean_policies(m)
-    moved = m.learning_diagnostics()["moved"] if m.learning_mode != "off" else []
-    out["variables_still_drifting"] = float(np.count_nonzero(np.asarray(moved, dtype=bool)))
+    moved = 0
+    if m.learning_mode != "off":  # the "moved" column of learning_diagnostics(), without its frames
+        trials = m.learning_window_trials()
+        moved = sum(int(np.count_nonzero(r.learner.moved(last=trials))) for r in m.rosters)
+    out["variables_still_drifting"] = float(moved)
     return out
 
 

@@ -353,7 +353,7 @@ class GTMModel(mesa.Model):
             the perturbations, and ``moved`` whether the drift left it. See
             :meth:`alignsim.model.policy_learning.RoleLearner.diagnostics`.
         """
-        trials = max(1, round(last_weeks / self.p["review_weeks"]))
+        trials = self.learning_window_trials(last_weeks)
         frames = [r.learner.diagnostics(last=trials).reset_index().assign(role=r.role) for r in self.rosters]
         frame = pd.concat(frames, ignore_index=True).set_index(["role", "variable"])
         for part in ("siloed", "shared"):  # the same columns whatever was paid (NaN / 0 if nothing)
@@ -361,6 +361,10 @@ class GTMModel(mesa.Model):
             frame[f"n_{part}"] = frame.get(f"n_{part}", 0)
         first = ["corr_siloed", "n_siloed", "corr_shared", "n_shared"]
         return frame[first + [c for c in frame.columns if c not in first]]
+
+    def learning_window_trials(self, last_weeks: int = 52) -> int:
+        """The drift window of :meth:`learning_diagnostics`: ``last_weeks`` in whole trials (at least one)."""
+        return max(1, round(last_weeks / self.p["review_weeks"]))
 
     # ---------------------------------------------------------------- running and results
     def run(self) -> GTMModel:

@@ -405,14 +405,30 @@ class RoleLearner:
                 frame[f"corr_{part}"] = np.where(var > 0, cov / np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
             frame[f"n_{part}"] = paid.n
         frame["policy"] = self.policy.mean(axis=0) if self.n else np.nan
-        if self._snapshots and self.n:
-            number, z_then, var_then = self._snapshots[-min(max(last, 1), len(self._snapshots))]
-            k = len(z_then)
-            dz = self.z[:k] - z_then
-            frame["drift"] = (self.to_policy(self.z[:k]) - self.to_policy(z_then)).mean(axis=0) if k else np.nan
-            frame["drift_logit"] = dz.mean(axis=0) if k else np.nan
-            band = 1.96 * np.sqrt(np.sum(self._placebo_var[:k] - var_then)) / max(k, 1)
-            frame["drift_band_logit"] = band
-            frame["moved"] = np.abs(frame["drift_logit"]) > band
-            frame["window_trials"] = self._trials_started - number
+        drift = self._drift(last)
+        if drift is not None:
+            frame["drift"], frame["drift_logit"], frame["drift_band_logit"], window = drift
+            frame["moved"] = np.abs(frame["drift_logit"]) > frame["drift_band_logit"]
+            frame["window_trials"] = window
         return frame
+
+    def moved(self, last: int = 4) -> np.ndarray:
+        """Per variable: has the mean incumbent drifted beyond the noise band over the last ``last`` trials?
+
+        The ``moved`` column of :meth:`diagnostics` without building the frame (every summary asks).
+        """
+        drift = self._drift(last)
+        if drift is None:
+            return np.zeros(len(self.names), dtype=bool)
+        return np.abs(drift[1]) > drift[2]
+
+    def _drift(self, last: int) -> tuple[np.ndarray | float, np.ndarray | float, float, int] | None:
+        """(drift in policy units, drift in logit units, the noise band in logit units, window trials), or None."""
+        if not (self._snapshots and self.n):
+            return None
+        number, z_then, var_then = self._snapshots[-min(max(last, 1), len(self._snapshots))]
+        k = len(z_then)
+        drift = (self.to_policy(self.z[:k]) - self.to_policy(z_then)).mean(axis=0) if k else np.nan
+        drift_logit = (self.z[:k] - z_then).mean(axis=0) if k else np.nan
+        band = 1.96 * np.sqrt(np.sum(self._placebo_var[:k] - var_then)) / max(k, 1)
+        return drift, drift_logit, band, self._trials_started - number

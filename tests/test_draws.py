@@ -160,6 +160,25 @@ def test_array_counter_matches_scalar_counter(keys: np.ndarray) -> None:
     assert np.array_equal(grid[:, 3], uniform(k, Event.CHAMPION, 3))
 
 
+def test_fused_and_scalar_draws_equal_the_one_event_draws(keys: np.ndarray) -> None:
+    """uniform_events, uniform_one and normal_of are shortcuts: the same numbers bit for bit, or a cell's luck moves."""
+    events = (Event.SDR_INTENT_NOISE, Event.SDR_FIT_NOISE, Event.MEETING)
+    for k, counter in ((keys[:300], 0), (keys[:7], 5), (keys[:0], 2**40)):
+        u = draws.uniform_events(k, events, counter)
+        assert u.shape == (len(k), len(events))
+        for j, event in enumerate(events):
+            assert np.array_equal(u[:, j], uniform(k, event, counter))
+            assert np.array_equal(draws.normal_of(u[:, j]), normal(k, event, counter))
+    for i in range(20):
+        for key in (keys[i : i + 1], int(keys[i])):
+            assert (
+                draws.uniform_one(key, Event.WORK_ROUNDING, 7 * 4096 + i)
+                == uniform(keys[i : i + 1], Event.WORK_ROUNDING, 7 * 4096 + i)[0]
+            )
+    with pytest.raises(TypeError, match="counter"):
+        draws.uniform_events(keys[:3], events, np.arange(3))
+
+
 def test_new_keys_reproducible_and_distinct() -> None:
     a = new_keys(np.random.default_rng(7), N)
     b = new_keys(np.random.default_rng(7), N)

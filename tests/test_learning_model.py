@@ -501,3 +501,12 @@ def test_learning_off_is_adaptive_false(structure: str) -> None:
     assert_identical(off, finished(adaptive=False, learning="placebo", **common))
     assert off.policies()["week"].unique().tolist() == [0]  # no trial ever started
     assert not off.policies().equals(finished(learning="reward", **common).policies())
+
+
+@pytest.mark.parametrize("learning", ["reward", "placebo"])
+def test_summary_counts_the_variables_the_diagnostics_call_still_drifting(learning: str) -> None:
+    """summary()["variables_still_drifting"] (computed without frames) counts learning_diagnostics()["moved"]."""
+    model = GTMModel("pod", "siloed", seed=3, learning=learning, weeks=156, start_policy="default").run()
+    moved = model.learning_diagnostics()["moved"]
+    assert model.summary()["variables_still_drifting"] == float(moved.sum())
+    assert 0 < moved.sum() < len(moved) or learning == "placebo"  # siloed learning moves some variables, not all

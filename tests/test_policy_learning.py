@@ -116,6 +116,8 @@ def test_a_variable_the_reward_ignores_stays_within_the_noise_band(seed: int) ->
     assert abs(frame.loc["x1", "drift_logit"]) < 4 * sd, frame
     assert abs(frame.loc["x1", "corr_siloed"]) < 4 / np.sqrt(frame.loc["x1", "n_siloed"])
     assert abs(path[-1, 0] - OPT) < TOL and bool(frame.loc["x0", "moved"])
+    # the frame-free shortcut every summary uses agrees with the frame
+    assert np.array_equal(learner.moved(last=trials), frame["moved"].to_numpy())
 
 
 def _clipped_walk(start: float, high: float, step_sd: float, n: int, trials: int, seed: int) -> float:
