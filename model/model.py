@@ -70,7 +70,7 @@ class GTMModel(mesa.Model):
         self.shared_weight = shared_weight(self.p)
         #: "reward", "placebo" or "off" (adaptive=False is off)
         self.learning_mode = self.p["learning"] if self.p["adaptive"] else "off"
-        expected_rows = self.p["initial_customers"] + self.p["weeks"] * self.p["prospects_per_week"] * 0.5
+        expected_rows = self.p["initial_customers"] + self.p["weeks"] * self.p["prospects_per_week"]
         self.accounts = AccountPool(capacity=int(min(expected_rows, 1 << 20)) + 1024)  # grows if needed
         self.arr_usd = 0.0
         self.tally: Counter = Counter()
