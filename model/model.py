@@ -24,7 +24,7 @@ from alignsim.agents.ae import OVERPROMISE_EXPECTATION
 from alignsim.agents.csm import POTENTIAL_SLOPE
 from alignsim.model import customers, draws, metrics, queues, rewards, staffing
 from alignsim.model.market import MarketStream, draw_fit, draw_segments, segment_values, share_key
-from alignsim.model.params import shared_weight, validate
+from alignsim.model.params import DEFAULTS, shared_weight, validate
 from alignsim.model.pools import AccountPool, State
 
 SUMMARY_METRICS = metrics.SUMMARY_METRICS
@@ -420,6 +420,15 @@ class GTMModel(mesa.Model):
 
 
 STATUS_QUO = {"structure": "assembly_line", "kpi": "siloed", "learning": "reward", "start_policy": "default"}
+#: parameters an assembly line under siloed KPIs never reads (pods; the shared reward): the status quo is
+#: computed at their defaults, so the cells of a sweep over one of them share one status-quo run
+STATUS_QUO_UNREAD = (
+    "n_pods",
+    "info_sharing_pod",
+    "pod_capacity_pooling",
+    "shared_kpi_weight",
+    "shared_reward_horizon_weeks",
+)
 
 
 def status_quo_policies(seed: int | None, params: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -430,7 +439,8 @@ def status_quo_policies(seed: int | None, params: dict[str, Any]) -> dict[str, d
     KPIs. Same seed and parameters as the cell, so all cells of a replicate start alike (common
     random numbers); a pure function of them, cached per process (a cell of the 2 x 2 reuses it).
     """
-    values = {**params, **STATUS_QUO, "weeks": params["status_quo_weeks"]}
+    unread = {name: DEFAULTS[name] for name in STATUS_QUO_UNREAD}
+    values = {**params, **unread, **STATUS_QUO, "weeks": params["status_quo_weeks"]}
     items = tuple(sorted(values.items()))
     return _status_quo_cached(seed, items) if seed is not None else _status_quo_cached.__wrapped__(seed, items)
 

@@ -510,3 +510,35 @@ def test_summary_counts_the_variables_the_diagnostics_call_still_drifting(learni
     moved = model.learning_diagnostics()["moved"]
     assert model.summary()["variables_still_drifting"] == float(moved.sum())
     assert 0 < moved.sum() < len(moved) or learning == "placebo"  # siloed learning moves some variables, not all
+
+
+def test_the_status_quo_never_reads_pod_or_shared_reward_parameters() -> None:
+    """status_quo_policies computes the status quo at the defaults of the parameters it never reads.
+
+    That is only right if an assembly line under siloed KPIs really ignores them: run it (uncached)
+    with each of them moved and the learned policies must be bit-identical. A parameter that leaks into
+    the assembly line fails here, and must then leave STATUS_QUO_UNREAD.
+    """
+    from alignsim.model import model as model_module
+
+    moved = {
+        "n_pods": 3,
+        "info_sharing_pod": 0.9,
+        "pod_capacity_pooling": True,
+        "shared_kpi_weight": 0.2,
+        "shared_reward_horizon_weeks": 13,
+    }
+    assert set(moved) == set(model_module.STATUS_QUO_UNREAD)
+    base = {**model_module.STATUS_QUO, "weeks": 78}
+
+    def learned(**params):
+        return model_module._status_quo_cached.__wrapped__(5, tuple(sorted({**base, **params}.items())))
+
+    reference = learned()
+    for name, value in moved.items():
+        assert learned(**{name: value}) == reference, f"the status quo reads {name}"
+    # and a cell starts from it whatever its pod parameters
+    cell = GTMModel("pod", "shared", seed=5, status_quo_weeks=78, weeks=1, n_pods=3, shared_reward_horizon_weeks=13)
+    for role, policy in reference.items():
+        learner = cell.roster(role).learner
+        assert np.allclose(learner.policy.mean(axis=0), list(policy.values()), rtol=0, atol=1e-12), role
