@@ -82,7 +82,7 @@ class GTMModel(mesa.Model):
         self.book_snapshots: dict[int, dict[str, np.ndarray]] = {}
         self.reward_due: dict[tuple[str, str, int], int] = {}  # (role, part, trial start) -> week paid
         self.help_capacity = np.zeros(len(self.sdrs.teams))
-        if self.p["adaptive"] and self.p["start_policy"] == "status_quo":
+        if starts_from_status_quo(self.p):
             for role, policy in status_quo_policies(self.seed, self.p).items():
                 for name, value in policy.items():
                     self.roster(role).learner.set_policy(name, value)
@@ -439,10 +439,26 @@ def status_quo_policies(seed: int | None, params: dict[str, Any]) -> dict[str, d
     KPIs. Same seed and parameters as the cell, so all cells of a replicate start alike (common
     random numbers); a pure function of them, cached per process (a cell of the 2 x 2 reuses it).
     """
-    unread = {name: DEFAULTS[name] for name in STATUS_QUO_UNREAD}
-    values = {**params, **unread, **STATUS_QUO, "weeks": params["status_quo_weeks"]}
-    items = tuple(sorted(values.items()))
+    items = tuple(sorted(status_quo_params(params).items()))
     return _status_quo_cached(seed, items) if seed is not None else _status_quo_cached.__wrapped__(seed, items)
+
+
+def starts_from_status_quo(params: dict[str, Any]) -> bool:
+    """Does a cell with parameters ``params`` start from the status quo's learned policies?
+
+    When it adapts and ``start_policy`` is "status_quo" (with learning "off" too: its fixed policy is
+    then the status quo's learned one).
+    """
+    return bool(params["adaptive"] and params["start_policy"] == "status_quo")
+
+
+def status_quo_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of the status-quo run behind a cell with parameters ``params``.
+
+    Cells whose status-quo parameters are equal share one status-quo run per seed.
+    """
+    unread = {name: DEFAULTS[name] for name in STATUS_QUO_UNREAD}
+    return {**params, **unread, **STATUS_QUO, "weeks": params["status_quo_weeks"]}
 
 
 @functools.lru_cache(maxsize=64)

@@ -545,3 +545,29 @@ def test_sighup_ignored_by_nohup_stays_ignored():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "raise_stop"]
     assert signal.getsignal(signal.SIGTERM) is not None
+
+
+def test_estimate_pays_for_each_distinct_status_quo_run_once_per_replicate():
+    """Cells starting from the status quo replay it: once per replicate for cells that share it (runner batches)."""
+    from alignsim.model.params import validate
+
+    def cells(*overrides):
+        return [
+            validate({"structure": s, "kpi": k, **o})
+            for o in overrides
+            for s in ("assembly_line", "pod")
+            for k in ("siloed", "shared")
+        ]
+
+    one_run = budget.run_seconds(validate({}))
+    status_quo = budget.run_seconds(validate({"weeks": 260}))  # the default status_quo_weeks
+    assert budget.replicate_seconds(cells({})) == pytest.approx(4 * one_run + status_quo)
+    # pods and the shared reward are unread by the status quo: one status-quo run for all eight cells
+    shared = cells({"n_pods": 2}, {"n_pods": 3, "shared_reward_horizon_weeks": 26})
+    assert budget.replicate_seconds(shared) == pytest.approx(8 * one_run + status_quo)
+    # a parameter the assembly line reads gives each value its own status quo
+    own = cells({"handoff_delay_weeks": 1.0}, {"handoff_delay_weeks": 2.0})
+    assert budget.replicate_seconds(own) == pytest.approx(8 * one_run + 2 * status_quo)
+    # fixed policies from the role defaults replay nothing
+    assert budget.replicate_seconds(cells({"adaptive": False})) == pytest.approx(4 * one_run)
+    assert budget.speedup(1) == 1 and 1.2 < budget.speedup(2) < 1.5  # measured here: ~1.3x on 2 workers
