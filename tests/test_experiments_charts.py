@@ -14,7 +14,8 @@ from alignsim.experiments.cli import main
 from alignsim.experiments.runner import run_sweep
 from alignsim.experiments.spec import ablations, parse_spec
 
-BASE = {"replicates": 2, "root_seed": 5, "weeks": 26, "timeseries_every_weeks": 13}
+# charts, not learning: a short status quo (each handoff or cycle level would replay its own five years)
+BASE = {"replicates": 2, "root_seed": 5, "weeks": 26, "timeseries_every_weeks": 13, "base": {"status_quo_weeks": 13}}
 QUESTION = {"structure": ["assembly_line", "pod"], "kpi": ["siloed", "shared"]}
 EXPERIMENTS = {
     "two_by_two": {"factors": QUESTION},

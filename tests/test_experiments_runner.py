@@ -29,6 +29,9 @@ weeks = {weeks}
 timeseries_every_weeks = 13
 metrics = ["ltv", "logo_churn", "nrr", "cac", "mqls", "sqls", "bookings", "reported_churn"]
 
+[base]
+status_quo_weeks = 13  # runner mechanics, not learning: a short status quo keeps the sweeps quick
+
 [factors]
 structure = ["assembly_line", "pod"]
 kpi = ["siloed", "shared"]

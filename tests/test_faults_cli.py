@@ -37,6 +37,9 @@ weeks = {weeks}
 timeseries_every_weeks = 4
 metrics = ["firm_value", "ltv", "logo_churn", "nrr", "cac"]
 
+[base]
+status_quo_weeks = 13  # the CLI's handling of faults, not learning: a short status quo
+
 [factors]
 structure = ["assembly_line", "pod"]
 {extra}

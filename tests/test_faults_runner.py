@@ -37,6 +37,9 @@ weeks = {weeks}
 timeseries_every_weeks = 13
 metrics = ["ltv", "logo_churn", "nrr", "cac", "bookings"]
 
+[base]
+status_quo_weeks = 13  # faults of the runner and store, not learning: a short status quo
+
 [factors]
 structure = ["assembly_line", "pod"]
 kpi = ["siloed", "shared"]
