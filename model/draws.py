@@ -210,9 +210,20 @@ def bits(keys: np.ndarray, event: int, counter: int | np.ndarray = 0) -> np.ndar
         c = _as_counter(counter)
         z = np.empty(np.broadcast_shapes(k.shape, np.shape(c)), dtype=np.uint64)
         np.bitwise_xor(k, _event_salt(event), out=z)
+    return _step(z, c)
+
+
+def _step(z: np.ndarray, c: int | np.ndarray) -> np.ndarray:
+    """The hash after ``key XOR event_salt``, in place: mix64, then SplitMix64 step ``c`` of that stream."""
     _mix64_inplace(z)
     z += (c + np.uint64(1)) * _G if np.ndim(c) else np.uint64(((int(c) + 1) * _GAMMA) & _MASK64)
     return _mix64_inplace(z)
+
+
+def _unit(z: np.ndarray) -> np.ndarray:
+    """Hash words as uniforms on [0, 1): the top 53 bits times 2**-53 (``z`` is shifted in place)."""
+    z >>= _S11
+    return z * _U53
 
 
 def uniform(keys: np.ndarray, event: int, counter: int | np.ndarray = 0) -> np.ndarray:
@@ -227,9 +238,7 @@ def uniform(keys: np.ndarray, event: int, counter: int | np.ndarray = 0) -> np.n
         float64 array (dimensionless probability scale) of the broadcast shape of ``keys`` and ``counter``.
         Compare ``uniform(...) < p`` for a Bernoulli(p) event.
     """
-    z = bits(keys, event, counter)
-    z >>= _S11
-    return z * _U53
+    return _unit(bits(keys, event, counter))
 
 
 def uniform_events(keys: np.ndarray, events: tuple[int, ...], counter: int = 0) -> np.ndarray:
@@ -251,11 +260,7 @@ def uniform_events(keys: np.ndarray, events: tuple[int, ...], counter: int = 0) 
         raise TypeError(f"counter must be one non-negative int here, got an array of shape {np.shape(c)}")
     salts = np.array([_event_salt(e) for e in events], dtype=np.uint64)
     z = np.bitwise_xor(_as_keys(keys)[:, None], salts)  # a fresh array: the caller's keys are never modified
-    _mix64_inplace(z)
-    z += np.uint64(((int(c) + 1) * _GAMMA) & _MASK64)
-    _mix64_inplace(z)
-    z >>= _S11
-    return z * _U53
+    return _unit(_step(z, c))
 
 
 def uniform_one(key: np.ndarray | int, event: int, counter: int = 0) -> float:
@@ -274,13 +279,8 @@ def uniform_one(key: np.ndarray | int, event: int, counter: int = 0) -> float:
 
 
 def normal_of(u: np.ndarray) -> np.ndarray:
-    """Standard normal draws from uniforms on [0, 1) (as :func:`normal` turns its uniforms into normals)."""
+    """Standard normal draws, ``ndtri`` of uniforms on [0, 1) with an exact 0 (probability 2**-53) read as 2**-54."""
     return ndtri(np.maximum(u, _TINY))
-
-
-def _open_uniform(keys: np.ndarray, event: int, counter: int | np.ndarray) -> np.ndarray:
-    """Uniform on (0, 1): :func:`uniform` with an exact 0 (probability 2**-53) replaced by 2**-54."""
-    return np.maximum(uniform(keys, event, counter), _TINY)
 
 
 def normal(keys: np.ndarray, event: int, counter: int | np.ndarray = 0) -> np.ndarray:
@@ -295,7 +295,7 @@ def normal(keys: np.ndarray, event: int, counter: int | np.ndarray = 0) -> np.nd
         float64 array of N(0, 1) draws (unitless; scale by the caller's SD), always finite: within
         about [-8.3, 8.2].
     """
-    return ndtri(_open_uniform(keys, event, counter))
+    return normal_of(uniform(keys, event, counter))
 
 
 def exponential(keys: np.ndarray, event: int, counter: int | np.ndarray = 0) -> np.ndarray:

@@ -408,7 +408,7 @@ class RoleLearner:
         drift = self._drift(last)
         if drift is not None:
             frame["drift"], frame["drift_logit"], frame["drift_band_logit"], window = drift
-            frame["moved"] = np.abs(frame["drift_logit"]) > frame["drift_band_logit"]
+            frame["moved"] = self.moved(last)
             frame["window_trials"] = window
         return frame
 
