@@ -130,7 +130,7 @@ def replicate_seconds(cell_params: list[dict[str, Any]]) -> float:
     for p in cell_params:
         if starts_from_status_quo(p):
             sq = status_quo_params(p)
-            status_quo[repr(sorted(sq.items()))] = sq
+            status_quo[tuple(sorted(sq.items()))] = sq  # the key of the status-quo cache
     return sum(run_seconds(p) for p in cell_params) + sum(run_seconds(sq) for sq in status_quo.values())
 
 
