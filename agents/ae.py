@@ -50,7 +50,8 @@ class AE(StaffAgent):
     def free_slots(cls, model: GTMModel) -> np.ndarray:
         """Opportunity slots each AE has free this week (capacity not lent out, less open opportunities)."""
         acc, staff = model.accounts, model.aes
-        busy = np.bincount(acc.ae[acc.where(State.OPPORTUNITY)], minlength=staff.n)
+        owner = acc.ae[acc.where(State.OPPORTUNITY)]
+        busy = np.bincount(owner[owner >= 0], minlength=staff.n)  # -1: carried by lent help (M8)
         return np.maximum(np.floor(staff.capacity * (1.0 - staff.lending)) - busy, 0).astype(np.int64)
 
     @classmethod
@@ -73,16 +74,45 @@ class AE(StaffAgent):
         cls._discover(model, queue[:n], owners[:n])
 
     @classmethod
-    def _discover(cls, model: GTMModel, work: np.ndarray, owner: np.ndarray) -> None:
-        """Discovery call: qualify out on a fit read, then set the terms of the opportunities kept (M4, M5)."""
+    def help_work_queue(cls, model: GTMModel, team: int, queue: np.ndarray) -> None:
+        """M8: SQLs the team's AEs could not take go to the opportunity slots lent by its SDRs and CSMs.
+
+        Such an opportunity has no AE owner (-1, like a lead worked by help): it runs on the team's mean
+        AE policy, credits no AE's siloed bookings and no helper's siloed KPI, and counts in the team's
+        shared value like any other. Lent slots already carrying a helped opportunity are not free.
+        """
+        acc = model.accounts
+        opp = acc.where(State.OPPORTUNITY)
+        carried = opp[(acc.ae[opp] < 0) & (model.aes.team_of_pod[acc.pod[opp]] == team)]
+        free = int(np.floor(model.ae_help_slots[team])) - len(carried)
+        if free <= 0 or len(queue) == 0:
+            return
+        queue = order_queue(queue, acc.ready_week[queue], model.p["ae_queue_order"], model.week)[:free]
+        model.tally["helped_opportunities"] += len(queue)
+        cls._discover(model, queue, np.full(len(queue), -1, dtype=np.int64), team)
+
+    @classmethod
+    def _discover(cls, model: GTMModel, work: np.ndarray, owner: np.ndarray, team: int = -1) -> None:
+        """Discovery call: qualify out on a fit read, then set the terms of the opportunities kept (M4, M5).
+
+        ``owner`` -1 is lent help (M8): it works at the mean policy of ``team``'s AEs.
+        """
         p, acc, staff = model.p, model.accounts, model.aes
+        members = staff.teams[team] if team >= 0 else None
+
+        def policy(name: str, who: np.ndarray) -> np.ndarray:
+            values = staff.policy(name)
+            if members is None:
+                return values[who]
+            return np.where(who >= 0, values[np.maximum(who, 0)], values[members].mean())
+
         touch = np.maximum(acc.ready_week[work], model.week)
         acc.intent[work] *= np.exp(-p["lead_decay_per_week"] * (touch - acc.sql_week[work]))
         noise_sd = AE_FIT_NOISE_SD * (1.0 - 0.7 * acc.context[work])
         # the deal's later luck (cycle length, multi-year push) drawn with the fit read: one pass over the keys
         u = draws.uniform_events(acc.key[work], (Event.AE_FIT_NOISE, Event.CYCLE, Event.MULTI_YEAR))
         fit_read = acc.fit[work] + draws.normal_of(u[:, 0]) * noise_sd
-        accept = fit_read >= staff.policy("qualify_out_threshold")[owner]
+        accept = fit_read >= policy("qualify_out_threshold", owner)
         acc.ae[work] = owner
         acc.opp_start_week[work] = touch
         acc.state[work] = np.where(accept, State.OPPORTUNITY, State.LOST)
@@ -92,12 +122,12 @@ class AE(StaffAgent):
         low, high = CYCLE_JITTER
         jitter = low + (high - low) * u[accept, 1]
         acc.opp_end_week[opp] = touch[accept] + cycle * jitter
-        pushed = u[accept, 2] < staff.policy("multi_year_push")[owner]
+        pushed = u[accept, 2] < policy("multi_year_push", owner)
         multi = p["allow_multi_year"] & pushed
         acc.multi_year[opp] = multi
         acc.contract_weeks[opp] = np.where(multi, 2 * p["contract_weeks"], p["contract_weeks"])
-        acc.discount[opp] = staff.policy("discount")[owner]
-        over = p["overpromise_effect"] * OVERPROMISE_EXPECTATION * (1.0 - staff.policy("honesty")[owner])
+        acc.discount[opp] = policy("discount", owner)
+        over = p["overpromise_effect"] * OVERPROMISE_EXPECTATION * (1.0 - policy("honesty", owner))
         acc.expectation[opp] = 1.0 + over
         acc.list_acv_usd[opp] = segment_values(p, "acv")[acc.segment[opp]]
 

@@ -23,10 +23,11 @@ class CSM(StaffAgent):
     Decision variables:
         adoption_share: share of non-ticket hours spent on adoption/onboarding
             (value realised); the rest goes to renewal/relationship/upsell work.
+        help_share: share of the week lent to a swamped AE queue (technical validation, references; M8).
     """
 
     role = "csm"
-    POLICY = {"adoption_share": (0.5, 0.05, 0.95)}
+    POLICY = {"adoption_share": (0.5, 0.05, 0.95), "help_share": (0.05, 0.0, 0.5)}
     SILOED_KPI = "reported logo retention, whole base (vanity) or retention of renewals due"
     CAPACITY_PARAM = "csm_hours_per_week"
     CAPACITY_UNIT = "hours per week"
@@ -58,7 +59,7 @@ class CSM(StaffAgent):
         fit_gap = p["fit_effect"] * (0.5 - acc.fit[cust])
         tickets = p["ticket_hours_per_customer_week"] * np.maximum(1.0 + 2.0 * fit_gap, 0.0)
         tickets *= 1.0 + acc.incident_damage[cust]
-        free = np.maximum(staff.capacity - np.bincount(owner, tickets, staff.n), 0.0)
+        free = np.maximum(staff.capacity * (1.0 - staff.lending) - np.bincount(owner, tickets, staff.n), 0.0)
         adoption = staff.policy("adoption_share")
         weight = np.where(model.week - acc.acquired_week[cust] < ONBOARDING_WEEKS, ONBOARDING_WEIGHT, 1.0)
         adoption_hours = (free * adoption)[owner] * weight / np.bincount(owner, weight, staff.n)[owner]

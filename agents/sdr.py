@@ -25,10 +25,11 @@ class SDR(StaffAgent):
 
     Decision variables:
         qualification_threshold: lowest BANT score passed to an AE.
+        help_share: share of the week lent to a swamped AE queue (first calls, discovery; M8).
     """
 
     role = "sdr"
-    POLICY = {"qualification_threshold": (0.45, 0.0, 1.0)}
+    POLICY = {"qualification_threshold": (0.45, 0.0, 1.0), "help_share": (0.05, 0.0, 0.5)}
     SILOED_KPI = "meetings booked = SQLs (vanity) or SQLs accepted by an AE"
     CAPACITY_PARAM = "sdr_leads_per_week"
     CAPACITY_UNIT = "leads per week"
@@ -55,7 +56,7 @@ class SDR(StaffAgent):
         members = staff.teams[team]
         queue = order_queue(queue, acc.ready_week[queue], p["sdr_queue_order"], model.week)
         threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]
-        caps = np.append(staff.capacity[members], model.help_capacity[team])
+        caps = np.append(staff.capacity[members] * (1.0 - staff.lending[members]), model.help_capacity[team])
         thresholds = np.append(threshold[members], threshold[members].mean())
         owners = np.append(members, -1)
         total = caps.sum()

@@ -451,7 +451,8 @@ def check_invariants(m: GTMModel) -> None:
     for roster in m.rosters:
         assert (roster.capacity >= 0).all() and (roster.lending >= 0).all(), f"{roster.role} capacity is non-negative"
     assert (m.help_capacity >= 0).all(), "help capacity is non-negative"
-    busy = np.bincount(acc.view("ae")[state == State.OPPORTUNITY], minlength=m.aes.n)
+    owner = acc.view("ae")[state == State.OPPORTUNITY]
+    busy = np.bincount(owner[owner >= 0], minlength=m.aes.n)
     assert (busy <= np.floor(m.aes.capacity) + 1e-9).all(), "no AE runs more opportunities than slots"
     for name in ("intent", "context", "relationship"):
         values = acc.view(name)

@@ -82,6 +82,7 @@ class GTMModel(mesa.Model):
         self.book_snapshots: dict[int, dict[str, np.ndarray]] = {}
         self.reward_due: dict[tuple[str, str, int], int] = {}  # (role, part, trial start) -> week paid
         self.help_capacity = np.zeros(len(self.sdrs.teams))
+        self.ae_help_slots = np.zeros(len(self.aes.teams))  # M8: opportunity slots lent to each AE team
         if starts_from_status_quo(self.p):
             for role, policy in status_quo_policies(self.seed, self.p).items():
                 for name, value in policy.items():
@@ -264,6 +265,8 @@ class GTMModel(mesa.Model):
             queue = queues.team_queue(self, sqls, self.aes, team)
             if len(queue) and free[members].sum() > 0:
                 AE.work_queue(self, team, queue, free)
+            if self.ae_help_slots[team] > 0 and len(queue):  # M8: lent help takes what the AEs could not
+                AE.help_work_queue(self, team, queue[self.accounts.state[queue] == State.SQL])
         queues.expire_unworked(self, sqls, State.SQL)
 
     def _ask_for_help(self) -> None:
@@ -285,6 +288,22 @@ class GTMModel(mesa.Model):
             roster.lending = roster.policy("help_share") * trouble[team]
             lent = np.bincount(team, roster.lending, len(trouble))
             self.help_capacity += lent * p["sdr_leads_per_week"] * p["help_efficiency"]
+        # the AE (SQL) queue: in trouble when its ready SQLs exceed help_trigger_weeks of the team's intake
+        # (its ramped opportunity slots turned over once per mean sales cycle). SDRs (first calls,
+        # discovery) and CSMs (technical validation, references) of the team then lend help_share of their
+        # week; each lent person-week carries ``help_efficiency`` of an AE's opportunity slots.
+        aes = self.aes
+        sqls = queues.ready(self, State.SQL)
+        sql_backlog = np.bincount(aes.team_of_pod[acc.pod[sqls]], minlength=len(aes.teams))
+        intake = np.array([np.floor(aes.capacity[m]).sum() for m in aes.teams]) / mean_cycle_weeks(p)
+        ae_trouble = (sql_backlog > p["help_trigger_weeks"] * intake) & (p["help_efficiency"] > 0)
+        self.ae_help_slots = np.zeros(len(aes.teams))
+        for roster in (self.sdrs, self.csms):
+            team = aes.team_of_pod[roster.pod]
+            roster.lending = roster.policy("help_share") * ae_trouble[team]
+            lent = np.bincount(team, roster.lending, len(ae_trouble))
+            self.ae_help_slots += lent * aes.capacity_per_head * p["help_efficiency"]
+        self.tally["ae_help_weeks"] += int(ae_trouble.sum())
 
     # ---------------------------------------------------------------- learning
     def _start_trials(self) -> None:
@@ -469,6 +488,12 @@ def _status_quo_cached(seed: int | None, items: tuple[tuple[str, Any], ...]) -> 
     return {
         r.role: dict(zip(r.learner.names, r.learner.policy.mean(axis=0).tolist(), strict=True)) for r in model.rosters
     }
+
+
+def mean_cycle_weeks(p: dict[str, Any]) -> float:
+    """Mean sales cycle over the prospect segment mix, weeks (an AE slot turns over about once per cycle)."""
+    shares = np.array([p["share_smb"], 1.0 - p["share_smb"] - p["share_enterprise"], p["share_enterprise"]])
+    return float(shares @ segment_values(p, "cycle") * p["sales_cycle_scale"])
 
 
 def _reporter(name: str):
