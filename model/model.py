@@ -83,6 +83,7 @@ class GTMModel(mesa.Model):
         self.reward_due: dict[tuple[str, str, int], int] = {}  # (role, part, trial start) -> week paid
         self.help_capacity = np.zeros(len(self.sdrs.teams))
         self.ae_help_slots = np.zeros(len(self.aes.teams))  # M8: opportunity slots lent to each AE team
+        self.ae_trouble = np.zeros(len(self.aes.teams), dtype=bool)
         if starts_from_status_quo(self.p):
             for role, policy in status_quo_policies(self.seed, self.p).items():
                 for name, value in policy.items():
@@ -265,7 +266,7 @@ class GTMModel(mesa.Model):
             queue = queues.team_queue(self, sqls, self.aes, team)
             if len(queue) and free[members].sum() > 0:
                 AE.work_queue(self, team, queue, free)
-            if self.ae_help_slots[team] > 0 and len(queue):  # M8: lent help takes what the AEs could not
+            if self.ae_trouble[team] and len(queue):  # M8: lent help takes what the AEs could not
                 AE.help_work_queue(self, team, queue[self.accounts.state[queue] == State.SQL])
         queues.expire_unworked(self, sqls, State.SQL)
 
@@ -297,12 +298,24 @@ class GTMModel(mesa.Model):
         sql_backlog = np.bincount(aes.team_of_pod[acc.pod[sqls]], minlength=len(aes.teams))
         intake = np.array([np.floor(aes.capacity[m]).sum() for m in aes.teams]) / mean_cycle_weeks(p)
         ae_trouble = (sql_backlog > p["help_trigger_weeks"] * intake) & (p["help_efficiency"] > 0)
+        # out of trouble, helpers stay lent only as much as the opportunities they took on and that are still
+        # open need (help is paid for over the sales cycle, not only in the week it was asked for)
+        opp = acc.where(State.OPPORTUNITY)
+        carried = np.bincount(aes.team_of_pod[acc.pod[opp[acc.ae[opp] < 0]]], minlength=len(aes.teams))
+        slots_per_lent_week = aes.capacity_per_head * p["help_efficiency"]
+        offered = np.zeros(len(aes.teams))
+        for roster in (self.sdrs, self.csms):
+            offered += np.bincount(aes.team_of_pod[roster.pod], roster.policy("help_share"), len(aes.teams))
+        offered *= slots_per_lent_week
+        needed = np.divide(carried, offered, out=np.zeros(len(offered)), where=offered > 0)
+        scale = np.where(ae_trouble, 1.0, np.minimum(needed, 1.0))
+        self.ae_trouble = ae_trouble
         self.ae_help_slots = np.zeros(len(aes.teams))
         for roster in (self.sdrs, self.csms):
             team = aes.team_of_pod[roster.pod]
-            roster.lending = roster.policy("help_share") * ae_trouble[team]
+            roster.lending = roster.policy("help_share") * scale[team]
             lent = np.bincount(team, roster.lending, len(ae_trouble))
-            self.ae_help_slots += lent * aes.capacity_per_head * p["help_efficiency"]
+            self.ae_help_slots += lent * slots_per_lent_week
         self.tally["ae_help_weeks"] += int(ae_trouble.sum())
 
     # ---------------------------------------------------------------- learning
