@@ -617,11 +617,12 @@ _TABLE = [
     _p(
         "M8",
         "help_efficiency",
-        0.5,
+        0.3,
         "",
         0.0,
         1.0,
-        "M8 lever: productivity of a helper working another team's queue (0 = help achieves nothing)",
+        "M8 lever: productivity of a helper working another team's queue, as a share of a specialist's"
+        " (0 = help achieves nothing)",
         "seeds 000, 003",
     ),
     _p(

@@ -23,6 +23,11 @@ SDR_T = ("sdr", "qualification_threshold")
 HONESTY, DISCOUNT = ("ae", "honesty"), ("ae", "discount")
 HELP = {("marketer", "help_share"): 0.4, ("ae", "help_share"): 0.4}
 NO_HELP = {("marketer", "help_share"): 0.0, ("ae", "help_share"): 0.0}
+AE_HELP = {("sdr", "help_share"): 0.3, ("csm", "help_share"): 0.3}
+NO_AE_HELP = {("sdr", "help_share"): 0.0, ("csm", "help_share"): 0.0}
+#: pods whose SDRs pass nearly everything: the AE queues overflow (about 3,000 SQLs expire in 156 weeks)
+AE_SWAMPED = {"structure": "pod"}
+LOW_BAR = {("sdr", "qualification_threshold"): 0.15}
 
 
 def same_outcome(a: dict, b: dict, **base) -> None:
@@ -156,6 +161,19 @@ def test_m8_help_works_leads_that_would_expire() -> None:
 
 def test_m8_off_help_changes_nothing() -> None:
     same_outcome({"policy": HELP}, {"policy": NO_HELP}, help_efficiency=0.0, prospects_per_week=500, n_sdrs=4)
+
+
+def test_m8_help_to_a_swamped_ae_queue_takes_sqls_that_would_expire() -> None:
+    """SDRs and CSMs lending help_share to an overflowing AE queue: fewer SQLs expire, more deals are won."""
+    helped, alone = {"policy": {**AE_HELP, **LOW_BAR}}, {"policy": {**NO_AE_HELP, **LOW_BAR}}
+    assert_positive(paired("sqls_expired", alone, helped, base=AE_SWAMPED))
+    assert_positive(paired("new_customers", helped, alone, base=AE_SWAMPED))
+
+
+def test_m8_off_help_to_the_ae_queue_changes_nothing() -> None:
+    same_outcome(
+        {"policy": {**AE_HELP, **LOW_BAR}}, {"policy": {**NO_AE_HELP, **LOW_BAR}}, help_efficiency=0.0, **AE_SWAMPED
+    )
 
 
 def test_m9_champion_turnover_raises_churn() -> None:
