@@ -132,6 +132,9 @@ class RoleLearner:
             when converted to logit units (0 < m < 0.5).
         antithetic: every second trial, the agents of the trial before try the mirror image of
             its perturbation (mirrored sampling).
+        shared_peers: a reward shared by a team (``shared_by`` in :meth:`pay`) is judged against the
+            agents of the group in other teams (True), or, like an agent with no peers, against the
+            agent's own running mean only (False: the other teams' own noise is not added).
         history: trials of incumbent snapshots kept for :meth:`diagnostics` drift windows.
 
     Attributes:
@@ -155,6 +158,7 @@ class RoleLearner:
         own_baseline_weight: float = 0.2,
         bound_margin: float = 0.01,
         antithetic: bool = True,
+        shared_peers: bool = True,
         history: int = 64,
     ) -> None:
         self.names = tuple(names)
@@ -173,6 +177,7 @@ class RoleLearner:
         self.own_baseline_weight = float(own_baseline_weight)
         self.bound_margin = float(bound_margin)
         self.antithetic = bool(antithetic)
+        self.shared_peers = bool(shared_peers)
         self._mirror: np.ndarray | None = None  # directions of the last unmirrored trial, its members x variables
         self.z = np.zeros((0, v))
         self.in_force = np.zeros((0, v))
@@ -329,7 +334,12 @@ class RoleLearner:
         if not trial.weights:
             del self._pending[key]
         group = np.zeros(m, dtype=np.int64) if groups is None else np.asarray(groups)[:m]
-        team = np.arange(m) if shared_by is None else np.asarray(shared_by)[:m]
+        if shared_by is None:
+            team = np.arange(m)
+        elif self.shared_peers:
+            team = np.asarray(shared_by)[:m]
+        else:  # one team per group: no agent has peers, each is judged against its own running mean
+            team = np.zeros(m, dtype=np.int64)
         adv = self._advantage(part, r, group, team)
         ms = float(np.mean(adv * adv))
         if ms > 0.0:  # a period in which every advantage is 0 carries no information and leaves the scale alone
