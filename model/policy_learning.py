@@ -99,6 +99,8 @@ class _Trial:
     members: int
     eps: np.ndarray
     weights: dict[str, float]
+    pair: int = -1
+    half: int = 0
 
 
 @dataclass
@@ -135,6 +137,11 @@ class RoleLearner:
         shared_peers: a reward shared by a team (``shared_by`` in :meth:`pay`) is judged against the
             agents of the group in other teams (True), or, like an agent with no peers, against the
             agent's own running mean only (False: the other teams' own noise is not added).
+        pair_difference: with ``antithetic``, the two trials of a mirrored pair are learned from
+            together, once both are paid: the advantage is the difference of the agent's two
+            (peer-relative) rewards, along the first trial's direction, instead of each reward
+            minus the agent's running mean (antithetic estimator). A trial without a partner (a
+            hire's first, fresh draw) teaches nothing.
         history: trials of incumbent snapshots kept for :meth:`diagnostics` drift windows.
 
     Attributes:
@@ -159,6 +166,7 @@ class RoleLearner:
         bound_margin: float = 0.01,
         antithetic: bool = True,
         shared_peers: bool = True,
+        pair_difference: bool = False,
         history: int = 64,
     ) -> None:
         self.names = tuple(names)
@@ -178,6 +186,11 @@ class RoleLearner:
         self.bound_margin = float(bound_margin)
         self.antithetic = bool(antithetic)
         self.shared_peers = bool(shared_peers)
+        self.pair_difference = bool(pair_difference)
+        if self.pair_difference and not self.antithetic:
+            raise ValueError("pair_difference needs antithetic pairs")
+        self._pairs_started = 0
+        self._halves: dict[tuple[int, str], tuple[int, np.ndarray]] = {}  # (pair, part) -> (half, rewards) paid first
         self._mirror: np.ndarray | None = None  # directions of the last unmirrored trial, its members x variables
         self.z = np.zeros((0, v))
         self.in_force = np.zeros((0, v))
@@ -279,19 +292,22 @@ class RoleLearner:
             raise ValueError(f"trial {key!r} is already pending")
         v = len(self.names)
         eps = np.array([rng.standard_normal(v) for rng in self.rngs]).reshape(self.n, v)
+        half = 0
         if self.antithetic and self._mirror is not None:
             # second half of a pair: the previous trial's members try the mirror image (hires a fresh draw)
             eps[: len(self._mirror)] = -self._mirror
             self._mirror = None
+            half = 1
         elif self.antithetic:
             self._mirror = eps.copy()
+            self._pairs_started += 1
         self._snapshots.append((self._trials_started, self.z.copy(), self._placebo_var.copy()))
         open_parts = {part: float(w) for part, w in weights.items() if w != 0.0}
         if not open_parts or self.n == 0:
             self.in_force = self.policy
         else:
             self.in_force = self.to_policy(self.z + self.exploration_sd * eps)
-            self._pending[key] = _Trial(self.n, eps, open_parts)
+            self._pending[key] = _Trial(self.n, eps, open_parts, self._pairs_started - 1, half)
         self._trials_started += 1
 
     def pay(
@@ -340,7 +356,19 @@ class RoleLearner:
             team = np.asarray(shared_by)[:m]
         else:  # one team per group: no agent has peers, each is judged against its own running mean
             team = np.zeros(m, dtype=np.int64)
-        adv = self._advantage(part, r, group, team)
+        if self.pair_difference:
+            rel = self._relative(r, group, team)
+            other = self._halves.pop((trial.pair, part), None)
+            if other is None:  # first of the pair to be paid: wait for its partner
+                self._halves[(trial.pair, part)] = (trial.half, rel)
+                return
+            first, second = (other[1], rel) if trial.half == 1 else (rel, other[1])
+            m = min(len(first), len(second))  # agents in both trials (hires join later)
+            adv = first[:m] - second[:m]
+            eps = trial.eps[:m] if trial.half == 0 else -trial.eps[:m]
+        else:
+            adv = self._advantage(part, r, group, team)
+            eps = trial.eps
         ms = float(np.mean(adv * adv))
         if ms > 0.0:  # a period in which every advantage is 0 carries no information and leaves the scale alone
             old = self._scale2.get(part)
@@ -348,15 +376,27 @@ class RoleLearner:
         scale2 = self._scale2.get(part, 0.0)
         std_adv = adv / np.sqrt(scale2) if scale2 > 0.0 else np.zeros(m)
         step = self.learning_rate * weight * std_adv
-        self.z[:m] += step[:, None] * trial.eps
+        self.z[:m] += step[:, None] * eps
         self._placebo_var[:m] += step * step
-        self._record(part, std_adv, trial.eps)
+        self._record(part, std_adv, eps)
 
     def _advantage(self, part: str, r: np.ndarray, group: np.ndarray, team: np.ndarray) -> np.ndarray:
         """Reward minus the mean of the agent's peers (its group, other teams), minus the agent's own baseline."""
         m = len(r)
         if part not in self._own:
             self._own[part] = np.full(self.n, np.nan)
+        rel = self._relative(r, group, team)
+        own = self._own[part][:m]  # a view: updated in place
+        fresh = np.isnan(own)
+        own[fresh] = rel[fresh]  # an agent's first payment sets its baseline (and teaches nothing)
+        adv = rel - own
+        own += self.own_baseline_weight * adv
+        return adv
+
+    @staticmethod
+    def _relative(r: np.ndarray, group: np.ndarray, team: np.ndarray) -> np.ndarray:
+        """Reward minus the mean of the agent's peers (its group, other teams); the reward itself without peers."""
+        m = len(r)
         _, first, inverse, size = np.unique(group, return_index=True, return_inverse=True, return_counts=True)
         # measured from one member of the group, so rewards every peer shares give exactly 0, not rounding error
         centred = r - r[first][inverse]
@@ -369,13 +409,8 @@ class RoleLearner:
         has_peers = peers > 0
         other = (total[inverse] - mate_total[mate])[has_peers] / peers[has_peers]
         rel[has_peers] = centred[has_peers] - other
-        rel[~has_peers] = r[~has_peers]  # no peers: the own baseline below is the agent's running mean reward
-        own = self._own[part][:m]  # a view: updated in place
-        fresh = np.isnan(own)
-        own[fresh] = rel[fresh]  # an agent's first payment sets its baseline (and teaches nothing)
-        adv = rel - own
-        own += self.own_baseline_weight * adv
-        return adv
+        rel[~has_peers] = r[~has_peers]  # no peers: the own baseline is the agent's running mean reward
+        return rel
 
     def _record(self, part: str, std_adv: np.ndarray, eps: np.ndarray) -> None:
         paid = self._paid.get(part)
