@@ -142,6 +142,10 @@ class RoleLearner:
             (peer-relative) rewards, along the first trial's direction, instead of each reward
             minus the agent's running mean (antithetic estimator). A trial without a partner (a
             hire's first, fresh draw) teaches nothing.
+        pair_baseline: with ``pair_difference``, each pair difference is judged against the agent's
+            running mean of its earlier pair differences (weight ``own_baseline_weight``; it starts
+            at 0): a trend in the reward leaves a difference of one trial's growth in every pair,
+            which this removes (a detrended antithetic estimator).
         history: trials of incumbent snapshots kept for :meth:`diagnostics` drift windows.
 
     Attributes:
@@ -167,6 +171,7 @@ class RoleLearner:
         antithetic: bool = True,
         shared_peers: bool = True,
         pair_difference: bool = False,
+        pair_baseline: bool = False,
         history: int = 64,
     ) -> None:
         self.names = tuple(names)
@@ -187,6 +192,7 @@ class RoleLearner:
         self.antithetic = bool(antithetic)
         self.shared_peers = bool(shared_peers)
         self.pair_difference = bool(pair_difference)
+        self.pair_baseline = bool(pair_baseline)
         if self.pair_difference and not self.antithetic:
             raise ValueError("pair_difference needs antithetic pairs")
         self._pairs_started = 0
@@ -366,6 +372,14 @@ class RoleLearner:
             m = min(len(first), len(second))  # agents in both trials (hires join later)
             adv = first[:m] - second[:m]
             eps = trial.eps[:m] if trial.half == 0 else -trial.eps[:m]
+            if self.pair_baseline:
+                own = self._own.setdefault(part, np.zeros(self.n))
+                if len(own) < self.n:
+                    own = self._own[part] = np.concatenate([own, np.zeros(self.n - len(own))])
+                mine = own[:m]  # a view: updated in place
+                mine[np.isnan(mine)] = 0.0  # hires (add_agents marks them unset)
+                adv = adv - mine
+                mine += self.own_baseline_weight * adv
         else:
             adv = self._advantage(part, r, group, team)
             eps = trial.eps
