@@ -169,9 +169,9 @@ class RoleLearner:
         own_baseline_weight: float = 0.2,
         bound_margin: float = 0.01,
         antithetic: bool = True,
-        shared_peers: bool = True,
-        pair_difference: bool = False,
-        pair_baseline: bool = False,
+        shared_peers: bool = False,
+        pair_difference: bool = True,
+        pair_baseline: bool = True,
         history: int = 64,
     ) -> None:
         self.names = tuple(names)
