@@ -74,8 +74,8 @@ def test_placebo_moves_no_policy_beyond_noise_in_one_direction() -> None:
     """Paid noise, the final policies scatter around the start: no variable's mean logit drifts beyond 3 SE.
 
     In logit units, where a learner paid noise walks without drift (a policy-units mean would show
-    the sigmoid's curvature). 3 SE (not 2) because nine variables are tested at once (Bonferroni:
-    9 x 0.0027 = 2.4% family-wise).
+    the sigmoid's curvature). 3 SE (not 2) because eleven variables are tested at once (Bonferroni:
+    11 x 0.0027 = 3.0% family-wise).
     """
     for roster in GTMModel(seed=0, weeks=1).rosters:
         start = roster.learner.to_logit(roster.default_policy)
