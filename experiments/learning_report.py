@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# Learning diagnostics ({args.seeds} seeds per cell, {args.weeks} weeks, default parameters)\n\n"
         f"Produced by `python -m alignsim.experiments.learning_report --seeds {args.seeds} --weeks {args.weeks}`"
         f" ({vers}; git commit {git_commit()}).\n\n"
-        "`corr`: correlation of the standardised advantage with the perturbation over every paid (agent, trial)"
+        "`corr`: correlation of the standardised advantage with the perturbation over every paid (agent, pair)"
         " of the cell's reward part (siloed KPI under siloed, shared KPI under shared), mean over seeds;"
         " `seeds_corr_beyond_band`: seeds in which |corr| > 1.96/sqrt(n) (a learner with no signal: about 5%"
         " of seeds); `policy`: mean incumbent at the end (policy units); `drift_last_year`: its mean change over"

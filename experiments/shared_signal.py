@@ -8,11 +8,11 @@ at the default parameters, with paired seeds and the status-quo start:
    moves one decision variable by +0.1 policy units (central difference over +-0.1, clipped at the
    bounds), mean over seeds with its standard error.
 2. **What each reward says** (``signal.csv``): the correlation of the learner's standardised
-   advantage with its perturbation over every paid (agent, trial), per seed
+   advantage with its perturbation over every paid (agent, pair), per seed
    (:meth:`GTMModel.learning_diagnostics`), for the siloed KPI, the shared KPI and the placebo
    learner (noise on the shared schedule: the negative control); mean over seeds with a 95%
    t-interval of that mean (over seeds). The learner's expected step along a variable is
-   ``learning_rate x corr`` logit units per paid trial, so ``corr`` is the learning speed a
+   ``learning_rate x corr`` logit units per learned pair, so ``corr`` is the learning speed a
    reward allows, in units of the fastest possible.
 3. **What a later shared reward costs** (``horizon.csv``): for each ``shared_reward_horizon_weeks``,
    the shared signal, the shared payments an agent received in the run (trials paid), and the
@@ -220,7 +220,7 @@ def reading(tables: dict[str, pd.DataFrame]) -> list[str]:
             )
             lines.append(
                 "  Signal delivered in the run (corr x payments: the expected learning step summed over the"
-                f" run's (agent, trial) payments, in units of learning_rate) by horizon: {by_horizon}."
+                f" run's (agent, pair) payments, in units of learning_rate) by horizon: {by_horizon}."
             )
     return lines
 
@@ -252,7 +252,7 @@ def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, provenance: str) 
         "## 2. What each reward says (default horizon, 78 weeks)\n\n"
         "`corr`: correlation of the standardised advantage with the perturbation over every paid (agent,"
         " trial) of one run, mean over seeds, with the 95% t-interval of that mean (over seeds). The learner's"
-        " expected step is `learning_rate x corr` logit units per paid trial. `paid_per_run`: (agent, trial)"
+        " expected step is `learning_rate x corr` logit units per learned pair. `paid_per_run`: (agent, pair)"
         " payments per run.\n\n" + _md(tables["signal"]) + "\n\n"
         "## 3. What a later shared reward costs\n\n"
         "Shared KPI, per `shared_reward_horizon_weeks`: the signal as above, the payments received in the run,"

@@ -407,7 +407,7 @@ def customer_ledger(m: GTMModel) -> pd.DataFrame:
     Columns: customer_id (pool row), acquired_week, churned_week (NaN while active),
     contract_weeks, renewals (survived), theta, fit, mrr (USD/month; at churn for the
     churned), initial_mrr, segment, pod, initial (on the books at week 0), discount,
-    expectation, value_realised, multi_year, csm, ae (-1 for the initial base).
+    expectation, value_realised, multi_year, csm, ae (-1 for the initial base and for deals closed by lent help, M8).
     """
     acc = m.accounts
     rows = np.flatnonzero(acc.view("state") >= State.CUSTOMER)

@@ -378,7 +378,7 @@ class GTMModel(mesa.Model):
 
         Returns:
             One row per role and variable: ``corr_siloed``/``corr_shared`` the correlation of
-            the standardised advantage with the perturbation over every paid (agent, trial), with
+            the standardised advantage with the perturbation over every paid (agent, pair), with
             ``n_*`` their count (no relation: |corr| < 1.96/sqrt(n) in 95% of runs); ``policy`` the
             mean incumbent; ``drift`` its change over the last ``last_weeks`` (policy units);
             ``drift_band_logit`` the 95% band of that change (logit units) under a reward unrelated to

@@ -55,7 +55,7 @@ expectation is ``learning_rate * exploration_sd * dR/dz / scale``: proportional 
 sensitivity to the variable over the KPI's spread (a signal-to-noise ratio), so within one KPI a
 variable with a 10x larger effect starts 10x faster, and a noisier KPI, or one in which team-mates'
 choices add noise, teaches more slowly. Once one variable's own effect dominates the KPI's spread,
-the scale grows with it and its speed saturates near ``learning_rate`` logit units per trial (a
+the scale grows with it and its speed saturates near ``learning_rate`` logit units per learned pair (a
 trust region: no decision moves much faster than that, however much it matters). There is no
 per-agent z-score against the agent's own history and no clip at +-3 (as the first learner had): the
 scale includes the current period, which already bounds a single period's standardised
@@ -115,7 +115,7 @@ class _Trial:
 
 @dataclass
 class _Paid:
-    """Running sums over every paid (agent, trial) of one reward part, for the reward-perturbation correlation."""
+    """Running sums over every paid (agent, pair) of one reward part, for the reward-perturbation correlation."""
 
     n: int
     s_a: float
@@ -458,7 +458,7 @@ class RoleLearner:
 
         Returns:
             One row per variable: ``corr_<part>`` the correlation of the standardised advantage
-            with the perturbation direction over every (agent, trial) paid that part so far, and
+            with the perturbation direction over every (agent, pair) paid that part so far, and
             ``n_<part>`` their number (under no relation |corr| < 1.96 / sqrt(n) in 95% of runs);
             ``policy`` the mean incumbent (policy units); ``drift`` and ``drift_logit`` its mean
             change over the window (policy and logit units) among agents present at its start;
