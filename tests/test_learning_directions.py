@@ -10,11 +10,11 @@ the pairs are independent), fixed seeds, so the test is
 deterministic; a model in which the KPI carried no signal (or the wrong one) would put the mean
 inside the band or on the wrong side in about 97.5% of seed sets.
 
-Measured at the defaults (6 seeds per structure, z = mean / SE): breadth +23/+16, SDR threshold
--17/-20, honesty -4.6/-5.3, discount +2.6/+1.8, multi-year push +1.8/+1.4 (assembly line/pods).
-Multi-year push and discount are the weakest signals (AEs are paid late, when their deals close,
-and are few), so they are tested over both structures with 10 seeds each (20 pairs; measured after
-the M9 rework: z = +3.0 and +5.0; with 6 seeds each multi-year push gave z = +1.95).
+Measured at the defaults (6 seeds per structure, z = mean / SE, assembly line/pods; with help at
+the AE queue (M8) and the mirrored-pair learner): breadth +18/+14, SDR threshold -12/-16, honesty
+-2.9/-5.0, discount +1.1/+3.1, multi-year push +1.0/+1.7 (pooled over the 12 pairs: +24, -18, -4.5,
++2.5, +1.5). Multi-year push and discount are the weakest signals (AEs are paid late, when their
+deals close, and are few), so they are tested over both structures with 10 seeds each (20 pairs).
 """
 
 from __future__ import annotations
