@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 AE_FIT_NOISE_SD = 0.3  # s.d. of an AE's fit read with no context (assumed)
 OVERPROMISE_EXPECTATION = 0.6  # expectation above 1 when fully dishonest (assumed)
 CYCLE_JITTER = (0.7, 1.3)  # an opportunity's cycle is the segment's x uniform(0.7, 1.3) (assumed)
+HELP_ROUNDING = 2048  # WORK_ROUNDING counter offset of the lent AE slots (the SDR queue's teams use 0..2047)
 
 
 class AE(StaffAgent):
@@ -84,7 +85,9 @@ class AE(StaffAgent):
         acc = model.accounts
         opp = acc.where(State.OPPORTUNITY)
         carried = opp[(acc.ae[opp] < 0) & (model.aes.team_of_pod[acc.pod[opp]] == team)]
-        free = int(np.floor(model.ae_help_slots[team])) - len(carried)
+        # stochastic rounding of the fractional lent slots, as the SDR queue rounds its work (no slot lost to a floor)
+        rounding = draws.uniform_one(model.world_key, Event.WORK_ROUNDING, model.week * 4096 + HELP_ROUNDING + team)
+        free = int(model.ae_help_slots[team] + rounding) - len(carried)
         if free <= 0 or len(queue) == 0:
             return
         queue = order_queue(queue, acc.ready_week[queue], model.p["ae_queue_order"], model.week)[:free]

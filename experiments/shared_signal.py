@@ -15,7 +15,7 @@ at the default parameters, with paired seeds and the status-quo start:
    ``learning_rate x corr`` logit units per learned pair, so ``corr`` is the learning speed a
    reward allows, in units of the fastest possible.
 3. **What a later shared reward costs** (``horizon.csv``): for each ``shared_reward_horizon_weeks``,
-   the shared signal, the shared payments an agent received in the run (trials paid), and the
+   the shared signal, the shared payments an agent learned from in the run (pairs paid), and the
    policy the reward taught minus the placebo's (paired by seed) at the end.
 
 Writes the three CSVs and a README.md with the tables, the command and provenance.
@@ -146,7 +146,7 @@ def signal_table(signal: pd.DataFrame) -> pd.DataFrame:
 
 
 def horizon_table(signal: pd.DataFrame) -> pd.DataFrame:
-    """Per horizon: shared corr (mean, CI), trials paid per agent, and reward - placebo end policy (paired)."""
+    """Per horizon: shared corr (mean, CI), pairs paid per agent, and reward - placebo end policy (paired)."""
     shared = signal[signal["kpi"] == "shared"]
     key = ["structure", "horizon_weeks", "seed", "role", "variable"]
     wide = shared.pivot_table(index=key, columns="learning", values=["corr", "policy", "paid"])

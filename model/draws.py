@@ -115,7 +115,9 @@ class Event(IntEnum):
     CSM_ASSIGN = 14  # tie-break / choice of CSM, uniform or bits. counter: 0
     ARRIVAL = 15  # arrival time within the week, uniform. counter: 0
     INCIDENT_OCCURS = 16  # *model*: does an incident happen this week, uniform. counter: week
-    WORK_ROUNDING = 17  # *model*: stochastic rounding of a team's weekly work. counter: week * 4096 + team
+    WORK_ROUNDING = (
+        17  # *model*: stochastic rounding of a team's weekly work. counter: week * 4096 + team (+ 2048: lent AE slots)
+    )
     EXPANSION = 18  # reserved: stochastic expansion / contraction at a renewal. counter: renewal number
 
 

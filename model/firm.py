@@ -172,7 +172,7 @@ def summary(m: GTMModel) -> dict[str, float]:
     d = m.series.data
     alpha, beta = sbg_fit(m)
     growth = expansion_per_year(m)
-    ae_years = d["ae_fte"].sum() / YEAR_WEEKS
+    ae_years = (d["ae_fte"].sum() + d["ae_help_fte"].sum()) / YEAR_WEEKS  # M8 helpers sell too
     decided = d["opps_closed"].sum() + d["qualified_out"].sum() + d["sqls_expired"].sum()
     return {
         "firm_value": firm_value_usd(m, alpha, beta, growth),
@@ -182,6 +182,7 @@ def summary(m: GTMModel) -> dict[str, float]:
         "arr_per_csm": m.arr_usd / m.csms.n,
         "new_arr_per_ae": d["new_arr_usd"].sum() / ae_years if ae_years > 0 else np.nan,
         "sqls_expired": float(d["sqls_expired"].sum()),
+        "helped_opportunities": float(d["helped_opportunities"].sum()),
         "leads_expired": float(d["leads_expired"].sum()),
         "win_rate_of_sqls": d["new_customers"].sum() / decided if decided else np.nan,
         "expansion_per_year": growth,

@@ -96,7 +96,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
         "help across teams",
         "a team in trouble asks for help and receives it, if helping pays",
         "seeds 000, 003",
-        "GTMModel._ask_for_help",
+        "model/team_help.py (ask_for_help), SDR.work_queue, AE.help_work_queue",
         {"help_efficiency": 0.0},
     ),
     Mechanism(

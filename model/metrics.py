@@ -17,6 +17,7 @@ from scipy.special import betaln
 from alignsim.agents import ROLES
 from alignsim.model import firm
 from alignsim.model.pools import State
+from alignsim.model.team_help import lent_fte
 
 if TYPE_CHECKING:
     from alignsim.model.model import GTMModel
@@ -58,7 +59,12 @@ METRIC_INFO: dict[str, tuple[str, str]] = {
         " 0.15, 0.25): a young base does not read as worse retention",
     ),
     "arr_per_csm": ("USD per CSM", "ARR at the end / CSMs at the end (benchmark $1-2M)"),
-    "new_arr_per_ae": ("USD per AE-year", "new ARR booked / ramped AE-years worked (benchmark ~$1.0-1.25M quota)"),
+    "new_arr_per_ae": (
+        "USD per selling FTE-year",
+        "new ARR booked / (ramped AE-years + the FTE-years SDRs and CSMs lent to AE queues, M8) (benchmark"
+        " ~$1.0-1.25M quota)",
+    ),
+    "helped_opportunities": ("opportunities", "SQLs taken on by help lent to a swamped AE queue during the run (M8)"),
     "sqls_expired": ("leads", "SQLs that waited in an AE queue past lead_expiry_weeks and were lost"),
     "leads_expired": ("leads", "MQLs that waited in an SDR queue past lead_expiry_weeks and were lost"),
     "win_rate_of_sqls": (
@@ -117,7 +123,7 @@ METRIC_INFO.update(
     }
 )
 METRIC_INFO["variables_still_drifting"] = (
-    "decision variables (of 9)",
+    f"decision variables (of {sum(len(cls.POLICY) for cls in ROLES)})",
     "decision variables whose mean incumbent moved over the last 52 weeks by more than the 95% band of a"
     " learner paid noise (learning_diagnostics 'moved'): 0 = policies have settled; 0 with learning off",
 )
@@ -174,6 +180,8 @@ class WeeklySeries:
         "leads_expired",
         "sqls_expired",
         "ae_fte",
+        "ae_help_fte",
+        "helped_opportunities",
         "renewed_mrr_before_usd",
         "renewed_mrr_after_usd",
         "renewed_term_weeks",
@@ -255,11 +263,13 @@ class WeeklySeries:
             "qualified_out",
             "leads_expired",
             "sqls_expired",
+            "helped_opportunities",
         ):
             d[name][t] = tally[name]
         d["sm_cost_usd"][t] = m.sm_payroll_usd_per_week + m.p["program_cost_per_lead_usd"] * tally["mqls"]
         d["cs_cost_usd"][t] = m.cs_payroll_usd_per_week
         d["ae_fte"][t] = m.aes.capacity.sum() / m.aes.capacity_per_head
+        d["ae_help_fte"][t] = sum(lent_fte(r) for r in (m.sdrs, m.csms))  # their lending is to AE queues only
         live = m.accounts.count_live()  # one scan for the four head counts below, not four where() calls
         churn, reported = trailing_churn(self, t + 1)
         return {
@@ -450,7 +460,10 @@ def check_invariants(m: GTMModel) -> None:
     assert (acc.view("mrr_usd")[cust] > 0).all(), "active contracts have positive MRR"
     for roster in m.rosters:
         assert (roster.capacity >= 0).all() and (roster.lending >= 0).all(), f"{roster.role} capacity is non-negative"
-    assert (m.help_capacity >= 0).all(), "help capacity is non-negative"
+    assert (m.help_capacity >= 0).all() and (m.ae_help_slots >= 0).all(), "help capacity is non-negative"
+    for roster in m.rosters:
+        high = roster.cls.POLICY["help_share"][2]
+        assert ((roster.lending >= 0) & (roster.lending <= high + 1e-12)).all(), f"{roster.role} lends at most {high}"
     owner = acc.view("ae")[state == State.OPPORTUNITY]
     busy = np.bincount(owner[owner >= 0], minlength=m.aes.n)
     assert (busy <= np.floor(m.aes.capacity) + 1e-9).all(), "no AE runs more opportunities than slots"

@@ -26,6 +26,7 @@ from alignsim.model import customers, draws, metrics, queues, rewards, staffing
 from alignsim.model.market import MarketStream, draw_fit, draw_segments, segment_values, share_key
 from alignsim.model.params import DEFAULTS, shared_weight, validate
 from alignsim.model.pools import AccountPool, State
+from alignsim.model.team_help import ask_for_help
 
 SUMMARY_METRICS = metrics.SUMMARY_METRICS
 TIMESERIES_METRICS = metrics.TIMESERIES_METRICS
@@ -219,7 +220,7 @@ class GTMModel(mesa.Model):
         self._staff_the_week()
         self.series.start_week(self)
         customers.incidents(self)
-        self._ask_for_help()
+        ask_for_help(self)
         Marketer.run_campaigns(self)
         self._sdrs_work()
         self._aes_work()
@@ -269,54 +270,6 @@ class GTMModel(mesa.Model):
             if self.ae_trouble[team] and len(queue):  # M8: lent help takes what the AEs could not
                 AE.help_work_queue(self, team, queue[self.accounts.state[queue] == State.SQL])
         queues.expire_unworked(self, sqls, State.SQL)
-
-    def _ask_for_help(self) -> None:
-        """M8 (seeds 000, 003): a team in trouble asks for help; others lend their help_share.
-
-        A team's SDR queue is in trouble when its backlog exceeds ``help_trigger_weeks`` of
-        its capacity. Marketers and AEs of the same team then lend ``help_share`` of
-        their week; each lent person works the queue at ``help_efficiency`` of an SDR.
-        """
-        p, acc, sdrs = self.p, self.accounts, self.sdrs
-        leads = queues.ready(self, State.LEAD)  # leads still in routing delay are no one's backlog yet
-        teams = sdrs.team_of_pod[acc.pod[leads]]
-        backlog = np.bincount(teams, minlength=len(sdrs.teams))
-        sdr_cap = np.array([sdrs.capacity[members].sum() for members in sdrs.teams])
-        trouble = (backlog > p["help_trigger_weeks"] * sdr_cap) & (p["help_efficiency"] > 0)
-        self.help_capacity = np.zeros(len(trouble))
-        for roster in (self.marketers, self.aes):
-            team = sdrs.team_of_pod[roster.pod]
-            roster.lending = roster.policy("help_share") * trouble[team]
-            lent = np.bincount(team, roster.lending, len(trouble))
-            self.help_capacity += lent * p["sdr_leads_per_week"] * p["help_efficiency"]
-        # the AE (SQL) queue: in trouble when its ready SQLs exceed help_trigger_weeks of the team's intake
-        # (its ramped opportunity slots turned over once per mean sales cycle). SDRs (first calls,
-        # discovery) and CSMs (technical validation, references) of the team then lend help_share of their
-        # week; each lent person-week carries ``help_efficiency`` of an AE's opportunity slots.
-        aes = self.aes
-        sqls = queues.ready(self, State.SQL)
-        sql_backlog = np.bincount(aes.team_of_pod[acc.pod[sqls]], minlength=len(aes.teams))
-        intake = np.array([np.floor(aes.capacity[m]).sum() for m in aes.teams]) / mean_cycle_weeks(p)
-        ae_trouble = (sql_backlog > p["help_trigger_weeks"] * intake) & (p["help_efficiency"] > 0)
-        # out of trouble, helpers stay lent only as much as the opportunities they took on and that are still
-        # open need (help is paid for over the sales cycle, not only in the week it was asked for)
-        opp = acc.where(State.OPPORTUNITY)
-        carried = np.bincount(aes.team_of_pod[acc.pod[opp[acc.ae[opp] < 0]]], minlength=len(aes.teams))
-        slots_per_lent_week = aes.capacity_per_head * p["help_efficiency"]
-        offered = np.zeros(len(aes.teams))
-        for roster in (self.sdrs, self.csms):
-            offered += np.bincount(aes.team_of_pod[roster.pod], roster.policy("help_share"), len(aes.teams))
-        offered *= slots_per_lent_week
-        needed = np.divide(carried, offered, out=np.zeros(len(offered)), where=offered > 0)
-        scale = np.where(ae_trouble, 1.0, np.minimum(needed, 1.0))
-        self.ae_trouble = ae_trouble
-        self.ae_help_slots = np.zeros(len(aes.teams))
-        for roster in (self.sdrs, self.csms):
-            team = aes.team_of_pod[roster.pod]
-            roster.lending = roster.policy("help_share") * scale[team]
-            lent = np.bincount(team, roster.lending, len(ae_trouble))
-            self.ae_help_slots += lent * slots_per_lent_week
-        self.tally["ae_help_weeks"] += int(ae_trouble.sum())
 
     # ---------------------------------------------------------------- learning
     def _start_trials(self) -> None:
@@ -501,12 +454,6 @@ def _status_quo_cached(seed: int | None, items: tuple[tuple[str, Any], ...]) -> 
     return {
         r.role: dict(zip(r.learner.names, r.learner.policy.mean(axis=0).tolist(), strict=True)) for r in model.rosters
     }
-
-
-def mean_cycle_weeks(p: dict[str, Any]) -> float:
-    """Mean sales cycle over the prospect segment mix, weeks (an AE slot turns over about once per cycle)."""
-    shares = np.array([p["share_smb"], 1.0 - p["share_smb"] - p["share_enterprise"], p["share_enterprise"]])
-    return float(shares @ segment_values(p, "cycle") * p["sales_cycle_scale"])
 
 
 def _reporter(name: str):

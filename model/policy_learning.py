@@ -21,7 +21,8 @@ unbiased: REINFORCE with a baseline, Williams 1992). Anything common to the peer
 period (a company-wide trend or shock, the company share of a diluted shared KPI) cancels
 exactly, so a noisy company number still carries the gradient it has. An agent's persistent
 edge over its peers (a bigger book, a better pod) is then removed by its own baseline: its first
-peer-relative reward (that first payment teaches nothing), then a running mean of them
+peer-relative reward (that first payment teaches nothing; with mirrored pairs, below, the running
+mean is of pair differences and starts at 0), then a running mean of them
 (``own_baseline_weight``), so a constant per agent cancels exactly. An agent with no peers (a
 group of one) is compared with its own history only. A reward a team shares (``shared_by``) is
 judged the same way (``shared_peers=False``): the agents of *other* teams are paid other numbers,
@@ -206,7 +207,10 @@ class RoleLearner:
         if self.pair_difference and not self.antithetic:
             raise ValueError("pair_difference needs antithetic pairs")
         self._pairs_started = 0
-        self._halves: dict[tuple[int, str], tuple[int, np.ndarray]] = {}  # (pair, part) -> (half, rewards) paid first
+        self._eps_in_force: np.ndarray | None = None  # the perturbation of the trial now in force
+        # (pair, part) -> (half, rewards, groups, teams) of the half paid first, raw: both halves are made
+        # peer-relative over the agents present in both, so a hire in one half shifts neither
+        self._halves: dict[tuple[int, str], tuple[int, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._mirror: np.ndarray | None = None  # directions of the last unmirrored trial, its members x variables
         self.z = np.zeros((0, v))
         self.in_force = np.zeros((0, v))
@@ -276,8 +280,10 @@ class RoleLearner:
     def set_policy(self, name: str, value: float | np.ndarray) -> None:
         """Put variable ``name`` at ``value`` (policy units), incumbent and in force, for every agent (a what-if).
 
-        The value in force is exact (even at a bound); the incumbent is its logit, ``bound_margin``
-        inside a bound. Rewards of trials still pending keep moving it: set policies before trials start.
+        The incumbent is its logit, ``bound_margin`` inside a bound. With no trial exploring, the
+        value in force is exact (even at a bound); during a trial it is the new incumbent plus the
+        trial's perturbation, so the trial is still credited with the perturbation it tries. Rewards
+        of trials still pending keep moving it.
         """
         j = self.names.index(name)
         values = np.broadcast_to(np.asarray(value, dtype=float), (self.n,))
@@ -285,6 +291,9 @@ class RoleLearner:
             raise ValueError(f"{name}: value outside [{self.low[j]:g}, {self.high[j]:g}]")
         self.in_force[:, j] = values
         self.z[:, j] = self.to_logit(values, j)
+        if self._eps_in_force is not None:
+            n = len(self._eps_in_force)
+            self.in_force[:n, j] = self.to_policy(self.z[:n] + self.exploration_sd * self._eps_in_force)[:, j]
 
     # ---------------------------------------------------------------- trials and rewards
     @property
@@ -321,8 +330,10 @@ class RoleLearner:
         open_parts = {part: float(w) for part, w in weights.items() if w != 0.0}
         if not open_parts or self.n == 0:
             self.in_force = self.policy
+            self._eps_in_force = None
         else:
             self.in_force = self.to_policy(self.z + self.exploration_sd * eps)
+            self._eps_in_force = eps
             self._pending[key] = _Trial(self.n, eps, open_parts, self._pairs_started - 1, half)
         self._trials_started += 1
 
@@ -345,12 +356,15 @@ class RoleLearner:
                 Agents are compared only with members of their own group.
             shared_by: optional team of each agent (integers) for a reward its members share: agents
                 of one team are not each other's peers (their rewards are one number, which holds each
-                member's own contribution), so an agent is compared with the agents of its group in
-                *other* teams, and with its own running mean only if there are none (Holmstrom's
+                member's own contribution). By default (``shared_peers=False``) every agent is then
+                judged against its own history only; with ``shared_peers`` against the agents of its
+                group in *other* teams, and its own running mean only if there are none (Holmstrom's
                 team: each member's effect on the shared number is diluted by the others').
 
         The update moves the *current* incumbent along the trial's perturbation (a late reward
-        applies an old gradient estimate to today's policy).
+        applies an old gradient estimate to today's policy). With mirrored pairs the first half paid
+        is held, raw, until its partner is paid; both halves are then made peer-relative over the
+        agents present in both.
 
         Raises:
             KeyError: the trial is not pending or does not expect ``part``.
@@ -373,14 +387,15 @@ class RoleLearner:
         else:  # one team per group: no agent has peers, each is judged against its own running mean
             team = np.zeros(m, dtype=np.int64)
         if self.pair_difference:
-            rel = self._relative(r, group, team)
             other = self._halves.pop((trial.pair, part), None)
             if other is None:  # first of the pair to be paid: wait for its partner
-                self._halves[(trial.pair, part)] = (trial.half, rel)
+                self._halves[(trial.pair, part)] = (trial.half, r, group, team)
                 return
-            first, second = (other[1], rel) if trial.half == 1 else (rel, other[1])
-            m = min(len(first), len(second))  # agents in both trials (hires join later)
-            adv = first[:m] - second[:m]
+            m = min(len(r), len(other[1]))  # agents in both trials (hires join later)
+            this_half = self._relative(r[:m], group[:m], team[:m])
+            other_half = self._relative(other[1][:m], other[2][:m], other[3][:m])
+            first, second = (other_half, this_half) if trial.half == 1 else (this_half, other_half)
+            adv = first - second
             eps = trial.eps[:m] if trial.half == 0 else -trial.eps[:m]
             if self.pair_baseline:
                 own = self._own.setdefault(part, np.zeros(self.n))

@@ -2,7 +2,7 @@
 
 Each test runs the model with ``learning="reward"`` and with ``learning="placebo"`` (the same trials
 and perturbations, paid noise) on the same seeds, both structures, five years, from the role
-defaults (``start_policy="default"``), and compares the final mean incumbent policy of a role
+defaults (``start_policy="default"``; the help test starts from the status quo), and compares the final mean incumbent policy of a role
 (``summary()["policy_<role>_<variable>"]``). The claim holds if the paired difference (reward -
 placebo) lies beyond 2 standard errors of its mean in the claimed direction: SE = s.d. of the
 paired differences / sqrt(pairs), 8 pairs (4 seeds x 2 structures, different seeds per structure so
@@ -111,8 +111,9 @@ def test_sdrs_stop_helping_a_swamped_ae_queue_where_it_costs_their_own_kpi() -> 
     SDR does not book, so help falls below the placebo's. Shared: the SQLs the help saves count in the
     team's value, so help stays above the siloed cell's (the shared signal is too faint to push it
     above the placebo's: results/shared_signal). 8 pairs, 4 seeds per structure; z beyond 2 SE.
-    Measured: siloed - placebo -0.026 (z = -4.2), shared - siloed +0.032 (z = +7.9), shared - placebo +0.006
-    (z = +1.4, not significant).  Probe, 20 pairs with help 0.25 from the role defaults: -8.1 and +10.7.
+    Measured (help_efficiency 0.5, helpers not lending while their own queue is in trouble): siloed -
+    placebo -0.015 (z = -2.9), shared - siloed +0.014 (z = +4.3), shared - placebo -0.001 (z = -0.3, not
+    significant). The help share is set after trial 0 has started; that trial still tries its perturbation.
     """
     pairs = [(s, seed + offset) for s, offset in zip(STRUCTURES, SEED_OFFSET, strict=True) for seed in SEEDS]
 

@@ -158,11 +158,23 @@ def test_works_with_mesa_batch_run() -> None:
     assert sorted(r["arr_usd"] for r in results) == sorted(direct)  # each run had its seed
 
 
-def test_set_policy_checks_bounds() -> None:
-    m = GTMModel()
+def test_set_policy_checks_bounds_and_keeps_the_running_trial() -> None:
+    """With learning off the value is in force exactly; during a trial, plus the trial's own perturbation."""
+    m = GTMModel(learning="off")
     with pytest.raises(ValueError, match=r"sdr.qualification_threshold: got 2"):
         m.set_policy("sdr", "qualification_threshold", 2)
     assert m.set_policy("ae", "discount", 0.3).policy("ae", "discount").tolist() == [0.3] * 6
+    learner = GTMModel(learning="reward").roster("ae").learner  # trial 0 has started
+    j = learner.names.index("discount")
+
+    def tried() -> np.ndarray:  # the trial's perturbation of the discount, logit units
+        return learner.to_logit(learner.in_force[:, j], j) - learner.z[:, j]
+
+    before = tried()
+    learner.set_policy("discount", 0.3)
+    np.testing.assert_allclose(learner.policy[:, j], 0.3, rtol=1e-9)  # the incumbent is what was set
+    np.testing.assert_allclose(tried(), before, atol=1e-9)  # and the trial still tries its perturbation
+    assert np.abs(before).min() > 0
 
 
 def test_pool_where_matches_a_full_scan_every_tick() -> None:

@@ -308,7 +308,7 @@ def test_two_parts_with_weights_a_late_shared_part_and_a_hire() -> None:
             key, value = owed.pop(t)
             z_hire = learner.z[hire].copy() if t >= 10 else None
             learner.pay(key, "shared", value)
-            if t == 10:  # trial 4 is paid after the hire joined: the hire is not among its members
+            if t == 11:  # trial 5 completes the pair 4-5 after the hire joined: the hire is in neither half
                 np.testing.assert_array_equal(learner.z[hire], z_hire)
         if t == 10:
             assert len(learner.pending) == 6
@@ -340,8 +340,69 @@ def test_identical_rewards_teach_nothing_and_bounds_stay_exact() -> None:
     learner.add_agents(np.array([0.0]), [agent_rng(1, "toy", i) for i in range(4)])
     assert np.all(learner.in_force == 0.0)
     z = learner.z.copy()
-    learner.start_trial(0, {"shared": 1.0})
-    learner.pay(0, "shared", np.full(4, 1.234567e6))
+    for trial in (0, 1):  # a mirrored pair: it teaches once both halves are paid
+        learner.start_trial(trial, {"shared": 1.0})
+    for trial in (0, 1):
+        learner.pay(trial, "shared", np.full(4, 1.234567e6 + trial))
     np.testing.assert_array_equal(learner.z, z)
     learner.set_policy("share", 0.5)
     assert np.all(learner.in_force == 0.5) and np.allclose(learner.policy, 0.5 * (1 - learner.bound_margin))
+
+
+def _pair_learner(n: int = 6) -> RoleLearner:
+    learner = RoleLearner(["x"], [0.0], [1.0])
+    learner.add_agents(np.array([0.5]), [agent_rng(4, "toy", i) for i in range(n)])
+    return learner
+
+
+def _direction_reward(learner: RoleLearner) -> np.ndarray:
+    """Reward = the agent's policy in force (logit): the gradient points up for everyone."""
+    return learner.to_logit(learner.in_force[:, 0])
+
+
+def test_a_pair_teaches_the_same_whichever_half_is_paid_first() -> None:
+    """The mirrored pair's step is along the first half's direction, whatever the order of payment."""
+    paths = []
+    for order in ((0, 1), (1, 0)):
+        learner = _pair_learner()
+        z0 = learner.z.copy()
+        rewards = {}
+        for trial in (0, 1):
+            learner.start_trial(trial, {"siloed": 1.0})
+            rewards[trial] = _direction_reward(learner) + np.arange(learner.n)  # peers differ by a constant
+        for trial in order:  # each agent its own group: judged against its own pairs only
+            learner.pay(trial, "siloed", rewards[trial], groups=np.arange(learner.n))
+        paths.append(learner.z - z0)
+    np.testing.assert_array_equal(paths[0], paths[1])
+    assert (paths[0] > 0).all(), "every agent moves up, where the reward points"
+
+
+def test_a_hire_between_the_halves_of_a_pair_changes_no_incumbent_step() -> None:
+    """Both halves are judged against the same peers: a hire paid far less in the second half shifts no one."""
+    steps = []
+    for hire in (False, True):
+        learner = _pair_learner()
+        z0 = learner.z.copy()
+        learner.start_trial(0, {"siloed": 1.0})
+        first = _direction_reward(learner)
+        if hire:
+            learner.add_agents(learner.policy.mean(axis=0), [agent_rng(4, "toy", 99)])
+        learner.start_trial(1, {"siloed": 1.0})
+        second = _direction_reward(learner)
+        if hire:
+            second[-1] = -1000.0  # a ramping hire books almost nothing
+        learner.pay(0, "siloed", first)
+        learner.pay(1, "siloed", second)
+        steps.append(learner.z[:6] - z0)
+    np.testing.assert_allclose(steps[1], steps[0], rtol=1e-12, atol=1e-15)
+
+
+def test_the_first_pair_teaches_from_its_raw_difference() -> None:
+    """The running mean of pair differences starts at 0, so the first pair already moves the policy."""
+    learner = _pair_learner()
+    z0 = learner.z.copy()
+    for trial in (0, 1):
+        learner.start_trial(trial, {"siloed": 1.0})
+        reward = _direction_reward(learner) * (1.0 + np.arange(learner.n))
+        learner.pay(trial, "siloed", reward, groups=np.arange(learner.n))
+    assert (learner.z - z0 > 0).all()
