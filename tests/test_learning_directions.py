@@ -2,7 +2,8 @@
 
 Each test runs the model with ``learning="reward"`` and with ``learning="placebo"`` (the same trials
 and perturbations, paid noise) on the same seeds, both structures, five years, from the role
-defaults (``start_policy="default"``; the help test starts from the status quo), and compares the final mean incumbent policy of a role
+defaults (``start_policy="default"``; the help test starts from the status quo), and compares the
+final mean incumbent policy of a role
 (``summary()["policy_<role>_<variable>"]``). The claim holds if the paired difference (reward -
 placebo) lies beyond 2 standard errors of its mean in the claimed direction: SE = s.d. of the
 paired differences / sqrt(pairs), 8 pairs (4 seeds x 2 structures, different seeds per structure so

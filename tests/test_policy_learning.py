@@ -345,8 +345,10 @@ def test_identical_rewards_teach_nothing_and_bounds_stay_exact() -> None:
     for trial in (0, 1):
         learner.pay(trial, "shared", np.full(4, 1.234567e6 + trial))
     np.testing.assert_array_equal(learner.z, z)
-    learner.set_policy("share", 0.5)
-    assert np.all(learner.in_force == 0.5) and np.allclose(learner.policy, 0.5 * (1 - learner.bound_margin))
+    fresh = RoleLearner(["share"], [0.0], [0.5])  # no trial in force: the value set is in force exactly
+    fresh.add_agents(np.array([0.0]), [agent_rng(1, "toy", i) for i in range(4)])
+    fresh.set_policy("share", 0.5)
+    assert np.all(fresh.in_force == 0.5) and np.allclose(fresh.policy, 0.5 * (1 - fresh.bound_margin))
 
 
 def _pair_learner(n: int = 6) -> RoleLearner:
