@@ -136,7 +136,8 @@ def reproduce(
         origin[rel] = _stage_for_resume(spec, out / rel, stage / rel) if resume else "new"
         prepare(spec, stage / rel, engine, workers, scheduler)
 
-    started, clock = now_utc(), time.perf_counter()
+    # the commit the runs are computed at: after the swap below, results/ itself makes the checkout dirty
+    started, commit, clock = now_utc(), git_commit(), time.perf_counter()
     counts: dict[Path, dict[str, int]] = {}
     failed = 0
     try:
@@ -159,7 +160,9 @@ def reproduce(
     for root in roots:
         mine = [(s, out / rel) for s, rel in jobs if (out / rel).parent == root]
         mine_counts = {out / rel: c for rel, c in counts.items() if (out / rel).parent == root}
-        write_readme(root, mine, mine_counts, started, total, quick=root.name == QUICK_DIR, resume=resume)
+        write_readme(
+            root, mine, mine_counts, started, total, quick=root.name == QUICK_DIR, resume=resume, commit=commit
+        )
     computed = sum(c["computed_this_invocation"] for c in counts.values())
     reused = sum(c["reused_from_earlier"] for c in counts.values())
     print(
@@ -228,10 +231,14 @@ def write_readme(
     total_s: float,
     quick: bool,
     resume: bool = False,
+    commit: str | None = None,
 ) -> None:
-    """Write ``root/README.md``: provenance, headline table, effects, mechanisms, where pods/shared do not win."""
+    """Write ``root/README.md``: provenance, headline table, effects, mechanisms, where pods/shared do not win.
+
+    ``commit`` is the git commit the runs were computed at (default: the checkout's now).
+    """
     folders = {spec.name: folder for spec, folder in jobs}
-    parts = [_preamble(quick, started, total_s, counts, resume)]
+    parts = [_preamble(quick, started, total_s, counts, resume, git_commit() if commit is None else commit)]
     if GLOBAL in folders:
         parts.append(_global(folders[GLOBAL], root))
     parts.append(_experiment_list(root, jobs, counts))
@@ -243,7 +250,9 @@ def write_readme(
     atomic_write_text(root / "README.md", "\n\n".join(p for p in parts if p) + "\n")
 
 
-def _preamble(quick: bool, started: str, total_s: float, counts: dict[Path, dict[str, Any]], resume: bool) -> str:
+def _preamble(
+    quick: bool, started: str, total_s: float, counts: dict[Path, dict[str, Any]], resume: bool, commit: str | None
+) -> str:
     what = "alignsim reproduce" + (" --quick" if quick else "") + (" --resume" if resume else "")
     vers = ", ".join(f"{k} {v}" for k, v in versions().items())
     computed = sum(int(c.get("computed_this_invocation", 0)) for c in counts.values())
@@ -264,7 +273,7 @@ def _preamble(quick: bool, started: str, total_s: float, counts: dict[Path, dict
     )
     return (
         f"# Results{' (quick)' if quick else ''}\n\nProduced by `{what}` (started {started},"
-        f" {total_s:.0f} s wall time; {vers}; git commit {git_commit()}).\n{origin}\n{note}\n\n"
+        f" {total_s:.0f} s wall time; {vers}; git commit {commit}).\n{origin}\n{note}\n\n"
         "Intervals are 95% confidence intervals of the mean (Student t over replicates); differences"
         " are paired by replicate (common random numbers: replicate r uses the same seed in every cell)."
     )
