@@ -251,7 +251,7 @@ def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, provenance: str) 
         " standard error.\n\n" + _md(tables["gradient"]) + "\n\n"
         "## 2. What each reward says (default horizon, 78 weeks)\n\n"
         "`corr`: correlation of the standardised advantage with the perturbation over every paid (agent,"
-        " trial) of one run, mean over seeds, with the 95% t-interval of that mean (over seeds). The learner's"
+        " pair) of one run, mean over seeds, with the 95% t-interval of that mean (over seeds). The learner's"
         " expected step is `learning_rate x corr` logit units per learned pair. `paid_per_run`: (agent, pair)"
         " payments per run.\n\n" + _md(tables["signal"]) + "\n\n"
         "## 3. What a later shared reward costs\n\n"
