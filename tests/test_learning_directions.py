@@ -12,9 +12,9 @@ deterministic; a model in which the KPI carried no signal (or the wrong one) wou
 inside the band or on the wrong side in about 97.5% of seed sets.
 
 Measured at the defaults (6 seeds per structure, z = mean / SE, assembly line/pods; with help at
-the AE queue (M8) and the mirrored-pair learner): breadth +18/+14, SDR threshold -12/-16, honesty
--2.9/-5.0, discount +1.1/+3.1, multi-year push +1.0/+1.7 (pooled over the 12 pairs: +24, -18, -4.5,
-+2.5, +1.5). Multi-year push and discount are the weakest signals (AEs are paid late, when their
+the AE queue (M8) and the mirrored-pair learner): breadth +16/+14, SDR threshold -13/-18, honesty
+-4.8/-3.8, discount +2.0/+2.4, multi-year push +1.8/+1.3 (pooled over the 12 pairs: +22, -19, -5.7,
++3.2, +2.2). Multi-year push and discount are the weakest signals (AEs are paid late, when their
 deals close, and are few), so they are tested over both structures with 10 seeds each (20 pairs).
 """
 
