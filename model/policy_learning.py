@@ -29,23 +29,23 @@ judged the same way (``shared_peers=False``): the agents of *other* teams are pa
 with their own accounts' luck, so as peers they add noise instead of removing it (measured, pods:
 end-policy z for breadth -0.1 with cross-team peers against -2.7 without, 24 seeds).
 
-Mirrored pairs: the estimator (``antithetic``, ``pair_difference``, ``pair_baseline``; default
-on). Every second trial the agents of the trial before try the mirror image of their last
-perturbation (+eps, then -eps; Salimans et al. 2017, sec. 2.1), and the pair is learned from
-once, when both halves are paid: the advantage is the difference of the agent's two
-peer-relative rewards, along the first half's direction, minus the agent's running mean of its
-earlier pair differences (weight ``own_baseline_weight``, starting at 0). The difference removes
-whatever the two halves share, the slowly moving level of a team's number included, which a
-running mean of single rewards removes only after many trials; the running mean of differences
-removes the growth between the two halves that a trend leaves in every pair. A pair teaches once
-per two trials (about 10 updates in five quarterly years), so the fastest possible movement
-halves; a shared part paid 78 weeks late is held until its partner is paid; a hire whose first
-trial is a pair's second half (a fresh draw) learns nothing from it, nor does a pair whose second
-half is unpaid when the run ends. Measured (48 paired seeds, 260 weeks, shared KPIs, end policy
-reward - placebo, z): breadth and SDR threshold -2.4 / +1.4 (assembly line), -3.6 / +1.4 (pods),
-all in firm value's direction, against -1.2 / -0.2 and -0.5 / +0.6 with single trials and the
-peers baseline; siloed directions unchanged in sign and stronger (z 30-38). Peers remain for
-siloed rewards, so a company-wide shock within a period still cancels exactly.
+Mirrored pairs: the estimator (``antithetic``, ``pair_difference``, ``pair_baseline``; default on).
+Every second trial the agents of the trial before try the mirror image of their last perturbation
+(+eps, then -eps; Salimans et al. 2017, sec. 2.1), and the pair is learned from once, when both
+halves are paid: the advantage is the difference of the agent's two peer-relative rewards, along
+the first half's direction, minus the agent's running mean of its earlier pair differences (weight
+``own_baseline_weight``, starting at 0). The difference removes whatever the two halves share, the
+slowly moving level of a team's number included, which a running mean of single rewards removes
+only after many trials; the running mean of differences removes the growth between the two halves
+that a trend leaves in every pair. A pair teaches once per two trials (about 10 updates in five
+quarterly years), so the fastest possible movement halves; a shared part paid 78 weeks late is held
+until its partner is paid; a hire whose first trial is a pair's second half (a fresh draw) learns
+nothing from it, nor does a pair whose second half is unpaid when the run ends. Measured on a probe
+branch before help at the AE queue (48 paired seeds, 260 weeks, shared KPIs, end policy reward -
+placebo, z): breadth and SDR threshold -2.4 / +1.4 (assembly line), -3.6 / +1.4 (pods), all in firm
+value's direction, against -1.2 / -0.2 and -0.5 / +0.6 with single trials and the peers baseline;
+siloed directions unchanged in sign and stronger (z 30-38). Peers remain for siloed rewards, so a
+company-wide shock within a period still cancels exactly.
 
 Learning speed follows how much a decision matters. The advantage is in reward units and is
 divided by one scale per reward part (KPI) for the whole role: a slowly adapting root mean square
