@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import hashlib
 import importlib.metadata
 import platform
 import subprocess
@@ -55,3 +57,28 @@ def now_utc() -> str:
 def provenance() -> dict[str, object]:
     """Versions, git commit and timestamp in one dict."""
     return {"versions": versions(), "git_commit": git_commit(), "timestamp_utc": now_utc()}
+
+
+@functools.lru_cache(maxsize=1)
+def model_code_sha256() -> str:
+    """SHA-256 of the model's source: every ``.py`` file of ``alignsim.model`` and ``alignsim.agents``.
+
+    Every manifest stores it, and stored runs are reused only by the code that computed them: a spec
+    hash alone does not see a change of the model, and a resumed folder would mix two models.
+    """
+    import alignsim.agents
+    import alignsim.model
+
+    digest = hashlib.sha256()
+    for package in (alignsim.model, alignsim.agents):
+        root = Path(package.__file__).resolve().parent
+        for path in sorted(root.glob("*.py")):
+            digest.update(f"{package.__name__}/{path.name}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def other_model_code(manifest: dict | None) -> str | None:
+    """The stored model-code hash if ``manifest`` was written by other model code, else None (also if unknown)."""
+    stored = (manifest or {}).get("model_code_sha256")
+    return stored if stored and stored != model_code_sha256() else None

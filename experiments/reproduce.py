@@ -24,7 +24,7 @@ from alignsim.experiments.charts import ablation_applies, ablation_table, plot_e
 from alignsim.experiments.errors import SystemFailureError, UserError
 from alignsim.experiments.fileio import atomic_write_text, check_output_dir, os_error_line
 from alignsim.experiments.html_report import write_report
-from alignsim.experiments.metadata import git_commit, now_utc, versions
+from alignsim.experiments.metadata import git_commit, now_utc, other_model_code, versions
 from alignsim.experiments.metrics import DECISION
 from alignsim.experiments.report import cell_markdown, effects_lines, markdown_table
 from alignsim.experiments.runner import prepare, run_sweep
@@ -193,10 +193,13 @@ def _stage_for_resume(spec: spec_mod.Spec, final: Path, staged: Path) -> str:
     """Put what can be resumed into ``staged``; return where it came from ("staging", "results" or "new")."""
     if staged.is_dir() and any(staged.iterdir()):
         manifest = read_manifest(staged) or {}
-        if manifest.get("spec_hash") == spec.hash():
+        if manifest.get("spec_hash") == spec.hash() and not other_model_code(manifest):
             return "staging"
         shutil.rmtree(staged)
     manifest = read_manifest(final) if (final / MANIFEST).is_file() else None
+    if manifest and other_model_code(manifest):
+        print(f"reproduce: {final} was computed by other model code: recomputing it", file=sys.stderr)
+        return "new"
     if manifest and manifest.get("spec_hash") == spec.hash():
         staged.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(final, staged, ignore=shutil.ignore_patterns("charts", "*.tmp"))

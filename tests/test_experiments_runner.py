@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from alignsim.experiments.cli import main
+from alignsim.experiments.errors import UserError
+from alignsim.experiments.metadata import model_code_sha256
+from alignsim.experiments.reproduce import _stage_for_resume
 from alignsim.experiments.runner import run_sweep
 from alignsim.experiments.spec import load_spec
 from alignsim.experiments.store import RunStore
@@ -195,6 +199,30 @@ def test_changed_spec_is_refused_and_nothing_changes(reference, tmp_path, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "different spec" in err and "--out" in err
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_runs_of_other_model_code_are_not_resumed(reference, tmp_path, capsys):
+    """A folder computed by other model code is refused by sweep and run_sweep, and recomputed by reproduce.
+
+    A spec hash does not see a change of the model's code: resuming such a folder would mix two models.
+    """
+    root, spec = reference
+    out = tmp_path / "old_code"
+    shutil.copytree(root / "out", out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model_code_sha256"] == model_code_sha256()
+    manifest["model_code_sha256"] = "0" * 64  # as if computed before the model changed
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(UserError, match="other model code"):
+        run_sweep(spec, out, workers=1, progress=False)
+    capsys.readouterr()
+    assert main(["sweep", str(root / "tiny.toml"), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "other model code" in err and "--force" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert _stage_for_resume(spec, out, tmp_path / "stage" / "tiny") == "new"
+    assert _stage_for_resume(spec, root / "out", tmp_path / "stage2" / "tiny") == "results"
 
 
 def test_foreign_folder_is_refused(tmp_path, capsys):
