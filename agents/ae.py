@@ -75,19 +75,18 @@ class AE(StaffAgent):
         cls._discover(model, queue[:n], owners[:n])
 
     @classmethod
-    def help_work_queue(cls, model: GTMModel, team: int, queue: np.ndarray) -> None:
+    def help_work_queue(cls, model: GTMModel, team: int, queue: np.ndarray, carried: int) -> None:
         """M8: SQLs the team's AEs could not take go to the opportunity slots lent by its SDRs and CSMs.
 
         Such an opportunity has no AE owner (-1, like a lead worked by help): it runs on the team's mean
         AE policy, credits no AE's siloed bookings and no helper's siloed KPI, and counts in the team's
-        shared value like any other. Lent slots already carrying a helped opportunity are not free.
+        shared value like any other. Lent slots already carrying a helped opportunity (``carried``, see
+        :func:`alignsim.model.team_help.carried_opportunities`) are not free.
         """
         acc = model.accounts
-        opp = acc.where(State.OPPORTUNITY)
-        carried = opp[(acc.ae[opp] < 0) & (model.aes.team_of_pod[acc.pod[opp]] == team)]
         # stochastic rounding of the fractional lent slots, as the SDR queue rounds its work (no slot lost to a floor)
         rounding = draws.uniform_one(model.world_key, Event.WORK_ROUNDING, model.week * 4096 + HELP_ROUNDING + team)
-        free = int(model.ae_help_slots[team] + rounding) - len(carried)
+        free = int(model.ae_help_slots[team] + rounding) - carried
         if free <= 0 or len(queue) == 0:
             return
         queue = order_queue(queue, acc.ready_week[queue], model.p["ae_queue_order"], model.week)[:free]

@@ -460,10 +460,9 @@ def check_invariants(m: GTMModel) -> None:
     assert (acc.view("mrr_usd")[cust] > 0).all(), "active contracts have positive MRR"
     for roster in m.rosters:
         assert (roster.capacity >= 0).all() and (roster.lending >= 0).all(), f"{roster.role} capacity is non-negative"
-    assert (m.help_capacity >= 0).all() and (m.ae_help_slots >= 0).all(), "help capacity is non-negative"
-    for roster in m.rosters:
         high = roster.cls.POLICY["help_share"][2]
-        assert ((roster.lending >= 0) & (roster.lending <= high + 1e-12)).all(), f"{roster.role} lends at most {high}"
+        assert (roster.lending <= high + 1e-12).all(), f"{roster.role} lends at most {high}"
+    assert (m.help_capacity >= 0).all() and (m.ae_help_slots >= 0).all(), "help capacity is non-negative"
     owner = acc.view("ae")[state == State.OPPORTUNITY]
     busy = np.bincount(owner[owner >= 0], minlength=m.aes.n)
     assert (busy <= np.floor(m.aes.capacity) + 1e-9).all(), "no AE runs more opportunities than slots"

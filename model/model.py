@@ -26,7 +26,7 @@ from alignsim.model import customers, draws, metrics, queues, rewards, staffing
 from alignsim.model.market import MarketStream, draw_fit, draw_segments, segment_values, share_key
 from alignsim.model.params import DEFAULTS, shared_weight, validate
 from alignsim.model.pools import AccountPool, State
-from alignsim.model.team_help import ask_for_help
+from alignsim.model.team_help import ask_for_help, carried_opportunities
 
 SUMMARY_METRICS = metrics.SUMMARY_METRICS
 TIMESERIES_METRICS = metrics.TIMESERIES_METRICS
@@ -263,12 +263,14 @@ class GTMModel(mesa.Model):
         """Each AE team takes SQLs from its own queue into free slots; unworked SQLs may expire."""
         sqls = queues.ready(self, State.SQL)
         free = AE.free_slots(self)
+        # M8: open opportunities each team's lent help carries; only the team's own help adds to its count
+        carried = carried_opportunities(self) if self.ae_trouble.any() else None
         for team, members in enumerate(self.aes.teams):
             queue = queues.team_queue(self, sqls, self.aes, team)
             if len(queue) and free[members].sum() > 0:
                 AE.work_queue(self, team, queue, free)
             if self.ae_trouble[team] and len(queue):  # M8: lent help takes what the AEs could not
-                AE.help_work_queue(self, team, queue[self.accounts.state[queue] == State.SQL])
+                AE.help_work_queue(self, team, queue[self.accounts.state[queue] == State.SQL], int(carried[team]))
         queues.expire_unworked(self, sqls, State.SQL)
 
     # ---------------------------------------------------------------- learning
