@@ -1,4 +1,4 @@
-"""The customer success manager: takes on new customers, answers tickets, drives adoption and relationships (M1, M9)."""
+"""The customer success manager: onboards customers, answers tickets, drives adoption, renews (M1, M9, M14)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 ONBOARDING_WEEKS = 13  # new customers get extra adoption attention this long (assumed)
 ONBOARDING_WEIGHT = 4.0  # ... this many times the adoption hours of a settled customer
 POTENTIAL_SLOPE = 1.2  # value potential = 1 + slope * (fit - 0.5) (assumed)
+SAVE_WEIGHT = 4.0  # a customer up for renewal soon gets this many times the renewal hours of another (M14, assumed)
 
 
 class CSM(StaffAgent):
@@ -22,7 +23,8 @@ class CSM(StaffAgent):
 
     Decision variables:
         adoption_share: share of non-ticket hours spent on adoption/onboarding
-            (value realised); the rest goes to renewal/relationship/upsell work.
+            (value realised); the rest goes to renewal/relationship/upsell work, first to the
+            customers up for renewal soon (renewal saves, M14).
         help_share: share of the week lent to a swamped AE queue (technical validation, references; M8).
     """
 
@@ -63,7 +65,7 @@ class CSM(StaffAgent):
         adoption = staff.policy("adoption_share")
         weight = np.where(model.week - acc.acquired_week[cust] < ONBOARDING_WEEKS, ONBOARDING_WEIGHT, 1.0)
         adoption_hours = (free * adoption)[owner] * weight / np.bincount(owner, weight, staff.n)[owner]
-        relationship_hours = (free * (1.0 - adoption))[owner] / np.bincount(owner, minlength=staff.n)[owner]
+        relationship_hours = cls._renewal_hours(model, cust, owner, free * (1.0 - adoption))
         potential = 1.0 - POTENTIAL_SLOPE * fit_gap
         context_factor = 0.5 + 0.5 * acc.context[cust]
         rate = p["adoption_base_rate"] + p["adoption_rate_per_hour"] * adoption_hours * context_factor
@@ -73,6 +75,25 @@ class CSM(StaffAgent):
         gain = p["relationship_rate_per_hour"] * relationship_hours * (1.0 - rel)
         rel = rel + gain - p["relationship_decay_per_week"] * rel
         acc.relationship[cust] = np.clip(rel, 0.0, 1.0)
+
+    @staticmethod
+    def _renewal_hours(model: GTMModel, cust: np.ndarray, owner: np.ndarray, hours: np.ndarray) -> np.ndarray:
+        """Each CSM's renewal/relationship ``hours`` spread over its book, per customer.
+
+        M14 (seeds 001, 003: CS paid on renewals): with renewal saves on, a customer whose renewal
+        falls within ``save_window_weeks`` gets ``SAVE_WEIGHT`` times the hours of another, and they
+        count toward its renewal save (:func:`alignsim.model.customers.save_fraction`). Off
+        (``renewal_save_effect=0``), the hours are spread evenly and no save is made.
+        """
+        p, acc = model.p, model.accounts
+        if p["renewal_save_effect"] == 0.0:
+            return hours[owner] / np.bincount(owner, minlength=len(hours))[owner]
+        window = acc.renewal_week[cust] - model.week < p["save_window_weeks"]
+        weight = np.where(window, SAVE_WEIGHT, 1.0)
+        per_customer = hours[owner] * weight / np.bincount(owner, weight, len(hours))[owner]
+        up = cust[window]
+        acc.save_hours[up] = np.nan_to_num(acc.save_hours[up]) + per_customer[window]
+        return per_customer
 
     @classmethod
     def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:

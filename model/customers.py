@@ -96,6 +96,14 @@ def accrue_week(m: GTMModel) -> None:
     m.tally["revenue_usd"] += acc.mrr_usd[cust].sum() * 12.0 / 52.0
 
 
+def save_fraction(m: GTMModel, rows: np.ndarray) -> np.ndarray:
+    """How full the renewal save of each row's coming renewal is, in [0, 1] (M14).
+
+    The CSM's renewal-save hours on the customer since its last renewal, over ``save_hours_full``.
+    """
+    return np.minimum(np.nan_to_num(m.accounts.save_hours[rows]) / m.p["save_hours_full"], 1.0)
+
+
 def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:
     """Churn probability at the end of a term: the annual propensity, compounded over the term.
 
@@ -112,6 +120,7 @@ def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:
         shift = (
             p["churn_value_gap_coef"] * (acc.expectation[rows] - acc.value_realised[rows])
             - p["churn_relationship_coef"] * (acc.relationship[rows] - 0.5)
+            - p["renewal_save_effect"] * (save_fraction(m, rows) - 0.5)
             + acc.incident_damage[rows]
         )
         theta = expit(logit(np.clip(theta, 1e-9, 1 - 1e-9)) + np.clip(shift, -MAX_LOGIT_SHIFT, MAX_LOGIT_SHIFT))
@@ -121,6 +130,9 @@ def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:
 
 def renewals(m: GTMModel) -> None:
     """M10 (seed 003): customers whose contract ends this week renew (maybe expand or contract) or churn.
+
+    M14 (seeds 001, 003): a renewal save (:func:`save_fraction`) keeps the logo but is bought
+    with a price concession of up to ``save_concession`` of MRR, so a save is not free revenue.
 
     M9 (seed 001, "happy vs successful customers"): the relationship with a champion helps a
     customer renew (:func:`churn_probability`), but it expands on the value it realises: the growth
@@ -139,6 +151,8 @@ def renewals(m: GTMModel) -> None:
     m.arr_usd -= 12.0 * acc.mrr_usd[lost].sum()
     acc.state[lost] = State.CHURNED
     acc.churned_week[lost] = acc.renewal_week[lost]
+    saved = save_fraction(m, kept)
+    acc.save_hours[kept] = 0.0  # a save counts for the renewal it was made for
     acc.renewals[kept] += 1
     acc.renewal_week[kept] += acc.contract_weeks[kept]
     surplus = acc.value_realised[kept] - acc.expectation[kept]
@@ -149,7 +163,8 @@ def renewals(m: GTMModel) -> None:
     shrink = p["contraction_per_renewal"] * np.clip(-surplus - 0.2, 0.0, 1.0)
     years = acc.contract_weeks[kept] / 52.0  # expansion and contraction are annual rates
     before = acc.mrr_usd[kept].copy()
-    acc.mrr_usd[kept] = before * ((1.0 + growth) * (1.0 - shrink)) ** years
+    concession = 1.0 - p["save_concession"] * saved
+    acc.mrr_usd[kept] = before * ((1.0 + growth) * (1.0 - shrink)) ** years * concession
     m.arr_usd += 12.0 * (acc.mrr_usd[kept] - before).sum()
     m.series.record_renewals(m, due, churn)
     m.series.record_expansion(m, kept, before)

@@ -1,4 +1,4 @@
-"""The mechanisms M1-M13 of shared/domain.md: claim, source, where in the code, and the lever.
+"""The mechanisms M1-M13 of shared/domain.md, and M14 (renewal saves, issue 10): claim, source, code, lever.
 
 ``ABLATIONS[mid]`` is the parameter override that switches mechanism ``mid`` off; the
 experiment layer uses it for the ablation chart and the tests check that each lever is
@@ -16,7 +16,7 @@ class Mechanism:
     """One claimed mechanism.
 
     Attributes:
-        mid: identifier, "M1".."M13".
+        mid: identifier, "M1".."M14".
         name: short name.
         claim: what the seed documents claim, as the model implements it.
         source: seed document(s) or paper.
@@ -139,6 +139,16 @@ MECHANISMS: tuple[Mechanism, ...] = (
         "seed 003",
         "siloed_kpi of each role (agents/)",
         {"vanity_kpis": False},
+    ),
+    Mechanism(
+        "M14",
+        "renewal saves",
+        "renewal work aimed at customers up for renewal soon keeps logos at that renewal, bought with a"
+        " price concession; adoption work builds the value that survives and expands (off: renewal hours"
+        " spread evenly, no save, no concession)",
+        "seeds 001, 003 (CS paid on renewals; happy vs successful customers)",
+        "CSM._renewal_hours, customers.save_fraction, customers.renewals",
+        {"renewal_save_effect": 0.0},
     ),
 )
 

@@ -56,6 +56,7 @@ FLOAT_FIELDS = (
     # customer state
     "value_realised",
     "relationship",
+    "save_hours",  # renewal-save hours on the coming renewal (M14)
     "incident_damage",
     "revenue_usd",
     "champion_leaves_week",

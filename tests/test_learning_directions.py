@@ -16,6 +16,10 @@ the AE queue (M8) and the mirrored-pair learner): breadth +16/+14, SDR threshold
 -4.8/-3.8, discount +2.0/+2.4, multi-year push +1.8/+1.3 (pooled over the 12 pairs: +22, -19, -5.7,
 +3.2, +2.2). Multi-year push and discount are the weakest signals (AEs are paid late, when their
 deals close, and are few), so they are tested over both structures with 10 seeds each (20 pairs).
+So is the CSMs' adoption share (with renewal saves, M14: reported retention pays the hours moved to
+customers up for renewal): measured over those 20 pairs, adoption -0.0095 (z = -2.7; -1.8/-2.0 per
+structure), discount z = +4.2, multi-year push z = +3.5; the shared-KPI CSMs do not move beyond
+noise (z = -0.5).
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ def paired_z(metric: str, kpi: str, seeds=SEEDS) -> float:
         ("policy_ae_honesty", -1, SEEDS),  # siloed AEs over-promise (M4)
         ("policy_ae_discount", +1, range(10)),  # siloed AEs discount more (M4)
         ("policy_ae_multi_year_push", +1, range(10)),  # siloed AEs push multi-year terms (M4/M10)
+        ("policy_csm_adoption_share", -1, range(10)),  # siloed CSMs trade adoption for renewal saves (M14)
     ],
 )
 def test_siloed_kpis_pull_each_role_the_way_its_plan_pays(metric: str, sign: int, seeds) -> None:
