@@ -235,10 +235,12 @@ def test_m9_siloed_csms_gain_from_saves_the_firm_from_adoption() -> None:
 
     Less adoption (more renewal hours, saves: M14) keeps more logos at each renewal, so the siloed
     KPI is higher; more adoption builds value that expands, so the firm value after five years is
-    higher (learning off, 6 seeds, assembly line; measured z = +5.4). The team's shared reward, read
-    78 weeks after the trial and projecting each active account's ARR at the company's logo churn,
-    sees the logos kept and not the durable value adoption builds: it pays the saves too (a myopic
-    proxy of firm value; docs/MODEL.md section 7.8).
+    higher (learning off, 6 seeds, assembly line; measured z = +5.4). When every CSM moves at once,
+    the team's shared reward (read 78 weeks after the trial, projecting each active account's ARR at
+    the company's logo churn) pays the saves too: the company's churn falls and lifts every
+    account's projection, while the durable value adoption builds is not yet seen. One CSM's own
+    perturbation barely moves the company's churn, so the signal a learner gets differs
+    (results/shared_signal: +0.028 / +0.048 towards adoption, assembly line / pods).
     """
     siloed, shared = csm_reward_differences()
     assert_positive(siloed)
