@@ -36,7 +36,7 @@ from alignsim.experiments.fileio import (
     missing_dirs,
     remove_empty,
 )
-from alignsim.experiments.metadata import model_code_sha256, other_model_code, provenance
+from alignsim.experiments.metadata import provenance, refuse_other_model_code
 from alignsim.experiments.scenario import check_params, full_params, load_scenario
 
 EXIT_OK = 0
@@ -286,13 +286,7 @@ def check_design(out: Path, spec: Any, force: bool) -> bool:
             f" {describe_difference(manifest, spec)}); rerun with --force to replace them, or choose another"
             " --out folder (without --out every design gets its own folder)"
         )
-    stored = other_model_code(manifest)
-    if stored:
-        raise UserError(
-            f"option --out: {str(out)!r} holds runs computed by other model code (hash {stored[:12]}; this code"
-            f" hashes to {model_code_sha256()[:12]}); rerun with --force to replace them, or choose another --out"
-            " folder"
-        )
+    refuse_other_model_code(manifest, out, "--force to replace them, or another --out folder")
     return False
 
 

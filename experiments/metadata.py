@@ -10,6 +10,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from alignsim.experiments.errors import UserError
+
 PACKAGES = ("alignsim", "numpy", "scipy", "mesa", "pandas", "matplotlib")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +84,19 @@ def other_model_code(manifest: dict | None) -> str | None:
     """The stored model-code hash if ``manifest`` was written by other model code, else None (also if unknown)."""
     stored = (manifest or {}).get("model_code_sha256")
     return stored if stored and stored != model_code_sha256() else None
+
+
+def refuse_other_model_code(manifest: dict | None, out: Path, allowed: str) -> None:
+    """Raise a one-line UserError if the runs in ``out`` were computed by other model code.
+
+    Args:
+        manifest: the folder's manifest (None or without a hash: accepted).
+        out: the folder, named in the message.
+        allowed: what the user may do instead, for the message.
+    """
+    stored = other_model_code(manifest)
+    if stored:
+        raise UserError(
+            f"option --out: {str(out)!r} holds runs computed by other model code (hash {stored[:12]}; this code"
+            f" hashes to {model_code_sha256()[:12]}): resuming would mix two models; allowed: {allowed}"
+        )

@@ -39,7 +39,7 @@ from typing import Any
 
 from alignsim.experiments.errors import SystemFailureError, UserError, one_line
 from alignsim.experiments.fileio import atomic_write_json, atomic_write_lines, csv_line, format_value
-from alignsim.experiments.metadata import git_commit, model_code_sha256, now_utc, other_model_code, versions
+from alignsim.experiments.metadata import git_commit, model_code_sha256, now_utc, refuse_other_model_code, versions
 from alignsim.experiments.spec import Spec
 from alignsim.experiments.verify import RUNS, TIMESERIES, TS_HEADER, Verification, repair, runs_header, verify
 from alignsim.experiments.worker import Task
@@ -184,13 +184,7 @@ class RunStore:
                 f" ({manifest.get('spec_name')!r}, hash {manifest.get('spec_hash')}; this spec hashes to"
                 f" {self.hash}); allowed: the same spec to resume, or a new --out folder"
             )
-        stored = other_model_code(manifest)
-        if stored:
-            raise UserError(
-                f"option --out: {str(self.dir)!r} holds runs computed by other model code (hash {stored[:12]};"
-                f" this code hashes to {model_code_sha256()[:12]}): resuming would mix two models; allowed: a new"
-                " --out folder"
-            )
+        refuse_other_model_code(manifest, self.dir, "a new --out folder")
         self._check_writable()
         return True
 
