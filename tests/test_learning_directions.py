@@ -47,6 +47,11 @@ def final_policies(structure: str, kpi: str, learning: str, seed: int) -> dict[s
     return out
 
 
+def z_score(diffs: np.ndarray) -> float:
+    """Mean paired difference over its standard error (s.d. / sqrt(pairs))."""
+    return float(diffs.mean() / (diffs.std(ddof=1) / np.sqrt(len(diffs))))
+
+
 def paired_z(metric: str, kpi: str, seeds=SEEDS) -> float:
     diffs = np.array(
         [
@@ -56,7 +61,7 @@ def paired_z(metric: str, kpi: str, seeds=SEEDS) -> float:
             for seed in seeds
         ]
     )
-    return float(diffs.mean() / (diffs.std(ddof=1) / np.sqrt(len(diffs))))
+    return z_score(diffs)
 
 
 @pytest.mark.parametrize(
@@ -122,11 +127,9 @@ def test_sdrs_stop_helping_a_swamped_ae_queue_where_it_costs_their_own_kpi() -> 
     """
     pairs = [(s, seed + offset) for s, offset in zip(STRUCTURES, SEED_OFFSET, strict=True) for seed in SEEDS]
 
-    def z(diffs: np.ndarray) -> float:
-        return float(diffs.mean() / (diffs.std(ddof=1) / np.sqrt(len(diffs))))
-
     siloed = np.array([sdr_help_learned(s, "siloed", "reward", seed) for s, seed in pairs])
     placebo = np.array([sdr_help_learned(s, "siloed", "placebo", seed) for s, seed in pairs])
     shared = np.array([sdr_help_learned(s, "shared", "reward", seed) for s, seed in pairs])
-    assert z(siloed - placebo) < -2.0, f"siloed - placebo z = {z(siloed - placebo):+.1f}: {siloed - placebo}"
-    assert z(shared - siloed) > 2.0, f"shared - siloed z = {z(shared - siloed):+.1f}: {shared - siloed}"
+    vs_placebo, vs_siloed = z_score(siloed - placebo), z_score(shared - siloed)
+    assert vs_placebo < -2.0, f"siloed - placebo z = {vs_placebo:+.1f}: {siloed - placebo}"
+    assert vs_siloed > 2.0, f"shared - siloed z = {vs_siloed:+.1f}: {shared - siloed}"
