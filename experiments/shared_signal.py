@@ -17,8 +17,17 @@ at the default parameters, with paired seeds and the status-quo start:
 3. **What a later shared reward costs** (``horizon.csv``): for each ``shared_reward_horizon_weeks``,
    the shared signal, the shared payments an agent learned from in the run (pairs paid), and the
    policy the reward taught minus the placebo's (paired by seed) at the end.
+4. **What limits the shared signal** (``limits.csv``): the shared cell at the default horizon
+   again, with one suspected cause changed at a time (:data:`LIMIT_VARIANTS`): fewer or more people
+   sharing one number (``n_pods`` 4 or 1 in pods: teams of 6-8 or 28 at week 0 instead of 14), and no
+   hiring (``hiring = "fixed"``: no staff growth and no hire changing the per-head denominator
+   between the two halves of a pair). Per variant, the *aligned signal*: per seed, the mean over
+   the variables whose firm-value gradient (section 1, default parameters) exceeds 2 SE of
+   ``corr x sign(gradient)``, so +1 is a reward that always points where firm value does and 0 one
+   that carries nothing; with its 95% t-interval over seeds, beside the same index for the
+   placebo learner on the same variant (its negative control).
 
-Writes the three CSVs and a README.md with the tables, the command and provenance.
+Writes the CSVs and a README.md with the tables, the command and provenance.
 """
 
 from __future__ import annotations
@@ -44,6 +53,13 @@ HORIZONS_WEEKS = (13, 26, 52, 78, 156)
 DEFAULT_HORIZON = DEFAULTS["shared_reward_horizon_weeks"]
 STEP = 0.1  # policy units of the finite difference
 WEEKS = 260
+#: section 4: (structure, variant) -> parameters changed from the default shared cell; "as is" reuses section 2's runs
+LIMIT_VARIANTS = {
+    ("assembly_line", "no hiring"): {"hiring": "fixed"},
+    ("pod", "no hiring"): {"hiring": "fixed"},
+    ("pod", "one pod"): {"n_pods": 1},
+    ("pod", "four pods"): {"n_pods": 4},
+}
 
 
 def signal_run(structure: str, kpi: str, learning: str, seed: int, horizon: int) -> pd.DataFrame:
@@ -53,14 +69,27 @@ def signal_run(structure: str, kpi: str, learning: str, seed: int, horizon: int)
     model = GTMModel(
         structure, kpi, seed=seed, learning=learning, weeks=WEEKS, shared_reward_horizon_weeks=horizon
     ).run()
-    diag = model.learning_diagnostics().reset_index()
+    return _signal_frame(model, structure, kpi, learning, seed, {"horizon_weeks": horizon})
+
+
+def limit_run(structure: str, variant: str, learning: str, seed: int) -> pd.DataFrame:
+    """Section 4: the shared cell with :data:`LIMIT_VARIANTS` ``(structure, variant)``'s parameters."""
+    from alignsim.model import GTMModel
+
+    changed = LIMIT_VARIANTS[(structure, variant)]
+    model = GTMModel(structure, "shared", seed=seed, learning=learning, weeks=WEEKS, **changed).run()
+    return _signal_frame(model, structure, "shared", learning, seed, {"variant": variant})
+
+
+def _signal_frame(model: object, structure: str, kpi: str, learning: str, seed: int, tag: dict) -> pd.DataFrame:
+    diag = model.learning_diagnostics().reset_index()  # type: ignore[attr-defined]
     part = "siloed" if kpi == "siloed" else "shared"
     return pd.DataFrame(
         {
             "structure": structure,
             "kpi": kpi,
             "learning": learning,
-            "horizon_weeks": horizon,
+            **tag,
             "seed": seed,
             "role": diag["role"],
             "variable": diag["variable"],
@@ -98,8 +127,9 @@ def _run_all(tasks: list[tuple], workers: int) -> list:
     return out
 
 
-def measure(seeds: int, gradient_seeds: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All runs: the signal/horizon frame (one row per run, role, variable) and the gradient frame."""
+def measure(seeds: int, gradient_seeds: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """All runs: the signal/horizon frame (one row per run, role, variable), the gradient frame and the
+    section-4 frame (one row per run, role, variable, with its ``variant``)."""
     from alignsim.agents import ROLES
 
     tasks: list[tuple] = []
@@ -114,11 +144,17 @@ def measure(seeds: int, gradient_seeds: int, workers: int) -> tuple[pd.DataFrame
                 for variable in cls.POLICY:
                     for sign in (1, -1):
                         tasks.append((gradient_run, structure, seed, cls.role, variable, sign))
+    for structure, variant in LIMIT_VARIANTS:
+        for seed in range(seeds):
+            for learning in ("reward", "placebo"):
+                tasks.append((limit_run, structure, variant, learning, seed))
     results = _run_all(tasks, workers)
-    signal = pd.concat([r for r in results if isinstance(r, pd.DataFrame)], ignore_index=True)
+    frames = [r for r in results if isinstance(r, pd.DataFrame)]
+    signal = pd.concat([f for f in frames if "variant" not in f], ignore_index=True)
+    limits = pd.concat([f for f in frames if "variant" in f], ignore_index=True)
     cols = ["structure", "seed", "role", "variable", "sign", "value", "firm_value"]
     grad = pd.DataFrame([r for r in results if isinstance(r, tuple)], columns=cols)
-    return signal, grad
+    return signal, grad, limits
 
 
 def gradient_table(grad: pd.DataFrame) -> pd.DataFrame:
@@ -174,6 +210,49 @@ def horizon_table(signal: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def limits_table(signal: pd.DataFrame, limits: pd.DataFrame, grad: pd.DataFrame) -> pd.DataFrame:
+    """Section 4: the aligned signal (mean of corr x sign of firm value's gradient) per structure and variant.
+
+    Per seed, the mean over the variables whose gradient (section 1) exceeds 2 SE; then the mean over
+    seeds with its 95% t-interval, for the shared reward and for the placebo learner on the same variant.
+    """
+    g = gradient_table(grad)
+    g = g[g["dfv_per_step_usd"].abs() > 2 * g["se_usd"]]
+    direction = {(r.structure, r.role, r.variable): np.sign(r.dfv_per_step_usd) for r in g.itertuples(index=False)}
+    as_is = signal[(signal["kpi"] == "shared") & (signal["horizon_weeks"] == DEFAULT_HORIZON)]
+    runs = pd.concat([as_is.drop(columns="horizon_weeks").assign(variant="as is"), limits], ignore_index=True)
+    keys = list(zip(runs["structure"], runs["role"], runs["variable"], strict=True))
+    runs = runs.assign(sign=[direction.get(k, np.nan) for k in keys]).dropna(subset=["sign"])
+    runs = runs.assign(aligned=runs["corr"] * runs["sign"])
+    per_seed = runs.groupby(["structure", "variant", "learning", "seed"], sort=False)["aligned"].mean()
+    rows = []
+    for (structure, variant), by in per_seed.groupby(level=["structure", "variant"], sort=False):
+        cells = [structure, variant, TEAM_AT_START[(structure, variant)], int(direction_count(direction, structure))]
+        for learning in ("reward", "placebo"):
+            c = mean_ci(by.xs(learning, level="learning"))
+            cells += [c.mean, c.ci_low, c.ci_high]
+        rows.append([*cells, by.xs("reward", level="learning").size])
+    cols = ["structure", "variant", "team_at_week_0", "variables", "aligned_signal", "ci95_low", "ci95_high"]
+    cols += ["placebo", "placebo_ci95_low", "placebo_ci95_high", "seeds"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def direction_count(direction: dict, structure: str) -> int:
+    """Variables of ``structure`` whose firm-value gradient is detectable (those the index averages)."""
+    return sum(1 for s, _, _ in direction if s == structure)
+
+
+#: people who share one shared KPI at week 0 (all four roles), per section-4 variant
+TEAM_AT_START = {
+    ("assembly_line", "as is"): "28",
+    ("assembly_line", "no hiring"): "28",
+    ("pod", "as is"): "14",
+    ("pod", "no hiring"): "14",
+    ("pod", "one pod"): "28",
+    ("pod", "four pods"): "6-8",
+}
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value / 1e6:+.1f}M" if abs(value) >= 1e5 else f"{value:.3f}"
@@ -225,15 +304,38 @@ def reading(tables: dict[str, pd.DataFrame]) -> list[str]:
     return lines
 
 
-def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, provenance: str) -> None:
-    """Every run (``*_runs.csv``), the three tables as CSV and a README.md (each file written atomically).
+def limits_reading(limits: pd.DataFrame) -> list[str]:
+    """Plain sentences: does each counterfactual move the aligned signal beyond its interval as is?"""
+    lines = []
+    for structure, by in limits.groupby("structure", sort=False):
+        base = by[by["variant"] == "as is"].iloc[0]
+        for row in by[by["variant"] != "as is"].itertuples(index=False):
+            apart = row.ci95_low > base.ci95_high or row.ci95_high < base.ci95_low
+            verdict = "outside" if apart else "inside or overlapping"
+            lines.append(
+                f"- {structure}, {row.variant} (team of {row.team_at_week_0} at week 0): aligned signal"
+                f" {row.aligned_signal:+.3f} [{row.ci95_low:+.3f}, {row.ci95_high:+.3f}] against"
+                f" {base.aligned_signal:+.3f} [{base.ci95_low:+.3f}, {base.ci95_high:+.3f}] as is"
+                f" (team of {base.team_at_week_0}): {verdict} its interval; placebo {row.placebo:+.3f}."
+            )
+    return lines
+
+
+def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, limits: pd.DataFrame, provenance: str) -> None:
+    """Every run (``*_runs.csv``), the four tables as CSV and a README.md (each file written atomically).
 
     ``provenance``: the command, versions and git commit the runs were computed with.
     """
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "signal_runs.csv", signal.to_csv(index=False))
     atomic_write_text(out / "gradient_runs.csv", grad.to_csv(index=False))
-    tables = {"gradient": gradient_table(grad), "signal": signal_table(signal), "horizon": horizon_table(signal)}
+    atomic_write_text(out / "limits_runs.csv", limits.to_csv(index=False))
+    tables = {
+        "gradient": gradient_table(grad),
+        "signal": signal_table(signal),
+        "horizon": horizon_table(signal),
+        "limits": limits_table(signal, limits, grad),
+    }
     for name, frame in tables.items():
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
     text = (
@@ -257,7 +359,16 @@ def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, provenance: str) 
         "## 3. What a later shared reward costs\n\n"
         "Shared KPI, per `shared_reward_horizon_weeks`: the signal as above, the payments received in the run,"
         " and the end policy the reward taught minus the placebo learner's on the same schedule (paired by"
-        " seed; mean, 95% t-interval).\n\n" + _md(tables["horizon"]) + "\n"
+        " seed; mean, 95% t-interval).\n\n" + _md(tables["horizon"]) + "\n\n"
+        "## 4. What limits the shared signal (counterfactuals)\n\n"
+        "The shared cell at the default horizon with one suspected cause changed at a time: fewer or more"
+        ' people sharing one number (pods: `n_pods` 4 or 1 instead of 2), or no hiring (`hiring = "fixed"`:'
+        " no staff growth, no hire changing the per-head denominator between a pair's halves)."
+        " `aligned_signal`: per seed, the mean over the `variables` whose firm-value gradient (section 1)"
+        " exceeds 2 SE of corr x sign(gradient) (+1: the reward always points where firm value does; 0: it"
+        " carries nothing), then the mean over seeds with its 95% t-interval; `placebo`: the same index for"
+        " the placebo learner on the same variant. The gradient's sign is section 1's, at the default"
+        " parameters.\n\n" + _md(tables["limits"]) + "\n\n" + "\n".join(limits_reading(tables["limits"])) + "\n"
     )
     atomic_write_text(out / "README.md", text)
 
@@ -272,24 +383,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.from_runs:
-        missing = [f for f in ("signal_runs.csv", "gradient_runs.csv", "README.md") if not (out / f).is_file()]
+        wanted = ("signal_runs.csv", "gradient_runs.csv", "limits_runs.csv", "README.md")
+        missing = [f for f in wanted if not (out / f).is_file()]
         if missing:
             parser.error(f"--from-runs: {out} has no {', '.join(missing)} (run the study into --out first)")
         signal, grad = pd.read_csv(out / "signal_runs.csv"), pd.read_csv(out / "gradient_runs.csv")
+        limits = pd.read_csv(out / "limits_runs.csv")
         provenance = (out / "README.md").read_text().split("Produced by ")[1].split(". Default parameters")[0]
-        write(out, signal, grad, provenance)
+        write(out, signal, grad, limits, provenance)
         print(out / "README.md")
         return 0
     for name in ("seeds", "gradient_seeds", "workers"):
         if getattr(args, name) < (2 if name != "workers" else 1):
             parser.error(f"--{name.replace('_', '-')} must be at least {2 if name != 'workers' else 1}")
-    signal, grad = measure(args.seeds, args.gradient_seeds, args.workers)
+    signal, grad, limits = measure(args.seeds, args.gradient_seeds, args.workers)
     command = (
         "python -m alignsim.experiments.shared_signal"
         f" --seeds {args.seeds} --gradient-seeds {args.gradient_seeds} --workers {args.workers}"
     )
     vers = ", ".join(f"{k} {v}" for k, v in versions().items())
-    write(out, signal, grad, f"`{command}` ({vers}; git commit {git_commit()})")
+    write(out, signal, grad, limits, f"`{command}` ({vers}; git commit {git_commit()})")
     print(Path(args.out) / "README.md")
     return 0
 

@@ -74,3 +74,35 @@ def test_tables_equal_hand_computation() -> None:
     h = ss.horizon_table(signal).iloc[0]
     assert h["policy_minus_placebo"] == pytest.approx(0.05)
     assert h["paid_per_run"] == 100
+
+
+def test_limits_table_equals_hand_computation() -> None:
+    """Section 4's aligned signal: per seed the mean of corr x sign(firm-value gradient) over the variables
+    with a detectable gradient (one here: the other has a flat gradient and is left out), then a t-interval."""
+    grad = pd.DataFrame(
+        [
+            ["pod", seed, role, variable, sign, 0.5 + 0.1 * sign, fv]
+            for seed in range(2)
+            for role, variable, fv_up in (("sdr", "qualification_threshold", 80.0), ("ae", "discount", 100.0 + seed))
+            for sign, fv in ((1, fv_up), (-1, 100.0))
+        ],
+        columns=["structure", "seed", "role", "variable", "sign", "value", "firm_value"],
+    )  # threshold: -10 per +0.1 in both seeds (SE 0, detectable, sign -); discount: +0.25, SE 0.25 (not detectable)
+    rows = []
+    for seed, c in enumerate((-0.2, -0.4, -0.3)):
+        for variable, role, corr in (("qualification_threshold", "sdr", c), ("discount", "ae", 0.9)):
+            rows.append(["pod", "shared", "reward", 78, seed, role, variable, corr, 100, 0.5])
+            rows.append(["pod", "shared", "placebo", 78, seed, role, variable, 0.0, 100, 0.5])
+    cols = ["structure", "kpi", "learning", "horizon_weeks", "seed", "role", "variable", "corr", "paid", "policy"]
+    signal = pd.DataFrame(rows, columns=cols)
+    limits = signal.drop(columns="horizon_weeks").assign(variant="four pods")
+    limits["corr"] = limits["corr"] / 2  # the counterfactual halves the signal
+    table = ss.limits_table(signal, limits, grad).set_index("variant")
+    half = 4.302653 * np.std([0.2, 0.4, 0.3], ddof=1) / np.sqrt(3)  # t_0.975 with 2 df
+    as_is, small = table.loc["as is"], table.loc["four pods"]
+    assert as_is["variables"] == 1 and as_is["seeds"] == 3
+    assert as_is["aligned_signal"] == pytest.approx(0.3)  # corr -0.3 along a gradient that points down
+    assert (as_is["ci95_low"], as_is["ci95_high"]) == pytest.approx((0.3 - half, 0.3 + half), rel=1e-5)
+    assert small["aligned_signal"] == pytest.approx(0.15) and small["team_at_week_0"] == "6-8"
+    assert as_is["placebo"] == 0.0
+    assert "four pods (team of 6-8 at week 0): aligned signal +0.150" in ss.limits_reading(table.reset_index())[0]
