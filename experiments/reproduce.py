@@ -49,6 +49,8 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("sweep_champion_turnover_per_year", {}),
     ("sweep_contract_weeks", {}),
     ("sweep_incidents_per_year", {}),
+    ("sweep_discount_effect", {}),
+    ("sweep_overpromise_effect", {}),
     ("phase_handoff_x_cycle", {}),
 ]
 QUICK_PLAN: list[tuple[str, dict[str, Any]]] = [
