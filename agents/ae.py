@@ -139,13 +139,27 @@ class AE(StaffAgent):
         p, acc = model.p, model.accounts
         return (
             p["win_base_logit"]
-            + 3.0 * acc.intent[rows]
+            + 3.0 * AE.intent_at_close(model, rows)
             + 1.5 * (acc.fit[rows] - 0.5)
             + 4.0 * p["discount_effect"] * acc.discount[rows]
             + 2.0 * (acc.expectation[rows] - 1.0)
             - 0.5 * acc.multi_year[rows]
             + 0.5 * (acc.context[rows] - 0.5)
         )
+
+    @staticmethod
+    def intent_at_close(model: GTMModel, rows: np.ndarray) -> np.ndarray:
+        """The buying intent the win odds read: the intent left after the lead's waits (M7), or with
+        ``intent_decay_at_close`` < 1 only that share of its loss (in log terms) counted.
+
+        The decay's source (Oldroyd et al. 2011) measures how contact and qualification odds fall with
+        the wait, not close rates; at 0 a wait lowers the SDR's read and the meeting odds only.
+        """
+        acc, share = model.accounts, model.p["intent_decay_at_close"]
+        if share == 1.0:
+            return acc.intent[rows]
+        created = acc.intent_created[rows]
+        return created * (acc.intent[rows] / created) ** share
 
     @classmethod
     def close_due(cls, model: GTMModel) -> np.ndarray:

@@ -58,12 +58,14 @@ class Marketer(StaffAgent):
         kept, owner = reached[chosen], marketer[chosen]
         junk = pr.junk_draw[kept] < p["mql_definition_gap"] * breadth[owner]
         created = model.week + pr.arrival[kept]
+        intent = np.where(junk, JUNK_INTENT, pr.intent[kept])
         acc.add(
             len(kept),
             key=pr.key[kept],
             state=State.LEAD,
             fit=pr.fit[kept],
-            intent=np.where(junk, JUNK_INTENT, pr.intent[kept]),
+            intent=intent,
+            intent_created=intent,
             theta=pr.theta[kept],
             segment=pr.segment[kept],
             pod=staff.pod[owner],
@@ -75,6 +77,7 @@ class Marketer(StaffAgent):
             revenue_usd=0.0,
         )
         model.tally["mqls"] += len(kept)
+        model.tally["reached"] += len(reached)  # programme spend with program_cost_basis = "reach"
 
     @classmethod
     def fit_signal_noise_sd(cls, model: GTMModel) -> np.ndarray:

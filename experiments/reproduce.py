@@ -51,6 +51,8 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("sweep_incidents_per_year", {}),
     ("sweep_discount_effect", {}),
     ("sweep_overpromise_effect", {}),
+    ("sweep_intent_decay_at_close", {}),
+    ("sweep_program_cost_basis", {}),
     ("phase_handoff_x_cycle", {}),
 ]
 QUICK_PLAN: list[tuple[str, dict[str, Any]]] = [

@@ -186,6 +186,7 @@ class WeeklySeries:
         "renewed_mrr_after_usd",
         "renewed_term_weeks",
         "renewed",
+        "reached",
     )
     TENURE_BUCKETS = 4  # renewal index 1, 2, 3, 4+ (for the tenure-standardised churn)
 
@@ -264,9 +265,10 @@ class WeeklySeries:
             "leads_expired",
             "sqls_expired",
             "helped_opportunities",
+            "reached",
         ):
             d[name][t] = tally[name]
-        d["sm_cost_usd"][t] = m.sm_payroll_usd_per_week + m.p["program_cost_per_lead_usd"] * tally["mqls"]
+        d["sm_cost_usd"][t] = m.sm_payroll_usd_per_week + programme_usd(m.p, tally["mqls"], tally["reached"])
         d["cs_cost_usd"][t] = m.cs_payroll_usd_per_week
         d["ae_fte"][t] = m.aes.capacity.sum() / m.aes.capacity_per_head
         d["ae_help_fte"][t] = sum(lent_fte(r) for r in (m.sdrs, m.csms))  # their lending is to AE queues only
@@ -293,6 +295,13 @@ class WeeklySeries:
             "csms": float(m.csms.n),
             "cash_contribution_usd": cash_contribution_usd(m.p, d, t),
         }
+
+
+def programme_usd(p: dict, mqls: float, reached: float) -> float:
+    """Marketing programme spend on ``mqls`` MQLs kept from ``reached`` prospects, USD (``program_cost_basis``)."""
+    if p["program_cost_basis"] == "reach":
+        return p["program_cost_per_reached_usd"] * reached
+    return p["program_cost_per_lead_usd"] * mqls
 
 
 def cash_contribution_usd(p: dict, d: dict[str, np.ndarray], t: int | slice) -> np.ndarray | float:

@@ -428,6 +428,28 @@ _TABLE = [
         "marketing programme spend per MQL",
         "calibrated: CAC ratio ~1.1-1.2",
     ),
+    _p(
+        "cost",
+        "program_cost_basis",
+        "mql",
+        "",
+        ("mql", "reach"),
+        None,
+        "what marketing programme spend is charged on: each MQL kept (program_cost_per_lead_usd), or each"
+        " prospect reached (program_cost_per_reached_usd), whatever share of them targeting keeps",
+        "assumed (both are used: cost per lead for paid lead generation, cost per reach for campaigns)",
+    ),
+    _p(
+        "cost",
+        "program_cost_per_reached_usd",
+        277.0,
+        "USD/prospect",
+        0.0,
+        1e6,
+        "programme spend per prospect reached, with program_cost_basis = reach; the default spends what"
+        " 900 USD per MQL spends at the status quo's learned breadth (0.64: 31% of reached prospects kept)",
+        "assumed (matched to program_cost_per_lead_usd)",
+    ),
     # --- capacities ---------------------------------------------------------------------
     _p("capacity", "sdr_leads_per_week", 16.0, "leads/week", 0.1, 1e4, "leads one SDR can work per week", "assumed"),
     _p(
@@ -581,6 +603,17 @@ _TABLE = [
         10.0,
         "M7 lever: buying intent decays as exp(-rate x wait) while a lead waits",
         "Oldroyd et al., HBR 2011",
+    ),
+    _p(
+        "M7",
+        "intent_decay_at_close",
+        1.0,
+        "",
+        0.0,
+        1.0,
+        "share of the buying intent a lead lost while waiting (in log terms) that still counts in the win odds"
+        " when its opportunity closes; 0 = waiting lowers only the SDR's read and the meeting odds",
+        "assumed (Oldroyd et al. 2011 measure contact and qualification odds, not close rates)",
     ),
     _p("M7", "lead_expiry_weeks", 6.0, "weeks", 0.5, 104.0, "a lead still unworked after this is lost", "assumed"),
     _p(
@@ -976,6 +1009,8 @@ PLAUSIBLE: dict[str, tuple[float, float, str]] = {
     "handoff_delay_weeks": (0.0, 1.0, "assumed (routing within hours to a week; HBR 2011 speed to lead)"),
     "specialisation_gain": (0.0, 0.3, "assumed: no trustworthy figure (seed 003)"),
     "lead_decay_per_week": (0.2, 1.0, "assumed (Oldroyd et al. 2011: qualification odds fall steeply with delay)"),
+    "intent_decay_at_close": (0.0, 1.0, "assumed (the cited evidence covers qualification, not close rates)"),
+    "program_cost_per_reached_usd": (200.0, 400.0, "assumed (matched to the per-MQL cost at breadth 0.4-0.9)"),
     "lead_expiry_weeks": (3.0, 10.0, "assumed"),
     "help_efficiency": (0.25, 0.75, "assumed (seeds 000, 003)"),
     "help_trigger_weeks": (0.5, 2.0, "assumed"),

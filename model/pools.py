@@ -34,6 +34,7 @@ FLOAT_FIELDS = (
     # hidden truth (never seen directly by staff)
     "fit",
     "intent",
+    "intent_created",  # the intent when the lead was created, before any wait (M7, intent_decay_at_close)
     "theta",
     # what the current owner knows of the account, 1 = everything (M5)
     "context",

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from alignsim.model.metrics import programme_usd
+
 if TYPE_CHECKING:
     from alignsim.agents.base import Roster
     from alignsim.model.model import GTMModel
@@ -85,8 +87,9 @@ def review(m: GTMModel) -> None:
     p = m.p
     if p["hiring"] != "plan" or m.week % p["hiring_review_weeks"] != 0 or m.week == 0:
         return
-    mqls = m.series.data["mqls"][max(m.week - PROGRAMME_WINDOW_WEEKS, 0) : m.week]
-    programme = p["program_cost_per_lead_usd"] * mqls.sum() * 52.0 / max(len(mqls), 1)
+    window = slice(max(m.week - PROGRAMME_WINDOW_WEEKS, 0), m.week)
+    mqls, reached = m.series.data["mqls"][window], m.series.data["reached"][window]
+    programme = programme_usd(p, mqls.sum(), reached.sum()) * 52.0 / max(len(mqls), 1)
     wanted = targets(m, programme)
     for roster in m.rosters:
         hire(m, roster, wanted[roster.role] - roster.n)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alignsim.agents import Marketer
+from alignsim.agents import AE, Marketer
 from alignsim.model import GTMModel
 from alignsim.model.mechanisms import ABLATIONS, MECHANISMS
 from alignsim.model.pools import State
@@ -155,6 +155,57 @@ def test_m7_off_intent_does_not_decay() -> None:
     decayed = run(0, weeks=20).accounts
     kept = run(0, weeks=20, lead_decay_per_week=0.0).accounts
     assert decayed.view("intent").sum() < kept.view("intent").sum()
+
+
+def test_m7_decay_at_close_lowers_the_win_rate_of_leads_that_waited() -> None:
+    """The assembly line's leads wait for hand-offs: counting their lost intent at the close lowers its win rate."""
+    assert_positive(paired("win_rate", {"intent_decay_at_close": 0.0}, {"intent_decay_at_close": 1.0}))
+
+
+def test_m7_decay_at_close_reads_that_share_of_the_logged_loss() -> None:
+    """Hand computation: intent 0.5 at creation, 0.2 after the waits; half the log-loss counts: 0.5 x 0.4^0.5."""
+    m = run(0, weeks=1, intent_decay_at_close=0.5)
+    rows = m.accounts.add(1, intent=0.2, intent_created=0.5)
+    assert m.accounts.intent_created[rows][0] == 0.5  # what the marketer stores for every lead it creates
+    assert AE.intent_at_close(m, rows)[0] == pytest.approx(0.5 * 0.4**0.5)
+    m.p["intent_decay_at_close"] = 1.0
+    assert AE.intent_at_close(m, rows)[0] == 0.2
+
+
+def test_m7_decay_at_close_is_neutral_without_decay() -> None:
+    same_outcome({"intent_decay_at_close": 0.0}, {"intent_decay_at_close": 1.0}, lead_decay_per_week=0.0)
+
+
+def test_every_lead_remembers_its_intent_at_creation() -> None:
+    acc = run(0, weeks=26).accounts
+    leads = np.flatnonzero(~acc.view("initial"))
+    created = acc.view("intent_created")[leads]
+    assert np.all(created > 0) and np.all(acc.view("intent")[leads] <= created)
+
+
+def test_programme_spend_per_mql_rises_with_breadth_and_per_reach_does_not() -> None:
+    """Same reach (fixed marketers), broader targeting: more MQLs, so more spend per MQL, the same per reach."""
+    broad, narrow = {"policy": {("marketer", "breadth"): 0.9}}, {"policy": {("marketer", "breadth"): 0.3}}
+    fixed = {"hiring": "fixed", "weeks": 26}
+    for seed in (0, 1):
+        by_mql = [run(seed, **fixed, **b).series.data for b in (broad, narrow)]
+        by_reach = [run(seed, **fixed, program_cost_basis="reach", **b).series.data for b in (broad, narrow)]
+        assert by_mql[0]["mqls"].sum() > by_mql[1]["mqls"].sum()
+        assert by_mql[0]["sm_cost_usd"].sum() > by_mql[1]["sm_cost_usd"].sum()
+        assert by_reach[0]["reached"].sum() == by_reach[1]["reached"].sum()
+        assert by_reach[0]["sm_cost_usd"].sum() == pytest.approx(by_reach[1]["sm_cost_usd"].sum())
+
+
+def test_programme_spend_equals_hand_computation() -> None:
+    from alignsim.model.metrics import programme_usd
+
+    p = {"program_cost_basis": "mql", "program_cost_per_lead_usd": 900.0, "program_cost_per_reached_usd": 277.0}
+    assert programme_usd(p, 10, 40) == 9000.0
+    assert programme_usd({**p, "program_cost_basis": "reach"}, 10, 40) == 277.0 * 40
+    m = run(0, weeks=13, program_cost_basis="reach")
+    d = m.series.data
+    payroll = d["sm_cost_usd"][:13] - 277.0 * d["reached"][:13]
+    assert np.all(payroll > 0) and np.ptp(payroll[:4]) == 0.0  # what is left is the (unchanged) payroll
 
 
 def test_m8_help_works_leads_that_would_expire() -> None:
