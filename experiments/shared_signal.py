@@ -37,6 +37,7 @@ import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,9 @@ from alignsim.experiments.metadata import git_commit, versions
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.stats import mean_ci, paired_diff
 from alignsim.model.params import DEFAULTS
+
+if TYPE_CHECKING:
+    from alignsim.model import GTMModel
 
 STRUCTURES = ("assembly_line", "pod")
 HORIZONS_WEEKS = (13, 26, 52, 78, 156)
@@ -59,6 +63,15 @@ LIMIT_VARIANTS = {
     ("pod", "no hiring"): {"hiring": "fixed"},
     ("pod", "one pod"): {"n_pods": 1},
     ("pod", "four pods"): {"n_pods": 4},
+}
+#: people who share one shared KPI at week 0 (all four roles), per section-4 variant
+TEAM_AT_START = {
+    ("assembly_line", "as is"): "28",
+    ("assembly_line", "no hiring"): "28",
+    ("pod", "as is"): "14",
+    ("pod", "no hiring"): "14",
+    ("pod", "one pod"): "28",
+    ("pod", "four pods"): "6-8",
 }
 
 
@@ -81,8 +94,8 @@ def limit_run(structure: str, variant: str, learning: str, seed: int) -> pd.Data
     return _signal_frame(model, structure, "shared", learning, seed, {"variant": variant})
 
 
-def _signal_frame(model: object, structure: str, kpi: str, learning: str, seed: int, tag: dict) -> pd.DataFrame:
-    diag = model.learning_diagnostics().reset_index()  # type: ignore[attr-defined]
+def _signal_frame(model: GTMModel, structure: str, kpi: str, learning: str, seed: int, tag: dict) -> pd.DataFrame:
+    diag = model.learning_diagnostics().reset_index()
     part = "siloed" if kpi == "siloed" else "shared"
     return pd.DataFrame(
         {
@@ -227,7 +240,8 @@ def limits_table(signal: pd.DataFrame, limits: pd.DataFrame, grad: pd.DataFrame)
     per_seed = runs.groupby(["structure", "variant", "learning", "seed"], sort=False)["aligned"].mean()
     rows = []
     for (structure, variant), by in per_seed.groupby(level=["structure", "variant"], sort=False):
-        cells = [structure, variant, TEAM_AT_START[(structure, variant)], int(direction_count(direction, structure))]
+        cells = [structure, variant, TEAM_AT_START[(structure, variant)]]
+        cells.append(sum(1 for s, _, _ in direction if s == structure))  # the variables averaged
         for learning in ("reward", "placebo"):
             c = mean_ci(by.xs(learning, level="learning"))
             cells += [c.mean, c.ci_low, c.ci_high]
@@ -235,22 +249,6 @@ def limits_table(signal: pd.DataFrame, limits: pd.DataFrame, grad: pd.DataFrame)
     cols = ["structure", "variant", "team_at_week_0", "variables", "aligned_signal", "ci95_low", "ci95_high"]
     cols += ["placebo", "placebo_ci95_low", "placebo_ci95_high", "seeds"]
     return pd.DataFrame(rows, columns=cols)
-
-
-def direction_count(direction: dict, structure: str) -> int:
-    """Variables of ``structure`` whose firm-value gradient is detectable (those the index averages)."""
-    return sum(1 for s, _, _ in direction if s == structure)
-
-
-#: people who share one shared KPI at week 0 (all four roles), per section-4 variant
-TEAM_AT_START = {
-    ("assembly_line", "as is"): "28",
-    ("assembly_line", "no hiring"): "28",
-    ("pod", "as is"): "14",
-    ("pod", "no hiring"): "14",
-    ("pod", "one pod"): "28",
-    ("pod", "four pods"): "6-8",
-}
 
 
 def _fmt(value: object) -> str:
