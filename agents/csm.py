@@ -92,7 +92,7 @@ class CSM(StaffAgent):
         weight = np.where(window, SAVE_WEIGHT, 1.0)
         per_customer = hours[owner] * weight / np.bincount(owner, weight, len(hours))[owner]
         up = cust[window]
-        acc.save_hours[up] = np.nan_to_num(acc.save_hours[up]) + per_customer[window]
+        acc.save_hours[up] += per_customer[window]
         return per_customer
 
     @classmethod

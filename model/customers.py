@@ -40,6 +40,7 @@ def onboard(m: GTMModel, rows: np.ndarray) -> None:
     acc.incident_damage[rows] = 0.0
     acc.renewals[rows] = 0
     acc.champions_lost[rows] = 0
+    acc.save_hours[rows] = 0.0
     schedule_champion_departure(m, rows, acc.acquired_week[rows])
     m.arr_usd += 12.0 * acc.mrr_usd[rows].sum()
     m.tally["new_customers"] += len(rows)
@@ -101,10 +102,10 @@ def save_fraction(m: GTMModel, rows: np.ndarray) -> np.ndarray:
 
     The CSM's renewal-save hours on the customer since its last renewal, over ``save_hours_full``.
     """
-    return np.minimum(np.nan_to_num(m.accounts.save_hours[rows]) / m.p["save_hours_full"], 1.0)
+    return np.minimum(m.accounts.save_hours[rows] / m.p["save_hours_full"], 1.0)
 
 
-def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:
+def churn_probability(m: GTMModel, rows: np.ndarray, saved: np.ndarray | None = None) -> np.ndarray:
     """Churn probability at the end of a term: the annual propensity, compounded over the term.
 
     theta is an *annual* churn propensity (sBG, Fader & Hardie 2007). The organisation's doing
@@ -113,6 +114,11 @@ def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:
     multi-year contract does not lower true annual churn, it only postpones (disguises) it until the
     renewal (M10, seed 003). With ``retention_effects=False`` theta' = theta, so a cohort on annual
     terms survives as the sBG curve S(t) = B(alpha, beta + t) / B(alpha, beta).
+
+    Args:
+        m: the model.
+        rows: customer rows at the end of a term.
+        saved: :func:`save_fraction` of ``rows`` if already computed (it is, at a renewal).
     """
     p, acc = m.p, m.accounts
     theta = acc.theta[rows]
@@ -120,7 +126,7 @@ def churn_probability(m: GTMModel, rows: np.ndarray) -> np.ndarray:
         shift = (
             p["churn_value_gap_coef"] * (acc.expectation[rows] - acc.value_realised[rows])
             - p["churn_relationship_coef"] * (acc.relationship[rows] - 0.5)
-            - p["renewal_save_effect"] * (save_fraction(m, rows) - 0.5)
+            - p["renewal_save_effect"] * ((save_fraction(m, rows) if saved is None else saved) - 0.5)
             + acc.incident_damage[rows]
         )
         theta = expit(logit(np.clip(theta, 1e-9, 1 - 1e-9)) + np.clip(shift, -MAX_LOGIT_SHIFT, MAX_LOGIT_SHIFT))
@@ -146,12 +152,13 @@ def renewals(m: GTMModel) -> None:
     due = cust[acc.renewal_week[cust] < m.week + 1]
     if len(due) == 0:
         return
-    churn = draws.uniform(acc.key[due], Event.CHURN, acc.renewals[due]) < churn_probability(m, due)
+    saved_due = save_fraction(m, due)
+    churn = draws.uniform(acc.key[due], Event.CHURN, acc.renewals[due]) < churn_probability(m, due, saved_due)
     lost, kept = due[churn], due[~churn]
     m.arr_usd -= 12.0 * acc.mrr_usd[lost].sum()
     acc.state[lost] = State.CHURNED
     acc.churned_week[lost] = acc.renewal_week[lost]
-    saved = save_fraction(m, kept)
+    saved = saved_due[~churn]
     acc.save_hours[kept] = 0.0  # a save counts for the renewal it was made for
     acc.renewals[kept] += 1
     acc.renewal_week[kept] += acc.contract_weeks[kept]

@@ -26,7 +26,7 @@ from alignsim.model import customers, draws, metrics, queues, rewards, staffing
 from alignsim.model.market import MarketStream, draw_fit, draw_segments, segment_values, share_key
 from alignsim.model.params import DEFAULTS, shared_weight, validate
 from alignsim.model.pools import AccountPool, State
-from alignsim.model.team_help import ask_for_help, carried_opportunities
+from alignsim.model.team_help import ask_for_help
 
 SUMMARY_METRICS = metrics.SUMMARY_METRICS
 TIMESERIES_METRICS = metrics.TIMESERIES_METRICS
@@ -85,6 +85,7 @@ class GTMModel(mesa.Model):
         self.help_capacity = np.zeros(len(self.sdrs.teams))
         self.ae_help_slots = np.zeros(len(self.aes.teams))  # M8: opportunity slots lent to each AE team
         self.ae_trouble = np.zeros(len(self.aes.teams), dtype=bool)
+        self.help_carried_opportunities = np.zeros(len(self.aes.teams))  # M8: open helped opportunities per AE team
         if starts_from_status_quo(self.p):
             for role, policy in status_quo_policies(self.seed, self.p).items():
                 for name, value in policy.items():
@@ -160,6 +161,7 @@ class GTMModel(mesa.Model):
             renewal_week=renewal,
             contract_weeks=term,
             renewals=past,
+            save_hours=0.0,
             discount=0.1,
             expectation=1.0 + p["overpromise_effect"] * OVERPROMISE_EXPECTATION * 0.2,
             list_acv_usd=segment_values(p, "acv")[segment],
@@ -220,13 +222,15 @@ class GTMModel(mesa.Model):
         self._staff_the_week()
         self.series.start_week(self)
         customers.incidents(self)
+        closes_first = self.p["ae_slot_refill"] == "same_week"  # a slot freed this week takes an SQL this week
+        if closes_first:
+            self._close_deals()
         ask_for_help(self)
         Marketer.run_campaigns(self)
         self._sdrs_work()
         self._aes_work()
-        won = AE.close_due(self)
-        customers.onboard(self, won)
-        CSM.take_on(self, won)
+        if not closes_first:
+            self._close_deals()
         CSM.work_books(self)
         customers.champions(self)
         customers.accrue_week(self)
@@ -250,6 +254,12 @@ class GTMModel(mesa.Model):
         self.sm_payroll_usd_per_week = staffing.payroll_usd_per_week(self, (self.marketers, self.sdrs, self.aes))
         self.cs_payroll_usd_per_week = staffing.payroll_usd_per_week(self, (self.csms,))
 
+    def _close_deals(self) -> None:
+        """Opportunities whose cycle ends this week close; the won become customers and join a CSM's book."""
+        won = AE.close_due(self)
+        customers.onboard(self, won)
+        CSM.take_on(self, won)
+
     def _sdrs_work(self) -> None:
         """Each SDR team works its own lead queue (one vectorised call per team); unworked leads may expire."""
         leads = queues.ready(self, State.LEAD)
@@ -264,7 +274,7 @@ class GTMModel(mesa.Model):
         sqls = queues.ready(self, State.SQL)
         free = AE.free_slots(self)
         # M8: open opportunities each team's lent help carries; only the team's own help adds to its count
-        carried = carried_opportunities(self) if self.ae_trouble.any() else None
+        carried = self.help_carried_opportunities  # set by ask_for_help this week; no opportunity has changed since
         for team, members in enumerate(self.aes.teams):
             queue = queues.team_queue(self, sqls, self.aes, team)
             if len(queue) and free[members].sum() > 0:

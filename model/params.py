@@ -426,7 +426,8 @@ _TABLE = [
         0.0,
         1e6,
         "marketing programme spend per MQL",
-        "calibrated: CAC ratio ~1.1-1.2",
+        "assumed (the CAC ratio it gives at fixed policies, 0.98 assembly line / 0.76 pods, is below the"
+        " 1.1-1.2 of KBCM 2016-18)",
     ),
     _p(
         "cost",
@@ -635,6 +636,17 @@ _TABLE = [
         None,
         "order in which AEs take SQLs into free slots (same default as SDRs)",
         "Oldroyd et al., HBR 2011 (speed to lead)",
+    ),
+    _p(
+        "M7",
+        "ae_slot_refill",
+        "next_week",
+        "",
+        ("next_week", "same_week"),
+        None,
+        "when an opportunity slot freed by a deal that closes this week takes a new SQL: the next week (the"
+        " week's deals close after the AEs took SQLs) or the same week (they close first)",
+        "assumed (a weekly time step; a deal closes some day within its week)",
     ),
     _p(
         "M7",

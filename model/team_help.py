@@ -46,7 +46,8 @@ def ask_for_help(m: GTMModel) -> None:
     # the AE queue: helped opportunities still open keep their helpers lent, in trouble or not
     per_slot_week = p["ae_opportunity_slots"] * p["help_efficiency"]
     offered = sum(_offer(r, m.aes) for r in (m.sdrs, m.csms)) * per_slot_week
-    needed = np.divide(carried_opportunities(m), offered, out=np.zeros(len(offered)), where=offered > 0)
+    m.help_carried_opportunities = carried_opportunities(m)
+    needed = np.divide(m.help_carried_opportunities, offered, out=np.zeros(len(offered)), where=offered > 0)
     carry = np.minimum(needed, 1.0)
     m.ae_trouble = ae_trouble
     m.ae_help_slots = np.zeros(len(ae_trouble))

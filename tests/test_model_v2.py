@@ -412,6 +412,47 @@ def test_ae_queue_order_changes_which_sqls_are_taken() -> None:
     assert waits["oldest_first"] > 2.0
 
 
+@pytest.mark.parametrize("refill", ["next_week", "same_week"])
+def test_ae_slot_refill_decides_whether_a_slot_a_close_frees_is_refilled_the_same_week(refill: str) -> None:
+    """One AE, 23 slots (20 x the specialisation gain), an SQL queue every week, help off.
+
+    At each week's end the AE's open opportunities are its slots less this week's SQLs qualified out
+    (their slot waits for next week); with ``ae_slot_refill = "next_week"`` also less the deals that
+    closed this week. Counted exactly, week by week (the weekly counters of week w sit at index w - 1).
+    """
+    m = run(0, ae_slot_refill=refill, help_efficiency=0.0, **AE_OVERLOAD)
+    ts, d = m.timeseries(), m.series.data
+    slots = int(np.floor(m.aes.capacity[0]))
+    assert slots == 23 and (ts["sql_queue"].iloc[1:] > 0).all()
+    open_opps = ts["opportunities"].to_numpy()[1:]
+    weeks = slice(1, len(ts))
+    qualified_out, closed = d["qualified_out"][weeks], d["opps_closed"][weeks]
+    assert closed.sum() > 50  # deals close: the identity is exercised
+    expected = slots - qualified_out - (closed if refill == "next_week" else 0.0)
+    np.testing.assert_array_equal(open_opps, expected)
+
+
+def test_ae_slot_refill_same_week_lets_fewer_sqls_expire_and_raises_firm_value_where_slots_bind() -> None:
+    """Pods, fixed policies, 260 weeks, 6 paired seeds: their AE slots bind (SQLs expire), and slots
+    refilled the week a close frees them let fewer SQLs expire and raise firm value."""
+    arms = {
+        refill: [run(s, structure="pod", weeks=260, ae_slot_refill=refill).summary() for s in SEEDS]
+        for refill in ("next_week", "same_week")
+    }
+    nxt, same = arms["next_week"], arms["same_week"]
+    assert min(s["sqls_expired"] for s in nxt) > 500
+    assert_positive(np.array([a["sqls_expired"] - b["sqls_expired"] for a, b in zip(nxt, same, strict=True)]))
+    assert_positive(np.array([b["firm_value"] - a["firm_value"] for a, b in zip(nxt, same, strict=True)]))
+
+
+def test_ae_slot_refill_is_neutral_while_slots_never_bind() -> None:
+    """Assembly line, fixed policies, 156 weeks, seed 1: no SQL ever expires, every SQL finds a slot the
+    week it is ready, so when a close frees a slot changes nothing (bit-identical series)."""
+    runs = [run(1, ae_slot_refill=refill) for refill in ("next_week", "same_week")]
+    assert runs[0].summary()["sqls_expired"] == 0
+    pd.testing.assert_frame_equal(runs[0].timeseries(), runs[1].timeseries(), check_exact=True)
+
+
 @pytest.mark.parametrize("params", [{}, AE_OVERLOAD, {**OVERLOAD, "sdr_queue_order": "oldest_first"}])
 def test_funnel_conserves_leads_and_win_rate_of_sqls_is_its_definition(params: dict) -> None:
     """Every MQL is worked, expired or still queued; every SQL is qualified out, closed, expired or still open.
