@@ -36,15 +36,46 @@ class CSM(StaffAgent):
 
     @classmethod
     def take_on(cls, model: GTMModel, rows: np.ndarray) -> None:
-        """The AE -> CSM hand-off (M5): each new customer goes to the least-loaded CSM of its team."""
+        """The AE -> CSM hand-off (M5): the week's new customers are dealt to the CSMs of their team.
+
+        ``csm_assignment = "round_robin"``: round robin over the team's CSMs ordered by book size,
+        smallest first (each gets about the same number of new customers, whatever its book or ramp);
+        ``"balance_load"``: each to the CSM with the fewest customers per hour of this week's capacity
+        (:meth:`balanced_owners`).
+        """
         acc, staff = model.accounts, model.csms
         owners = acc.csm[acc.where(State.CUSTOMER)]
         book = np.bincount(owners[owners >= 0], minlength=staff.n)
+        balance = model.p["csm_assignment"] == "balance_load"
         for team, members in enumerate(staff.teams):
             mine = rows[staff.team_of_pod[acc.pod[rows]] == team]
-            if len(mine):
+            if len(mine) and balance:
+                acc.csm[mine] = cls.balanced_owners(members, book[members], staff.capacity[members], len(mine))
+            elif len(mine):
                 order = members[np.argsort(book[members], kind="stable")]
                 acc.csm[mine] = order[np.arange(len(mine)) % len(order)]
+
+    @staticmethod
+    def balanced_owners(members: np.ndarray, book: np.ndarray, hours: np.ndarray, n: int) -> np.ndarray:
+        """Owners of ``n`` new customers, each given in turn to the CSM whose book per hour would be lowest.
+
+        Greedy water-filling, vectorised: CSM j's load after its t-th new customer is (book_j + t) / hours_j,
+        rising in t, so the n smallest of all these loads are the n greedy choices (ties: lower index first).
+        A CSM with no capacity this week gets none.
+
+        Args:
+            members: the CSMs' agent indices.
+            book: customers each already has.
+            hours: each one's capacity this week (ramping hires: less).
+            n: new customers to deal.
+
+        Returns:
+            ``n`` owners (agent indices), grouped by CSM.
+        """
+        with np.errstate(divide="ignore"):
+            load = (book[:, None] + np.arange(1, n + 1)[None, :]) / hours[:, None]
+        picks = np.argsort(load.ravel(), kind="stable")[:n] // n
+        return np.repeat(members, np.bincount(picks, minlength=len(members)))
 
     @classmethod
     def work_books(cls, model: GTMModel) -> None:

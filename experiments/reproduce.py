@@ -40,6 +40,7 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("sweep_handoff_delay_weeks", {}),
     ("sweep_queue_order", {}),
     ("sweep_ae_slot_refill", {}),
+    ("sweep_csm_assignment", {}),
     ("counterfactual_staffing", {}),
     ("sweep_market_fit_mean", {}),
     ("sweep_prospects_per_week", {}),

@@ -464,6 +464,18 @@ _TABLE = [
         "assumed",
     ),
     _p("capacity", "csm_hours_per_week", 40.0, "hours/week", 1.0, 200.0, "working hours of one CSM", "assumed"),
+    _p(
+        "capacity",
+        "csm_assignment",
+        "round_robin",
+        "",
+        ("round_robin", "balance_load"),
+        None,
+        "how a team's new customers are dealt to its CSMs: round robin, smallest book first (every CSM gets"
+        " the same number whatever its book or ramp), or each to the CSM with the fewest customers per hour"
+        " of this week's capacity",
+        "assumed (both are used; a review found the retention comparison of the structures depends on it)",
+    ),
     # --- M1 targeting -------------------------------------------------------------------
     _p(
         "M1",
