@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 ONBOARDING_WEEKS = 13  # new customers get extra adoption attention this long (assumed)
 ONBOARDING_WEIGHT = 4.0  # ... this many times the adoption hours of a settled customer
 POTENTIAL_SLOPE = 1.2  # value potential = 1 + slope * (fit - 0.5) (assumed)
+BALANCE_CELLS = 1 << 20  # largest (new customers x CSMs) load table dealt in one go (memory bound)
 SAVE_WEIGHT = 4.0  # a customer up for renewal soon gets this many times the renewal hours of another (M14, assumed)
 
 
@@ -39,9 +40,9 @@ class CSM(StaffAgent):
         """The AE -> CSM hand-off (M5): the week's new customers are dealt to the CSMs of their team.
 
         ``csm_assignment = "round_robin"``: round robin over the team's CSMs ordered by book size,
-        smallest first (each gets about the same number of new customers, whatever its book or ramp);
-        ``"balance_load"``: each to the CSM with the fewest customers per hour of this week's capacity
-        (:meth:`balanced_owners`).
+        smallest first (a week's few new customers go to the smallest books, counted in customers,
+        whatever a CSM's ramp); ``"balance_load"``: each to the CSM with the fewest customers per hour
+        of this week's capacity (:meth:`balanced_owners`; a hire in its first week gets none).
         """
         acc, staff = model.accounts, model.csms
         owners = acc.csm[acc.where(State.CUSTOMER)]
@@ -61,7 +62,9 @@ class CSM(StaffAgent):
 
         Greedy water-filling, vectorised: CSM j's load after its t-th new customer is (book_j + t) / hours_j,
         rising in t, so the n smallest of all these loads are the n greedy choices (ties: lower index first).
-        A CSM with no capacity this week gets none.
+        A CSM with no capacity this week gets none, unless no CSM of the team has any (then hours are
+        ignored: the smallest books fill). Large batches go in chunks (greedy is sequential, so chunking
+        gives the same choices) to keep the n x CSMs array small.
 
         Args:
             members: the CSMs' agent indices.
@@ -72,10 +75,16 @@ class CSM(StaffAgent):
         Returns:
             ``n`` owners (agent indices), grouped by CSM.
         """
-        with np.errstate(divide="ignore"):
-            load = (book[:, None] + np.arange(1, n + 1)[None, :]) / hours[:, None]
-        picks = np.argsort(load.ravel(), kind="stable")[:n] // n
-        return np.repeat(members, np.bincount(picks, minlength=len(members)))
+        if not (hours > 0).any():
+            hours = np.ones(len(members))
+        book, counts = book.astype(float), np.zeros(len(members), dtype=np.int64)
+        chunk = max(1, BALANCE_CELLS // len(members))
+        for size in np.diff(np.r_[np.arange(0, n, chunk), n]):
+            with np.errstate(divide="ignore"):
+                load = (book[:, None] + np.arange(1, size + 1)[None, :]) / hours[:, None]
+            got = np.bincount(np.argsort(load.ravel(), kind="stable")[:size] // size, minlength=len(members))
+            book, counts = book + got, counts + got
+        return np.repeat(members, counts)
 
     @classmethod
     def work_books(cls, model: GTMModel) -> None:

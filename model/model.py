@@ -229,8 +229,7 @@ class GTMModel(mesa.Model):
         Marketer.run_campaigns(self)
         self._sdrs_work()
         self._aes_work()
-        if not closes_first:
-            self._close_deals()
+        self._close_deals()  # same_week: only deals opened this week whose cycle already ended (under a week)
         CSM.work_books(self)
         customers.champions(self)
         customers.accrue_week(self)

@@ -471,9 +471,9 @@ _TABLE = [
         "",
         ("round_robin", "balance_load"),
         None,
-        "how a team's new customers are dealt to its CSMs: round robin, smallest book first (every CSM gets"
-        " the same number whatever its book or ramp), or each to the CSM with the fewest customers per hour"
-        " of this week's capacity",
+        "how a team's new customers are dealt to its CSMs: round robin over the CSMs ordered by book size,"
+        " smallest first (fills the smallest books by count, whatever a CSM's ramp), or each to the CSM with"
+        " the fewest customers per hour of this week's capacity (a hire gets none in its first week)",
         "assumed (both are used; a review found the retention comparison of the structures depends on it)",
     ),
     # --- M1 targeting -------------------------------------------------------------------
@@ -1009,7 +1009,7 @@ PLAUSIBLE: dict[str, tuple[float, float, str]] = {
     "cost_sdr_usd_per_year": (80000.0, 120000.0, "assumed (fully loaded OTE)"),
     "cost_ae_usd_per_year": (180000.0, 280000.0, "domain: AE OTE with 50/50 pay mix (ICONIQ), loaded"),
     "cost_csm_usd_per_year": (100000.0, 160000.0, "assumed (fully loaded)"),
-    "program_cost_per_lead_usd": (500.0, 1500.0, "domain: keeps the CAC ratio near ~1.1-1.2 (KBCM)"),
+    "program_cost_per_lead_usd": (500.0, 1500.0, "assumed (meant for KBCM's CAC ratio 1.1-1.2; the model's is lower)"),
     # capacity
     "sdr_leads_per_week": (10.0, 25.0, "assumed"),
     "ae_opportunity_slots": (25.0, 60.0, "assumed"),
