@@ -453,7 +453,15 @@ def test_ae_slot_refill_is_neutral_while_slots_never_bind() -> None:
     pd.testing.assert_frame_equal(runs[0].timeseries(), runs[1].timeseries(), check_exact=True)
 
 
-@pytest.mark.parametrize("params", [{}, AE_OVERLOAD, {**OVERLOAD, "sdr_queue_order": "oldest_first"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        AE_OVERLOAD,
+        {**OVERLOAD, "sdr_queue_order": "oldest_first"},
+        {**AE_OVERLOAD, "ae_slot_refill": "same_week", "cycle_smb_weeks": 1.0},  # two close passes a week, help lent
+    ],
+)
 def test_funnel_conserves_leads_and_win_rate_of_sqls_is_its_definition(params: dict) -> None:
     """Every MQL is worked, expired or still queued; every SQL is qualified out, closed, expired or still open.
 
@@ -466,8 +474,10 @@ def test_funnel_conserves_leads_and_win_rate_of_sqls_is_its_definition(params: d
     assert d["sqls"].sum() == decided + ts["sql_queue"].iloc[-1] + ts["opportunities"].iloc[-1]
     assert s["sqls_expired"] == d["sqls_expired"].sum() and s["leads_expired"] == d["leads_expired"].sum()
     assert s["win_rate_of_sqls"] == pytest.approx(s["new_customers"] / decided, rel=1e-12)
-    if params is AE_OVERLOAD:
+    if params.get("n_aes") == 1:
         assert s["sqls_expired"] > 100  # the AE queue overflowed: the counter is exercised
+    if params.get("ae_slot_refill") == "same_week":
+        assert s["helped_opportunities"] > 0  # lent help worked the queue while closes ran twice a week
 
 
 # ------------------------------------------------------------------ 6. common random numbers
