@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from alignsim.agents import AE, Marketer
-from alignsim.model import GTMModel
+from alignsim.model import GTMModel, customers
 from alignsim.model.mechanisms import ABLATIONS, MECHANISMS
 from alignsim.model.pools import State
 from tests.support import assert_positive, paired, run
@@ -85,6 +85,22 @@ def test_m2_definition_gap_wastes_sdr_capacity() -> None:
     assert_positive(paired("mql_to_sql", {"mql_definition_gap": 0.0}, {"mql_definition_gap": 0.8}))
 
 
+@pytest.mark.parametrize("breadth", [0.2, 0.8])
+def test_m2_engagement_only_share_follows_breadth(breadth: float) -> None:
+    """M2: a marketer at breadth b pulls in engagement-only MQLs at the rate mql_definition_gap x b.
+
+    The junk draw is independent of targeting, so among the marketers' MQLs of one run the share is
+    gap x b in expectation; tolerance 4 binomial SE of the n MQLs (n is 14,000-23,000 here, so
+    4 SE is at most 0.012, while the two breadths' expected shares differ by 0.18). Measured: 0.0600
+    and 0.2389 against 0.06 and 0.24.
+    """
+    m = run(0, policy={("marketer", "breadth"): breadth})
+    acc = m.accounts
+    junk = acc.view("junk")[acc.view("marketer") >= 0]
+    expected = m.p["mql_definition_gap"] * breadth
+    assert abs(junk.mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / len(junk))
+
+
 def test_m2_off_no_engagement_only_leads() -> None:
     assert not run(0, mql_definition_gap=0.0).accounts.view("junk").any()
     assert run(0, mql_definition_gap=0.5).accounts.view("junk").any()
@@ -122,6 +138,26 @@ def test_m5_context_loss_lowers_win_rate() -> None:
     assert_positive(paired("win_rate", {"handoff_context_loss": 0.0}, {"handoff_context_loss": 0.8}))
 
 
+@pytest.mark.parametrize("structure", ["assembly_line", "pod"])
+def test_m5_each_handoff_keeps_its_share_of_context(structure: str) -> None:
+    """M5: every hand-off keeps 1 - loss x (1 - info sharing) of what is known, no more and no less.
+
+    A lead that never became an SQL was handed once (marketing -> SDR), an SQL that did not become a
+    customer twice (SDR -> AE), a customer three times (AE -> CSM; the initial book is set up as if
+    handed the same way), so each row's context is that share to the power of its hand-offs (exact
+    up to rounding).
+    """
+    m = run(0, structure=structure, weeks=52, handoff_context_loss=0.4)
+    keep = 1.0 - 0.4 * (1.0 - m.info_sharing)
+    acc = m.accounts
+    state, context, sql = acc.view("state"), acc.view("context"), np.isfinite(acc.view("sql_week"))
+    customer = np.isin(state, [State.CUSTOMER, State.CHURNED])
+    handoffs = {1: (acc.view("marketer") >= 0) & ~sql, 2: sql & ~customer, 3: customer}
+    for n, rows in handoffs.items():
+        assert rows.sum() > 0
+        np.testing.assert_allclose(context[rows], keep**n, rtol=1e-12)
+
+
 def test_m5_off_context_is_never_lost() -> None:
     m = run(0, handoff_context_loss=0.0)
     new = ~m.accounts.view("initial")
@@ -138,6 +174,16 @@ def test_m6_off_assembly_staff_have_pod_capacity() -> None:
     pods = run(0, weeks=1, structure="pod")
     for role in ("sdr", "ae", "csm"):
         assert np.array_equal(line.roster(role).capacity, pods.roster(role).capacity)
+
+
+def test_m6_pods_get_no_specialisation_gain() -> None:
+    """M6 belongs to the assembly line's specialists: pods' capacity is the same whatever the gain."""
+    plain = run(0, weeks=1, structure="pod", specialisation_gain=0.0)
+    gained = run(0, weeks=1, structure="pod", specialisation_gain=0.5)
+    for role in ("sdr", "ae", "csm"):
+        assert np.array_equal(plain.roster(role).capacity, gained.roster(role).capacity)
+    line = run(0, weeks=1, specialisation_gain=0.5)
+    assert np.all(line.roster("ae").capacity == 1.5 * plain.roster("ae").capacity)
 
 
 def test_m7_leads_decay_while_waiting() -> None:
@@ -340,6 +386,21 @@ def test_m11_off_targeting_noise_stays_constant() -> None:
     assert np.all(Marketer.fit_signal_noise_sd(run(0)) < m.p["targeting_noise_sd"])
 
 
+def test_m11_more_information_sharing_brings_the_feedback_sooner() -> None:
+    """M11: CS outcomes reach marketing feedback_delay_weeks x (1 - information sharing) late.
+
+    On one finished run (104 weeks: renewal outcomes accumulate all along) the marketers' fit-signal
+    noise is read with no information shared and with all of it: all of it sees a year's more
+    outcomes, so every marketer's noise is strictly lower.
+    """
+    m = run(0, weeks=104)
+    noise = {}
+    for share in (0.0, 1.0):
+        m.info_sharing = share
+        noise[share] = Marketer.fit_signal_noise_sd(m)
+    assert np.all(noise[1.0] < noise[0.0])
+
+
 def test_m12_incidents_raise_churn() -> None:
     assert_positive(paired("logo_churn", {"incidents_per_year": 12.0}, {"incidents_per_year": 0.0}))
 
@@ -350,6 +411,28 @@ def test_m12_uninformed_staff_make_it_worse() -> None:
             "logo_churn", {"uninformed_amplifier": 3.0}, {"uninformed_amplifier": 0.0}, base={"incidents_per_year": 8.0}
         )
     )
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 1.0])
+def test_m12_informed_answers_follow_information_sharing(share: float) -> None:
+    """M12: a customer hit by an incident reaches informed staff with probability = information sharing.
+
+    One incident (every week has one at 52 per year) is applied to a finished run's customers with
+    the model's information sharing set to ``share``: each hit customer's damage grows by
+    incident_damage (informed) or by incident_damage x (1 + uninformed_amplifier) (not), nothing
+    else; the share not informed is 1 - ``share`` within 4 binomial SE of the n hits (exact at 0, 1).
+    """
+    m = run(0, weeks=26, incidents_per_year=52.0, incident_reach=1.0)
+    m.info_sharing = share
+    before = m.accounts.incident_damage.copy()
+    customers.incidents(m)
+    rows = m.accounts.where(State.CUSTOMER)
+    delta = m.accounts.incident_damage[rows] - before[rows]
+    plain, worse = m.p["incident_damage"], m.p["incident_damage"] * (1.0 + m.p["uninformed_amplifier"])
+    uninformed = np.isclose(delta, worse)
+    assert np.all(uninformed | np.isclose(delta, plain))
+    expected = 1.0 - share
+    assert abs(uninformed.mean() - expected) <= 4 * np.sqrt(expected * (1 - expected) / len(rows))
 
 
 def test_m12_off_no_incident_damage() -> None:
