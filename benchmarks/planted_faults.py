@@ -90,6 +90,11 @@ FAULTS = (
           _RATE + '        rate = rate * (1.15 if p["structure"] == "pod" else 1.0)\n', "pods: adoption rate x 1.15"),
     Fault("S5", "structure channel", "agents/marketer.py", _KEEP,
           _KEEP + '        keep = keep * (1.1 if p["structure"] == "pod" else 1.0)\n', "pods: marketers keep 10% more"),
+    Fault("S6", "structure channel", "model/customers.py", _TERM,
+          "    theta = theta * (0.85 if m.n_pods > 1 else 1.0)\n" + _TERM,
+          "several pods (not one, as in the structural null test): true churn x 0.85"),
+    Fault("S7", "structure channel", "agents/ae.py", _WIN, _win("0.15 * (model.n_pods > 1)"),
+          "several pods: win log-odds + 0.15"),
     # a hidden KPI channel: the regime acts on outcomes, not only on what agents are paid for
     Fault("K1", "KPI channel", "model/customers.py", _TERM,
           '    theta = theta * (0.9 if p["kpi"] == "shared" else 1.0)\n' + _TERM, "shared: true churn x 0.9"),
