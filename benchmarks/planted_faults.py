@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: the test files that check the model's behaviour (the rest test experiments, CLI, reports and docs)
 MODEL_TESTS = (
     "tests/test_model_core.py",
+    "tests/test_hidden_channels.py",
     "tests/test_model_v2.py",
     "tests/test_mechanisms.py",
     "tests/test_learning_model.py",
@@ -95,6 +96,8 @@ FAULTS = (
           "several pods (not one, as in the structural null test): true churn x 0.85"),
     Fault("S7", "structure channel", "agents/ae.py", _WIN, _win("0.15 * (model.n_pods > 1)"),
           "several pods: win log-odds + 0.15"),
+    Fault("S8", "structure channel", "agents/csm.py", _FREE,
+          _FREE + "        free = free * (1.1 if model.n_pods > 1 else 1.0)\n", "several pods: CSM hours x 1.1"),
     # a hidden KPI channel: the regime acts on outcomes, not only on what agents are paid for
     Fault("K1", "KPI channel", "model/customers.py", _TERM,
           '    theta = theta * (0.9 if p["kpi"] == "shared" else 1.0)\n' + _TERM, "shared: true churn x 0.9"),

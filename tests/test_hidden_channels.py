@@ -1,0 +1,88 @@
+"""The customer and deal formulas are blind to the cell: no hidden structure, pod-count, KPI or learning channel.
+
+Principle 1: structure changes who owns what, who hands off to whom, the queues and the information;
+a KPI regime changes only what agents are paid for. Both act through the organisation wired at set-up
+(teams, pods, information sharing, hand-off delay and context kept, the shared reward's weight) and
+through what the agents then decide. The formulas that turn an account's state into an outcome (churn
+at a renewal, the win odds at a close, the price after a renewal, a week of CSM work on a book)
+therefore read the account, its owner and the parameters, never the cell. The structural null test
+(one pod = the assembly line) cannot see a channel that acts only with several pods, and the KPI null
+tests cannot see one keyed to the pod count; these tests can: they move a pods company's accounts
+(4 pods, shared KPIs, staff learning) into a model of every other cell (one pod, siloed KPIs,
+learning off or paid noise) and require the same outcomes, bit for bit.
+``benchmarks/planted_faults.py`` S6-S8 are the faults they were written for.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+
+import numpy as np
+import pytest
+
+from alignsim.agents import AE, CSM
+from alignsim.model import GTMModel, customers
+from alignsim.model.pools import State
+
+SEED, WEEKS = 4, 78
+OTHER_CELLS = [
+    ("assembly_line", "siloed", "off"),
+    ("assembly_line", "shared", "placebo"),
+    ("pod", "siloed", "off"),  # 4 pods as the reference: the KPI and learning labels alone differ
+]
+
+
+@functools.cache
+def reference() -> GTMModel:
+    """Pods (4), shared KPIs, staff learning from their reward: 78 weeks of accounts in every state."""
+    return GTMModel("pod", "shared", seed=SEED, weeks=WEEKS, n_pods=4, learning="reward").run()
+
+
+def other_cell(structure: str, kpi: str, learning: str) -> GTMModel:
+    """A model of another cell holding a copy of the reference's accounts, week, ARR and series."""
+    ref = reference()
+    m = GTMModel(structure, kpi, seed=SEED, weeks=WEEKS, n_pods=4, learning=learning)
+    m.accounts, m.week, m.arr_usd = copy.deepcopy(ref.accounts), ref.week, ref.arr_usd
+    m.series = copy.deepcopy(ref.series)  # renewals record into it (its per-pod arrays need 4 pods)
+    return m
+
+
+@pytest.mark.parametrize(("structure", "kpi", "learning"), OTHER_CELLS)
+def test_churn_and_win_odds_read_the_account_not_the_cell(structure: str, kpi: str, learning: str) -> None:
+    ref, m = reference(), other_cell(structure, kpi, learning)
+    cust, opp = ref.accounts.where(State.CUSTOMER), ref.accounts.where(State.OPPORTUNITY)
+    assert len(cust) > 1000 and len(opp) > 100
+    np.testing.assert_array_equal(customers.churn_probability(m, cust), customers.churn_probability(ref, cust))
+    np.testing.assert_array_equal(AE.win_logit(m, opp), AE.win_logit(ref, opp))
+
+
+@pytest.mark.parametrize(("structure", "kpi", "learning"), OTHER_CELLS)
+def test_a_renewal_reads_the_account_not_the_cell(structure: str, kpi: str, learning: str) -> None:
+    """Every customer renews this week in both models: the same churn, the same prices after (expansion,
+    contraction and the save's concession), the same renewal counts and dates."""
+    cells = [other_cell("pod", "shared", "reward"), other_cell(structure, kpi, learning)]
+    for m in cells:
+        cust = m.accounts.where(State.CUSTOMER)
+        m.accounts.renewal_week[cust] = float(m.week)
+        customers.renewals(m)
+    a, b = (m.accounts for m in cells)
+    assert (a.view("state") == State.CHURNED).sum() > (reference().accounts.view("state") == State.CHURNED).sum()
+    for column in ("state", "mrr_usd", "renewals", "renewal_week", "churned_week", "save_hours"):
+        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
+    assert cells[0].arr_usd == cells[1].arr_usd
+
+
+@pytest.mark.parametrize(("structure", "kpi", "learning"), OTHER_CELLS)
+def test_a_week_of_csm_work_reads_the_books_not_the_cell(structure: str, kpi: str, learning: str) -> None:
+    """The reference's CSMs work the reference's books for a week inside each model: the same adoption
+    (value realised), relationships and renewal-save hours. The roster is the wiring (who owns which
+    customer, with what hours and policy), so it moves with the accounts."""
+    cells = [other_cell("pod", "shared", "reward"), other_cell(structure, kpi, learning)]
+    for m in cells:
+        m.csms = reference().csms
+        CSM.work_books(m)
+    a, b = (m.accounts for m in cells)
+    assert not np.array_equal(a.view("value_realised"), reference().accounts.view("value_realised"))
+    for column in ("value_realised", "relationship", "save_hours"):
+        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
