@@ -12,6 +12,7 @@ that ``alignsim`` is imported from that copy (not from an installed tree), so a 
     python benchmarks/planted_faults.py --only S1,R7       # some of them
     python benchmarks/planted_faults.py --tests tests      # against the whole suite (slower)
     python benchmarks/planted_faults.py --report benchmarks/planted_faults.json   # the table of the last run
+    python benchmarks/planted_faults.py --report benchmarks/planted_faults.json --update-doc   # into docs/
 
 It prints a Markdown table (fault, what it does, caught by) and writes every result to the JSON file
 atomically. The model test files take about 4 minutes for a fault that survives; a caught fault
@@ -250,13 +251,31 @@ def check(fault: Fault, tests: list[str]) -> dict:
     }
 
 
+DOC = ROOT / "docs" / "VERIFICATION.md"
+MARKERS = ("<!-- planted-faults:start -->\n", "<!-- planted-faults:end -->")
+
+
 def markdown(results: list[dict]) -> str:
+    """The results as a Markdown table, with the count caught."""
     rows = ["| fault | kind | what it does | caught by |", "|---|---|---|---|"]
     for r in results:
         by = f"`{r['caught_by']}`" if r["caught"] else "**not caught**"
         rows.append(f"| {r['id']} | {r['kind']} | {r['what']} | {by} |")
     caught = sum(r["caught"] for r in results)
     return "\n".join(rows) + f"\n\n{caught} of {len(results)} planted faults caught."
+
+
+def doc_block(record: dict) -> str:
+    """The block of docs/VERIFICATION.md between the markers, from a run's record."""
+    head = f"Run at commit `{record['commit'][:7]}` ({record['date']}, Python {record['python']}).\n\n"
+    return MARKERS[0] + head + markdown(record["results"]) + "\n" + MARKERS[1]
+
+
+def update_doc(record: dict) -> None:
+    """Rewrite the results block of docs/VERIFICATION.md from ``record``."""
+    text = DOC.read_text()
+    start, end = text.index(MARKERS[0]), text.index(MARKERS[1]) + len(MARKERS[1])
+    DOC.write_text(text[:start] + doc_block(record) + text[end:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,9 +285,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "planted_faults.json")
     parser.add_argument("--report", type=Path, help="print the table of an earlier run's JSON file and stop")
+    parser.add_argument("--update-doc", action="store_true", help="with --report: write it into docs/VERIFICATION.md")
     args = parser.parse_args(argv)
     if args.report:
-        print(markdown(json.loads(args.report.read_text())["results"]))
+        record = json.loads(args.report.read_text())
+        print(markdown(record["results"]))
+        if args.update_doc:
+            update_doc(record)
         return 0
     wanted = set(filter(None, args.only.split(",")))
     faults = [f for f in FAULTS if not wanted or f.id in wanted]

@@ -52,7 +52,7 @@ def other_cell(structure: str, kpi: str, learning: str) -> GTMModel:
 def test_churn_and_win_odds_read_the_account_not_the_cell(structure: str, kpi: str, learning: str) -> None:
     ref, m = reference(), other_cell(structure, kpi, learning)
     cust, opp = ref.accounts.where(State.CUSTOMER), ref.accounts.where(State.OPPORTUNITY)
-    assert len(cust) > 1000 and len(opp) > 100
+    assert len(cust) > 100 and len(opp) > 10  # enough rows to compare (loose: any model change moves the counts)
     np.testing.assert_array_equal(customers.churn_probability(m, cust), customers.churn_probability(ref, cust))
     np.testing.assert_array_equal(AE.win_logit(m, opp), AE.win_logit(ref, opp))
 
