@@ -186,6 +186,17 @@ def test_m6_pods_get_no_specialisation_gain() -> None:
     assert np.all(line.roster("ae").capacity == 1.5 * plain.roster("ae").capacity)
 
 
+@pytest.mark.parametrize(("structure", "delay"), [("assembly_line", 0.5), ("pod", 0.0)])
+def test_m7_only_the_assembly_line_waits_for_hand_offs(structure: str, delay: float) -> None:
+    """handoff_delay_weeks = 0.5: the assembly line's leads and SQLs wait half a week in routing before
+    the next stage can work them; a pod's are ready when created (its people sit together). Exact."""
+    acc = run(0, weeks=26, structure=structure, handoff_delay_weeks=0.5).accounts
+    lead, sql = acc.view("marketer") >= 0, np.isfinite(acc.view("sql_week"))
+    created = np.where(sql, acc.view("sql_week"), acc.view("created_week"))
+    assert lead.sum() > 0 and sql.sum() > 0
+    np.testing.assert_allclose(acc.view("ready_week")[lead] - created[lead], delay, atol=1e-9)
+
+
 def test_m7_leads_decay_while_waiting() -> None:
     assert_positive(paired("sqls", {"lead_decay_per_week": 0.0}, {"lead_decay_per_week": 2.0}))
 
