@@ -99,6 +99,14 @@ FAULTS = (
           "several pods: win log-odds + 0.15"),
     Fault("S8", "structure channel", "agents/csm.py", _FREE,
           _FREE + "        free = free * (1.1 if model.n_pods > 1 else 1.0)\n", "several pods: CSM hours x 1.1"),
+    Fault("S9", "structure channel", "agents/sdr.py",
+          '        threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]\n',
+          '        threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]\n'
+          "        threshold = threshold * (0.9 if model.n_pods > 1 else 1.0)\n",
+          "several pods: SDRs' bar x 0.9"),
+    Fault("S10", "structure channel", "agents/ae.py", "        acc.expectation[opp] = 1.0 + over\n",
+          "        acc.expectation[opp] = 1.0 + over * (0.8 if model.n_pods > 1 else 1.0)\n",
+          "several pods: AEs over-promise 20% less at the same honesty"),
     # a hidden KPI channel: the regime acts on outcomes, not only on what agents are paid for
     Fault("K1", "KPI channel", "model/customers.py", _TERM,
           '    theta = theta * (0.9 if p["kpi"] == "shared" else 1.0)\n' + _TERM, "shared: true churn x 0.9"),

@@ -4,13 +4,14 @@ Principle 1: structure changes who owns what, who hands off to whom, the queues 
 a KPI regime changes only what agents are paid for. Both act through the organisation wired at set-up
 (teams, pods, information sharing, hand-off delay and context kept, the shared reward's weight) and
 through what the agents then decide. The formulas that turn an account's state into an outcome (churn
-at a renewal, the win odds at a close, the price after a renewal, a week of CSM work on a book)
-therefore read the account, its owner and the parameters, never the cell. The structural null test
-(one pod = the assembly line) cannot see a channel that acts only with several pods, and the KPI null
-tests cannot see one keyed to the pod count; these tests can: they move a pods company's accounts
-(4 pods, shared KPIs, staff learning) into a model of every other cell (one pod, siloed KPIs,
-learning off or paid noise) and require the same outcomes, bit for bit.
-``benchmarks/planted_faults.py`` S6-S8 are the faults they were written for.
+at a renewal, the win odds at a close, the price after a renewal, a week of CSM work on a book, a
+week of SDR and AE queue work) therefore read the account, its owner and the parameters, never the
+cell. The structural null test (one pod = the assembly line) cannot see a channel that acts only
+with several pods, and the KPI null tests cannot see one keyed to the pod count; these tests can:
+they move a pods company's accounts (4 pods, shared KPIs, staff learning) and, for the queue and CSM
+work, its organisation into a model of every other cell (one pod, siloed KPIs, learning off or paid
+noise) and require the same outcomes, bit for bit. ``benchmarks/planted_faults.py`` S6-S10 are the
+faults they were written for.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import functools
 import numpy as np
 import pytest
 
-from alignsim.agents import AE, CSM
+from alignsim.agents import AE, CSM, Marketer
 from alignsim.model import GTMModel, customers
 from alignsim.model.pools import State
 
 SEED, WEEKS = 4, 78
+#: SDRs with room to work every lead of the queue built below (a quarter's leads worked again)
+PARAMS = {"n_pods": 4, "sdr_leads_per_week": 400.0}
 OTHER_CELLS = [
     ("assembly_line", "siloed", "off"),
     ("assembly_line", "shared", "placebo"),
@@ -36,13 +39,13 @@ OTHER_CELLS = [
 @functools.cache
 def reference() -> GTMModel:
     """Pods (4), shared KPIs, staff learning from their reward: 78 weeks of accounts in every state."""
-    return GTMModel("pod", "shared", seed=SEED, weeks=WEEKS, n_pods=4, learning="reward").run()
+    return GTMModel("pod", "shared", seed=SEED, weeks=WEEKS, learning="reward", **PARAMS).run()
 
 
 def other_cell(structure: str, kpi: str, learning: str) -> GTMModel:
     """A model of another cell holding a copy of the reference's accounts, week, ARR and series."""
     ref = reference()
-    m = GTMModel(structure, kpi, seed=SEED, weeks=WEEKS, n_pods=4, learning=learning)
+    m = GTMModel(structure, kpi, seed=SEED, weeks=WEEKS, learning=learning, **PARAMS)
     m.accounts, m.week, m.arr_usd = copy.deepcopy(ref.accounts), ref.week, ref.arr_usd
     m.series = copy.deepcopy(ref.series)  # renewals record into it (its per-pod arrays need 4 pods)
     return m
@@ -85,4 +88,49 @@ def test_a_week_of_csm_work_reads_the_books_not_the_cell(structure: str, kpi: st
     a, b = (m.accounts for m in cells)
     assert not np.array_equal(a.view("value_realised"), reference().accounts.view("value_realised"))
     for column in ("value_realised", "relationship", "save_hours"):
+        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
+
+
+#: the organisation wired at set-up and this week's help, which the funnel's queue work reads
+WIRING = (
+    "marketers", "sdrs", "aes", "csms", "info_sharing", "handoff_keep", "handoff_delay", "world_key",
+    "help_capacity", "ae_help_slots", "ae_trouble", "help_carried_opportunities",
+)  # fmt: skip
+
+
+def requeue_last_quarters_leads(m: GTMModel) -> None:
+    """Put the leads SDRs decided on in the last 13 weeks (and did not see become opportunities) back in
+    the queue, ready now: some 1,500 SDR decisions to compare instead of a week's ~150."""
+    acc = m.accounts
+    state = acc.view("state")
+    again = np.flatnonzero(
+        (acc.view("touch_week") >= m.week - 13) & np.isin(state, [State.DISQUALIFIED, State.SQL, State.EXPIRED])
+    )
+    acc.state[again], acc.ready_week[again], acc.sdr[again] = State.LEAD, float(m.week), -1
+    acc.sql_week[again] = acc.touch_week[again] = np.nan
+    acc.context[again] = m.handoff_keep  # as handed by marketing
+    acc.intent[again] = acc.intent_created[again]
+    assert len(again) > 1000
+
+
+@pytest.mark.parametrize(("structure", "kpi", "learning"), OTHER_CELLS)
+def test_a_week_of_queue_work_reads_the_queues_not_the_cell(structure: str, kpi: str, learning: str) -> None:
+    """The reference's organisation (its rosters, hand-off wiring and this week's help) works a week of
+    the reference's SDR and AE queues (this week's new MQLs and the last quarter's leads again) inside
+    each model, then closes and onboards the week's deals: every account column ends the same, bit for bit."""
+    cells = [other_cell("pod", "shared", "reward"), other_cell(structure, kpi, learning)]
+    Marketer.run_campaigns(cells[0])  # this week's MQLs, created once (the marketers read pod-level feedback)
+    requeue_last_quarters_leads(cells[0])
+    cells[1].accounts = copy.deepcopy(cells[0].accounts)
+    for m in cells:
+        for name in WIRING:
+            setattr(m, name, getattr(reference(), name))
+        m._sdrs_work()
+        m._aes_work()
+        m._close_deals()
+    a, b = (m.accounts for m in cells)
+    assert not np.array_equal(a.view("state"), reference().accounts.view("state"))
+    for column in ("state", "sdr", "ae", "csm", "intent", "sql_week", "opp_end_week", "discount", "expectation"):
+        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
+    for column in ("contract_weeks", "multi_year", "mrr_usd", "context", "acquired_week", "ready_week"):
         np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
