@@ -3,7 +3,7 @@
 Every fault below is a small edit of the committed model code of the kind a reviewer plants to test a
 test suite (principle 7 of the brief; issue 10, item 6): a hidden structure or KPI channel on an
 outcome, a reward paid to the wrong agent, a decision variable that no longer acts, and a few broken
-economics. For each fault the script exports ``HEAD`` into a temporary folder (``git archive``),
+economics. For each fault the script exports ``HEAD`` (or ``--rev``) into a temporary folder (``git archive``),
 applies the edit (the text it replaces must occur exactly once), and runs the model's test files
 there with ``pytest -x``; a fault is *caught* if any test fails. A first test in each copy checks
 that ``alignsim`` is imported from that copy (not from an installed tree), so a survivor is a real one.
@@ -11,6 +11,7 @@ that ``alignsim`` is imported from that copy (not from an installed tree), so a 
     python benchmarks/planted_faults.py                    # every fault, 2 workers -> planted_faults.json
     python benchmarks/planted_faults.py --only S1,R7       # some of them
     python benchmarks/planted_faults.py --tests tests      # against the whole suite (slower)
+    python benchmarks/planted_faults.py --only S9 --rev dcb06af --out /tmp/old.json   # an older suite
     python benchmarks/planted_faults.py --report benchmarks/planted_faults.json   # the table of the last run
     python benchmarks/planted_faults.py --report benchmarks/planted_faults.json --update-doc   # into docs/
 
@@ -212,9 +213,9 @@ FAULTS = (
 )  # fmt: skip
 
 
-def _copy(fault: Fault, where: Path) -> Path:
-    """HEAD exported to ``where``, with the fault applied and alignsim importable from the copy only."""
-    subprocess.run(f"git -C {ROOT} archive HEAD | tar -x -C {where}", shell=True, check=True)
+def _copy(fault: Fault, where: Path, rev: str) -> Path:
+    """Commit ``rev`` exported to ``where``, with the fault applied and alignsim importable from the copy only."""
+    subprocess.run(f"git -C {ROOT} archive {rev} | tar -x -C {where}", shell=True, check=True)
     path = where / fault.file
     text = path.read_text()
     if text.count(fault.old) != 1:
@@ -236,10 +237,11 @@ def _copy(fault: Fault, where: Path) -> Path:
     return where
 
 
-def check(fault: Fault, tests: list[str]) -> dict:
-    """Run ``tests`` against the model with ``fault`` planted; caught = some test failed."""
+def check(fault: Fault, tests: list[str], rev: str = "HEAD") -> dict:
+    """Run ``tests`` of commit ``rev`` against its model with ``fault`` planted; caught = some test failed."""
     with tempfile.TemporaryDirectory(prefix=f"fault-{fault.id}-") as tmp:
-        where = _copy(fault, Path(tmp))
+        where = _copy(fault, Path(tmp), rev)
+        tests = [t for t in tests if (where / t).exists()]  # an older commit may lack some test files
         env = {**os.environ, "PYTHONPATH": f"{where / '_pkg'}{os.pathsep}{where}"}
         cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
         start = time.perf_counter()
@@ -291,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated fault ids (default: all)")
     parser.add_argument("--tests", default=",".join(MODEL_TESTS), help="comma-separated test paths")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rev", default="HEAD", help="the commit whose model and tests are checked (default HEAD)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "planted_faults.json")
     parser.add_argument("--report", type=Path, help="print the table of an earlier run's JSON file and stop")
     parser.add_argument("--update-doc", action="store_true", help="with --report: write it into docs/VERIFICATION.md")
@@ -309,9 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     tests = args.tests.split(",")
     with ThreadPoolExecutor(args.workers) as pool:
-        results = list(pool.map(lambda f: check(f, tests), faults))
+        results = list(pool.map(lambda f: check(f, tests, args.rev), faults))
     commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+        ["git", "-C", str(ROOT), "rev-parse", args.rev], capture_output=True, text=True
     ).stdout.strip()
     date = datetime.now(UTC).isoformat(timespec="seconds")
     record = {"commit": commit, "date": date, "python": sys.version.split()[0], "tests": tests, "results": results}
