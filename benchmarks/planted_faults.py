@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alignsim.experiments.fileio import atomic_write_text
+
 ROOT = Path(__file__).resolve().parent.parent
 #: the test files that check the model's behaviour (the rest test experiments, CLI, reports and docs)
 MODEL_TESTS = (
@@ -285,7 +287,7 @@ def update_doc(record: dict) -> None:
     """Rewrite the results block of docs/VERIFICATION.md from ``record``."""
     text = DOC.read_text()
     start, end = text.index(MARKERS[0]), text.index(MARKERS[1]) + len(MARKERS[1])
-    DOC.write_text(text[:start] + doc_block(record) + text[end:])
+    atomic_write_text(DOC, text[:start] + doc_block(record) + text[end:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,16 +313,15 @@ def main(argv: list[str] | None = None) -> int:
             f"--only: unknown fault ids {sorted(wanted - {f.id for f in faults})}; known: {[f.id for f in FAULTS]}"
         )
     tests = args.tests.split(",")
-    with ThreadPoolExecutor(args.workers) as pool:
-        results = list(pool.map(lambda f: check(f, tests, args.rev), faults))
+    # one commit for every copy and the record, even if HEAD moves while the faults run
     commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", args.rev], capture_output=True, text=True
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", args.rev], capture_output=True, text=True, check=True
     ).stdout.strip()
+    with ThreadPoolExecutor(args.workers) as pool:
+        results = list(pool.map(lambda f: check(f, tests, commit), faults))
     date = datetime.now(UTC).isoformat(timespec="seconds")
     record = {"commit": commit, "date": date, "python": sys.version.split()[0], "tests": tests, "results": results}
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, args.out)
+    atomic_write_text(args.out, json.dumps(record, indent=1) + "\n")
     print(markdown(results))
     return 0
 
