@@ -34,3 +34,12 @@ def assert_positive(diffs: np.ndarray, z: float = 2.0) -> None:
     """
     se = diffs.std(ddof=1) / np.sqrt(len(diffs))
     assert diffs.mean() > z * se, f"mean difference {diffs.mean():.4g} not > {z} x SE {se:.4g}: {diffs}"
+
+
+def assert_share_near(flags: np.ndarray, expected: float, z: float = 4.0) -> None:
+    """The share of True in ``flags`` is ``expected`` within ``z`` binomial SE (sqrt(p (1 - p) / n), p expected).
+
+    Where ``expected`` is 0 or 1 the SE is 0 and the share must be exact.
+    """
+    diff, se = abs(flags.mean() - expected), np.sqrt(expected * (1 - expected) / len(flags))
+    assert diff < z * se or diff == se == 0.0, f"share {flags.mean():.4g} not within {z} x SE {se:.4g} of {expected}"

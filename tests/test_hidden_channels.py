@@ -24,7 +24,7 @@ import pytest
 
 from alignsim.agents import AE, CSM, Marketer
 from alignsim.model import GTMModel, customers
-from alignsim.model.pools import State
+from alignsim.model.pools import AccountPool, State
 
 SEED, WEEKS = 4, 78
 #: SDRs with room to work every lead of the queue built below (a quarter's leads worked again)
@@ -51,6 +51,16 @@ def other_cell(structure: str, kpi: str, learning: str) -> GTMModel:
     return m
 
 
+def reference_and(structure: str, kpi: str, learning: str) -> list[GTMModel]:
+    """A copy of the reference in its own cell, and one in another cell, each with its own copy of the accounts."""
+    return [other_cell("pod", "shared", "reward"), other_cell(structure, kpi, learning)]
+
+
+def assert_same_columns(a: AccountPool, b: AccountPool, columns: tuple[str, ...]) -> None:
+    for column in columns:
+        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
+
+
 @pytest.mark.parametrize(("structure", "kpi", "learning"), OTHER_CELLS)
 def test_churn_and_win_odds_read_the_account_not_the_cell(structure: str, kpi: str, learning: str) -> None:
     ref, m = reference(), other_cell(structure, kpi, learning)
@@ -64,15 +74,14 @@ def test_churn_and_win_odds_read_the_account_not_the_cell(structure: str, kpi: s
 def test_a_renewal_reads_the_account_not_the_cell(structure: str, kpi: str, learning: str) -> None:
     """Every customer renews this week in both models: the same churn, the same prices after (expansion,
     contraction and the save's concession), the same renewal counts and dates."""
-    cells = [other_cell("pod", "shared", "reward"), other_cell(structure, kpi, learning)]
+    cells = reference_and(structure, kpi, learning)
     for m in cells:
         cust = m.accounts.where(State.CUSTOMER)
         m.accounts.renewal_week[cust] = float(m.week)
         customers.renewals(m)
     a, b = (m.accounts for m in cells)
     assert (a.view("state") == State.CHURNED).sum() > (reference().accounts.view("state") == State.CHURNED).sum()
-    for column in ("state", "mrr_usd", "renewals", "renewal_week", "churned_week", "save_hours"):
-        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
+    assert_same_columns(a, b, ("state", "mrr_usd", "renewals", "renewal_week", "churned_week", "save_hours"))
     assert cells[0].arr_usd == cells[1].arr_usd
 
 
@@ -81,20 +90,26 @@ def test_a_week_of_csm_work_reads_the_books_not_the_cell(structure: str, kpi: st
     """The reference's CSMs work the reference's books for a week inside each model: the same adoption
     (value realised), relationships and renewal-save hours. The roster is the wiring (who owns which
     customer, with what hours and policy), so it moves with the accounts."""
-    cells = [other_cell("pod", "shared", "reward"), other_cell(structure, kpi, learning)]
+    cells = reference_and(structure, kpi, learning)
     for m in cells:
         m.csms = reference().csms
         CSM.work_books(m)
     a, b = (m.accounts for m in cells)
     assert not np.array_equal(a.view("value_realised"), reference().accounts.view("value_realised"))
-    for column in ("value_realised", "relationship", "save_hours"):
-        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
+    assert_same_columns(a, b, ("value_realised", "relationship", "save_hours"))
 
 
 #: the organisation wired at set-up and this week's help, which the funnel's queue work reads
 WIRING = (
     "marketers", "sdrs", "aes", "csms", "info_sharing", "handoff_keep", "handoff_delay", "world_key",
     "help_capacity", "ae_help_slots", "ae_trouble", "help_carried_opportunities",
+)  # fmt: skip
+
+
+#: what SDR and AE queue work, closing and onboarding write
+QUEUE_COLUMNS = (
+    "state", "sdr", "ae", "csm", "intent", "sql_week", "opp_end_week", "discount", "expectation",
+    "contract_weeks", "multi_year", "mrr_usd", "context", "acquired_week", "ready_week",
 )  # fmt: skip
 
 
@@ -118,7 +133,7 @@ def test_a_week_of_queue_work_reads_the_queues_not_the_cell(structure: str, kpi:
     """The reference's organisation (its rosters, hand-off wiring and this week's help) works a week of
     the reference's SDR and AE queues (this week's new MQLs and the last quarter's leads again) inside
     each model, then closes and onboards the week's deals: every account column ends the same, bit for bit."""
-    cells = [other_cell("pod", "shared", "reward"), other_cell(structure, kpi, learning)]
+    cells = reference_and(structure, kpi, learning)
     Marketer.run_campaigns(cells[0])  # this week's MQLs, created once (the marketers read pod-level feedback)
     requeue_last_quarters_leads(cells[0])
     cells[1].accounts = copy.deepcopy(cells[0].accounts)
@@ -130,7 +145,4 @@ def test_a_week_of_queue_work_reads_the_queues_not_the_cell(structure: str, kpi:
         m._close_deals()
     a, b = (m.accounts for m in cells)
     assert not np.array_equal(a.view("state"), reference().accounts.view("state"))
-    for column in ("state", "sdr", "ae", "csm", "intent", "sql_week", "opp_end_week", "discount", "expectation"):
-        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
-    for column in ("contract_weeks", "multi_year", "mrr_usd", "context", "acquired_week", "ready_week"):
-        np.testing.assert_array_equal(a.view(column), b.view(column), err_msg=column)
+    assert_same_columns(a, b, QUEUE_COLUMNS)

@@ -19,7 +19,7 @@ from alignsim.agents import AE, Marketer
 from alignsim.model import GTMModel, customers
 from alignsim.model.mechanisms import ABLATIONS, MECHANISMS
 from alignsim.model.pools import State
-from tests.support import assert_positive, paired, run
+from tests.support import assert_positive, assert_share_near, paired, run
 
 SDR_T = ("sdr", "qualification_threshold")
 HONESTY, DISCOUNT = ("ae", "honesty"), ("ae", "discount")
@@ -97,8 +97,7 @@ def test_m2_engagement_only_share_follows_breadth(breadth: float) -> None:
     m = run(0, policy={("marketer", "breadth"): breadth})
     acc = m.accounts
     junk = acc.view("junk")[acc.view("marketer") >= 0]
-    expected = m.p["mql_definition_gap"] * breadth
-    assert abs(junk.mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / len(junk))
+    assert_share_near(junk, m.p["mql_definition_gap"] * breadth)
 
 
 def test_m2_off_no_engagement_only_leads() -> None:
@@ -442,8 +441,7 @@ def test_m12_informed_answers_follow_information_sharing(share: float) -> None:
     plain, worse = m.p["incident_damage"], m.p["incident_damage"] * (1.0 + m.p["uninformed_amplifier"])
     uninformed = np.isclose(delta, worse)
     assert np.all(uninformed | np.isclose(delta, plain))
-    expected = 1.0 - share
-    assert abs(uninformed.mean() - expected) <= 4 * np.sqrt(expected * (1 - expected) / len(rows))
+    assert_share_near(uninformed, 1.0 - share)
 
 
 def test_m12_off_no_incident_damage() -> None:
