@@ -50,9 +50,11 @@ class CSM(StaffAgent):
         balance = model.p["csm_assignment"] == "balance_load"
         for team, members in enumerate(staff.teams):
             mine = rows[staff.team_of_pod[acc.pod[rows]] == team]
-            if len(mine) and balance:
+            if not len(mine):
+                continue
+            if balance:
                 acc.csm[mine] = cls.balanced_owners(members, book[members], staff.capacity[members], len(mine))
-            elif len(mine):
+            else:
                 order = members[np.argsort(book[members], kind="stable")]
                 acc.csm[mine] = order[np.arange(len(mine)) % len(order)]
 

@@ -84,10 +84,8 @@ class Marketer(StaffAgent):
         """M11: each marketer's fit-signal noise, sharpened by the renewal outcomes it has seen."""
         p = model.p
         delay = p["feedback_delay_weeks"] * (1.0 - model.info_sharing)
-        seen = model.series.outcomes_seen(model.week - delay)
-        if p["structure"] == "assembly_line":
-            seen = np.full(model.n_pods, seen.sum())
-        seen = seen[model.marketers.pod]
+        # outcomes seen per pod (the assembly line is one pod): marketers learn from their own team's renewals
+        seen = model.series.outcomes_seen(model.week - delay)[model.marketers.pod]
         return p["targeting_noise_sd"] / np.sqrt(1.0 + p["feedback_learning"] * seen / 100.0)
 
     @classmethod
