@@ -233,7 +233,7 @@ def _copy(fault: Fault, where: Path, rev: str) -> Path:
     (where / "tests" / "test_000_imported_from_copy.py").write_text(
         "import alignsim.agents.ae\nimport alignsim.model.customers\n\n\n"
         "def test_alignsim_is_imported_from_this_copy():\n"
-        f"    for module in (alignsim.agents.ae, alignsim.model.customers):\n"
+        "    for module in (alignsim.agents.ae, alignsim.model.customers):\n"
         f"        assert module.__file__.startswith({str(where)!r}), module.__file__\n"
     )
     return where
