@@ -35,6 +35,7 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("global_morris", {}),
     ("structure_x_kpi", {}),
     ("structure_x_kpi_10y", {}),
+    ("sweep_status_quo_weeks", {}),
     ("ablation", {}),
     ("sweep_handoff_context_loss", {}),
     ("sweep_handoff_delay_weeks", {}),
