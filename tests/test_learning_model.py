@@ -543,3 +543,24 @@ def test_the_status_quo_never_reads_pod_or_shared_reward_parameters() -> None:
     for role, policy in reference.items():
         learner = cell.roster(role).learner
         assert np.allclose(learner.policy.mean(axis=0), list(policy.values()), rtol=0, atol=1e-12), role
+
+
+@pytest.mark.parametrize("learning", ["reward", "off"])
+def test_the_status_quo_length_reaches_a_cell_only_through_its_start_policies(monkeypatch, learning: str) -> None:
+    """``status_quo_weeks`` changes a cell only by the policies it inherits (results/sweep_status_quo_weeks).
+
+    The README reads that sweep as "the same company at week 0, only the inherited policies differ".
+    A cell whose status quo learned 52 weeks, handed the policies of a 26-week status quo, must be
+    bit-identical to the cell whose status quo learned 26 weeks: any other channel from the length of
+    the status quo into the cell fails here. The control: with its own status quo the cell differs.
+    """
+    from alignsim.model import model as model_module
+
+    cell = {"structure": "pod", "kpi": "siloed", "seed": 5, "weeks": 52, "learning": learning}
+    short = GTMModel(status_quo_weeks=26, **cell)
+    inherited = model_module.status_quo_policies(short.seed, short.p)
+    short.run()
+    longer = GTMModel(status_quo_weeks=52, **cell).run()
+    assert longer.summary()["policy_marketer_breadth"] != short.summary()["policy_marketer_breadth"]
+    monkeypatch.setattr(model_module, "status_quo_policies", lambda seed, params: inherited)
+    assert_identical(short, GTMModel(status_quo_weeks=52, **cell).run())
