@@ -5,12 +5,12 @@ a KPI regime changes only what agents are paid for. Both act through the organis
 (teams, pods, information sharing, hand-off delay and context kept, the shared reward's weight) and
 through what the agents then decide. The formulas that turn an account's state into an outcome (churn
 at a renewal, the win odds at a close, the price after a renewal, a week of CSM work on a book, a
-week of SDR and AE queue work) therefore read the account, its owner and the parameters, never the
-cell. The structural null test (one pod = the assembly line) cannot see a channel that acts only
+week of SDR and AE queue work, a week of campaigns) therefore read the account, its owner and the
+parameters, never the cell. The structural null test (one pod = the assembly line) cannot see a channel that acts only
 with several pods, and the KPI null tests cannot see one keyed to the pod count; these tests can:
 they move a pods company's accounts (4 pods, shared KPIs, staff learning) and, for the queue and CSM
 work, its organisation into a model of every other cell (one pod, siloed KPIs, learning off or paid
-noise) and require the same outcomes, bit for bit. ``benchmarks/planted_faults.py`` S6-S10 are the
+noise) and require the same outcomes, bit for bit. ``benchmarks/planted_faults.py`` S6-S11 are the
 faults they were written for.
 """
 
@@ -146,3 +146,32 @@ def test_a_week_of_queue_work_reads_the_queues_not_the_cell(structure: str, kpi:
     a, b = (m.accounts for m in cells)
     assert not np.array_equal(a.view("state"), reference().accounts.view("state"))
     assert_same_columns(a, b, QUEUE_COLUMNS)
+
+
+#: what a week of campaigns writes into the rows it adds
+CAMPAIGN_COLUMNS = (
+    "key", "state", "fit", "intent", "intent_created", "theta", "segment", "pod", "marketer",
+    "created_week", "ready_week", "context", "junk",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("structure", "kpi", "learning"), OTHER_CELLS)
+def test_a_week_of_campaigns_reads_the_market_and_the_wiring_not_the_cell(
+    structure: str, kpi: str, learning: str
+) -> None:
+    """The reference's marketers (their reach, targeting policy and pods) run a week of campaigns on the
+    same week of the market inside each model, reading the reference's CS feedback per pod (M11, in the
+    copied series): the same MQLs, bit for bit. The market is each model's own stream of the same seed;
+    a channel from the structure, the pod count, the KPI or the learning mode into targeting, junk leads
+    or the hand-off fields fails here."""
+    cells = reference_and(structure, kpi, learning)
+    before = cells[0].accounts.n
+    assert cells[1].accounts.n == before
+    for m in cells:
+        for name in WIRING:
+            setattr(m, name, getattr(reference(), name))
+        Marketer.run_campaigns(m)
+    a, b = (m.accounts for m in cells)
+    assert a.n - before > 100  # a week's MQLs to compare
+    assert a.n == b.n
+    assert_same_columns(a, b, CAMPAIGN_COLUMNS)
