@@ -110,8 +110,8 @@ FAULTS = (
     Fault("S10", "structure channel", "agents/ae.py", "        acc.expectation[opp] = 1.0 + over\n",
           "        acc.expectation[opp] = 1.0 + over * (0.8 if model.n_pods > 1 else 1.0)\n",
           "several pods: AEs over-promise 20% less at the same honesty"),
-    Fault("S11", "structure channel", "agents/marketer.py", "        keep = keep * (1.0 - staff.lending)\n",
-          "        keep = keep * (1.0 - staff.lending)\n        keep = keep * (1.1 if model.n_pods > 1 else 1.0)\n",
+    Fault("S11", "structure channel", "agents/marketer.py", _KEEP,
+          _KEEP + "        keep = keep * (1.1 if model.n_pods > 1 else 1.0)\n",
           "several pods: marketers keep 10% more of the prospects they reach"),
     # a hidden KPI channel: the regime acts on outcomes, not only on what agents are paid for
     Fault("K1", "KPI channel", "model/customers.py", _TERM,

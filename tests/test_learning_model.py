@@ -18,7 +18,8 @@ Covers, with the model (the learner alone is tested in tests/test_policy_learnin
 6. ``learning="off"`` from the role defaults is ``adaptive=False`` bit for bit.
 
 Every run starts from the role defaults (``start_policy="default"``): what is tested is the
-mechanics of rewards and learning, not the reorganisation experiment.
+mechanics of rewards and learning, not the reorganisation experiment; the last two tests, about
+the status quo itself, are the exceptions.
 
 Statistical tolerances. Direction claims (section 3) compare paired runs (the same seed is the same
 market: common random numbers) over 4 seeds and require the mean paired difference to exceed
@@ -545,22 +546,29 @@ def test_the_status_quo_never_reads_pod_or_shared_reward_parameters() -> None:
         assert np.allclose(learner.policy.mean(axis=0), list(policy.values()), rtol=0, atol=1e-12), role
 
 
-@pytest.mark.parametrize("learning", ["reward", "off"])
-def test_the_status_quo_length_reaches_a_cell_only_through_its_start_policies(monkeypatch, learning: str) -> None:
+@pytest.mark.parametrize(
+    ("structure", "kpi", "learning"),
+    [("pod", "siloed", "reward"), ("pod", "siloed", "placebo"), ("assembly_line", "shared", "off")],
+)
+def test_the_status_quo_length_reaches_a_cell_only_through_its_start_policies(
+    monkeypatch, structure: str, kpi: str, learning: str
+) -> None:
     """``status_quo_weeks`` changes a cell only by the policies it inherits (results/sweep_status_quo_weeks).
 
     The README reads that sweep as "the same company at week 0, only the inherited policies differ".
-    A cell whose status quo learned 52 weeks, handed the policies of a 26-week status quo, must be
-    bit-identical to the cell whose status quo learned 26 weeks: any other channel from the length of
-    the status quo into the cell fails here. The control: with its own status quo the cell differs.
+    A cell whose status quo learned 300 weeks (past the market's shared chunks, so its stream goes on
+    from a copy), handed the policies of a 26-week status quo, must be bit-identical to the cell whose
+    status quo learned 26 weeks, in the cells the sweep's contrasts rest on (reward, the placebo
+    baseline, the fixed policy). A channel from the length of the status quo into these cells fails
+    here. The control: with its own status quo the cell differs.
     """
     from alignsim.model import model as model_module
 
-    cell = {"structure": "pod", "kpi": "siloed", "seed": 5, "weeks": 52, "learning": learning}
+    cell = {"structure": structure, "kpi": kpi, "seed": 5, "weeks": 52, "learning": learning}
     short = GTMModel(status_quo_weeks=26, **cell)
     inherited = model_module.status_quo_policies(short.seed, short.p)
     short.run()
-    longer = GTMModel(status_quo_weeks=52, **cell).run()
+    longer = GTMModel(status_quo_weeks=300, **cell).run()
     assert longer.summary()["policy_marketer_breadth"] != short.summary()["policy_marketer_breadth"]
     monkeypatch.setattr(model_module, "status_quo_policies", lambda seed, params: inherited)
-    assert_identical(short, GTMModel(status_quo_weeks=52, **cell).run())
+    assert_identical(short, GTMModel(status_quo_weeks=300, **cell).run())
