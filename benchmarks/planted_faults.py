@@ -113,6 +113,10 @@ FAULTS = (
     Fault("S11", "structure channel", "agents/marketer.py", _KEEP,
           _KEEP + "        keep = keep * (1.1 if model.n_pods > 1 else 1.0)\n",
           "several pods: marketers keep 10% more of the prospects they reach"),
+    Fault("S12", "structure channel", "model/market.py",
+          '            theta=rng.beta(p["churn_alpha"], p["churn_beta"], n),\n',
+          '            theta=rng.beta(p["churn_alpha"], p["churn_beta"], n) * (0.9 if p["structure"] == "pod" else 1.0),\n',
+          "pods: the market draws prospects with 10% lower churn propensity"),
     # a hidden KPI channel: the regime acts on outcomes, not only on what agents are paid for
     Fault("K1", "KPI channel", "model/customers.py", _TERM,
           '    theta = theta * (0.9 if p["kpi"] == "shared" else 1.0)\n' + _TERM, "shared: true churn x 0.9"),

@@ -11,9 +11,10 @@ channel that acts only with several pods, and the KPI null tests cannot see one 
 count; these tests can: they move a pods company's accounts (4 pods, shared KPIs, staff learning)
 and, for the queue, CSM and campaign work, its organisation into a model of every other cell (one
 pod, siloed KPIs, learning off or paid noise) and require the same outcomes, bit for bit.
-``benchmarks/planted_faults.py`` S6-S11 are the faults they were written for. Not covered: a channel
-keyed to the transplanted organisation itself (its team count, say), and the market's own draws,
-which every model of one seed reads from one per-process store.
+The market's draws are compared from each model's own streams, drawn privately: every model of one
+seed otherwise reads the chunks the first one drew from a per-process store, which would hide a
+channel there. ``benchmarks/planted_faults.py`` S6-S12 are the faults they were written for. Not
+covered: a channel keyed to the transplanted organisation itself (its team count, say).
 """
 
 from __future__ import annotations
@@ -181,3 +182,23 @@ def test_a_week_of_campaigns_reads_the_market_and_the_wiring_not_the_cell(
     assert_same_columns(a, b, CAMPAIGN_COLUMNS)
     assert cells[0].tally == cells[1].tally
     assert cells[0].tally["reached"] > cells[0].tally["mqls"] > 100
+
+
+@pytest.mark.parametrize(("structure", "kpi", "learning"), OTHER_CELLS)
+def test_the_market_reads_the_seed_not_the_cell(structure: str, kpi: str, learning: str) -> None:
+    """Each model's own market streams, drawn privately (no per-process store), give every cell the same
+    prospects: a channel from the structure, the pod count, the KPI or the learning mode into the
+    market's draws fails here. (The store would hide one: every model of a seed reads the chunks the
+    first one drew, which is also why the structural null test cannot see such a channel.)"""
+    from alignsim.model import market
+
+    def private_weeks(m: GTMModel) -> list[market.Prospects]:
+        stream = market.MarketStream([market._copy(rng) for rng in m.market.rngs], m.p, share=None)
+        return [stream.week(week, 2.5) for week in range(0, 30, 3)]  # three blocks, across chunk boundaries
+
+    ref = private_weeks(GTMModel("pod", "shared", seed=SEED, weeks=WEEKS, learning="reward", **PARAMS))
+    other = private_weeks(GTMModel(structure, kpi, seed=SEED, weeks=WEEKS, learning=learning, n_pods=1))
+    assert sum(len(week.key) for week in ref) > 1000
+    for a, b in zip(ref, other, strict=True):
+        for column, values in vars(a).items():
+            np.testing.assert_array_equal(values, getattr(b, column), err_msg=column)
