@@ -30,7 +30,7 @@ import pandas as pd
 from alignsim.experiments import stats
 from alignsim.experiments.fileio import atomic_write_files
 from alignsim.experiments.metrics import DECISION, HEADLINE, TEAM_KPIS, TS_HEADLINE
-from alignsim.experiments.palette import BAND_CI, cell_color, cell_label
+from alignsim.experiments.palette import BAND_CI, LEARNING_STYLES, cell_color, cell_label
 from alignsim.experiments.report import cell_labels
 from alignsim.experiments.store import TIMESERIES
 from alignsim.experiments.tables import EXACT_FLOATS, LEARNING, REWARD, Experiment, two_by_two
@@ -359,8 +359,9 @@ def chart_sweep(exp: Experiment) -> list[Path]:
             cis = [stats.mean_ci(exp.values(c, metric).to_numpy()) for c in cells]
             xs = [exp.cells[c][factor] for c in cells]
             full = {**_base_question(exp), **context}
-            color = cell_color(full, g)
-            ax.plot(xs, [c.mean for c in cis], marker="o", color=color, label=cell_words(cell_label(full)), lw=1.6)
+            color, style = cell_color(full, g), LEARNING_STYLES.get(full.get(LEARNING), "-")
+            label = cell_words(cell_label(full))
+            ax.plot(xs, [c.mean for c in cis], marker="o", color=color, ls=style, label=label, lw=1.6)
             ax.fill_between(xs, [c.ci_low for c in cis], [c.ci_high for c in cis], color=color, alpha=0.2, lw=0)
         ax.set_xlabel(_param_label(factor))
         ax.set_ylabel(axis_label(metric))

@@ -13,6 +13,8 @@ CELL_COLORS = {
 STRUCTURE_COLORS = {"assembly_line": "#E69F00", "pod": "#0072B2"}
 KPI_COLORS = {"siloed": "#999999", "shared": "#009E73", "blend": "#CC79A7"}
 OTHER_COLORS = ("#009E73", "#CC79A7", "#F0E442", "#000000", "#999999")
+#: line style of a learning mode in charts that show several (reward solid, the baselines broken)
+LEARNING_STYLES = {"reward": "-", "placebo": "--", "off": ":"}
 BAND_CI = "95% CI of mean"
 BAND_SPREAD = "10-90% spread"
 
