@@ -45,6 +45,7 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("counterfactual_staffing", {}),
     ("sweep_market_fit_mean", {}),
     ("sweep_prospects_per_week", {}),
+    ("sweep_market_headroom", {}),
     ("sweep_n_pods", {}),
     ("sweep_sales_cycle_scale", {}),
     ("sweep_shared_kpi_weight", {}),
