@@ -46,6 +46,7 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("sweep_market_fit_mean", {}),
     ("sweep_prospects_per_week", {}),
     ("sweep_market_headroom", {}),
+    ("sweep_market_headroom_10y", {}),
     ("sweep_n_pods", {}),
     ("sweep_sales_cycle_scale", {}),
     ("sweep_shared_kpi_weight", {}),
