@@ -109,6 +109,12 @@ WIRING = (
 )  # fmt: skip
 
 
+def wire_like_reference(m: GTMModel) -> None:
+    """Give ``m`` the reference's organisation and this week's help (``WIRING``)."""
+    for name in WIRING:
+        setattr(m, name, getattr(reference(), name))
+
+
 #: what SDR and AE queue work, closing and onboarding write
 QUEUE_COLUMNS = (
     "state", "sdr", "ae", "csm", "intent", "sql_week", "opp_end_week", "discount", "expectation",
@@ -141,8 +147,7 @@ def test_a_week_of_queue_work_reads_the_queues_not_the_cell(structure: str, kpi:
     requeue_last_quarters_leads(cells[0])
     cells[1].accounts = copy.deepcopy(cells[0].accounts)
     for m in cells:
-        for name in WIRING:
-            setattr(m, name, getattr(reference(), name))
+        wire_like_reference(m)
         m._sdrs_work()
         m._aes_work()
         m._close_deals()
@@ -172,8 +177,7 @@ def test_a_week_of_campaigns_reads_the_market_and_the_wiring_not_the_cell(
     cells = reference_and(structure, kpi, learning)
     before = cells[0].accounts.n
     for m in cells:
-        for name in WIRING:
-            setattr(m, name, getattr(reference(), name))
+        wire_like_reference(m)
         m.tally.clear()
         Marketer.run_campaigns(m)
     a, b = (m.accounts for m in cells)
