@@ -30,7 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tqdm import tqdm
 
@@ -279,7 +279,7 @@ def _drain(
     )
     bar = tqdm(total=total, desc=name, unit="run", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     try:
-        _fill(executor, batches, pending, window)
+        _fill(executor, batches, pending, window, store, signals)
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -290,7 +290,7 @@ def _drain(
                         store.add_result(task, outcome)
                     bar.update(1)
                 bar.set_postfix(failed=store.failed, refresh=False)
-            _fill(executor, batches, pending, window)
+            _fill(executor, batches, pending, window, store, signals)
     except BaseException:
         for future in pending:
             future.cancel()
@@ -299,25 +299,29 @@ def _drain(
         bar.close()
 
 
-def _fill(executor: Executor, batches: Iterator[list[Task]], pending: dict[Future, list[Task]], window: int) -> None:
+def _fill(
+    executor: Executor,
+    batches: Iterator[list[Task]],
+    pending: dict[Future, list[Task]],
+    window: int,
+    store: RunStore,
+    signals: StopSignals,
+) -> None:
     while len(pending) < window:
         batch = next(batches, None)
         if batch is None:
             return
-        pending[executor.submit(run_tasks, batch)] = batch
+        try:
+            pending[executor.submit(run_tasks, batch)] = batch
+        except BrokenProcessPool:  # a worker died after the last results came back, before this submission
+            _worker_died(next(iter(pending.values()), batch), store, signals)  # the oldest batch still out
 
 
 def _outcome(future: Future, batch: list[Task], store: RunStore, signals: StopSignals) -> list[dict[str, Any]]:
     try:
         return future.result()
     except BrokenProcessPool:
-        if signals.received is not None:  # the workers were stopped by the same signal as the driver (Slurm)
-            signals.raise_for(signals.received)
-        store.error = f"a worker process died during run {batch[0].run_id}"
-        raise SystemFailureError(
-            f"{store.error} (killed from outside, or out of memory); the {len(store.done)} finished runs are"
-            " kept: rerun the same command to resume (with fewer --workers if memory is short)"
-        ) from None
+        _worker_died(batch, store, signals)
     except Exception as exc:  # noqa: BLE001 - e.g. a lost Dask worker: record it, keep going
         return [
             {
@@ -328,3 +332,18 @@ def _outcome(future: Future, batch: list[Task], store: RunStore, signals: StopSi
             }
             for task in batch
         ]
+
+
+def _worker_died(batch: list[Task], store: RunStore, signals: StopSignals) -> NoReturn:
+    """A pool worker died (SIGKILL, the OOM killer): one line for the user, finished runs kept.
+
+    Reached from a result (the pool fails the futures it held) or from a submission (the pool broke after
+    the last results came back); either way the same message, never a traceback.
+    """
+    if signals.received is not None:  # the workers were stopped by the same signal as the driver (Slurm)
+        signals.raise_for(signals.received)
+    store.error = f"a worker process died during run {batch[0].run_id}"
+    raise SystemFailureError(
+        f"{store.error} (killed from outside, or out of memory); the {len(store.done)} finished runs are"
+        " kept: rerun the same command to resume (with fewer --workers if memory is short)"
+    ) from None

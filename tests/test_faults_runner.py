@@ -8,6 +8,7 @@ byte-identical to an uninterrupted sweep.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -16,6 +17,8 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -236,6 +239,43 @@ def test_a_worker_killed_from_outside_stops_the_sweep_exit_1_one_line_runs_kept(
     assert manifest(out)["status"] == "aborted"
     stored = verify(out, load_spec(spec))
     assert stored.clean and len(stored.kept) == manifest(out)["runs"]["done"]  # whole runs only, all resumable
+
+
+class PoolThatBreaks:
+    """A pool whose worker dies between two submissions: the first batch comes back, the second is still
+    out, the third submission finds the pool broken (the race the kill test above meets only under load)."""
+
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    def submit(self, fn, batch):
+        self.submitted += 1
+        if self.submitted > 2:
+            raise BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore")
+        future = Future()
+        if self.submitted == 1:
+            future.set_result(fn(batch))
+        return future
+
+
+def test_a_pool_broken_at_submission_is_the_same_one_line_exit_1_runs_kept(small, tmp_path, capsys, monkeypatch):
+    spec, _ = small
+    out = tmp_path / "broken"
+
+    @contextlib.contextmanager
+    def breaking_executor(*args):
+        yield PoolThatBreaks(), 1
+
+    monkeypatch.setattr(runner, "open_executor", breaking_executor)
+    assert sweep(spec, out) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    still_out = runner.run_id(0, 1)  # one batch per replicate (4 cells): the one still out is replicate 1
+    assert err[0].startswith(f"alignsim sweep: error: a worker process died during run {still_out} "), err
+    assert "finished runs are kept: rerun the same command to resume" in err[0]
+    assert manifest(out)["status"] == "aborted"
+    stored = verify(out, load_spec(spec))
+    assert stored.clean and len(stored.kept) == manifest(out)["runs"]["done"] > 0
 
 
 # --- damaged files -----------------------------------------------------------------------------
