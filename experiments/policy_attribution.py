@@ -1,0 +1,344 @@
+"""Which learned policies make siloed KPIs cost (or earn) firm value, and why the market's size matters.
+
+``python -m alignsim.experiments.policy_attribution [--seeds N] [--workers W] [--out DIR]`` replays
+what the learners did, with learning switched off, and swaps one decision variable at a time: a
+counterfactual for each move siloed learning makes (README, "Where the answer flips": over ten years
+a half-size market turns siloed KPIs' loss against the placebo into a gain in the assembly line).
+
+For each structure, ``market_headroom`` (4, 8, 12) and seed (the seeds of
+``results/sweep_market_headroom_10y``, so the learning runs reproduce its runs), over 520 weeks:
+
+1. **Learning runs.** The siloed cell learning from its KPI (``reward``) and the placebo learner on
+   the same schedule (paid noise). Each records its *path*: every role's mean policy after every
+   review (the centre of its policy, without the trial's perturbation).
+2. **Replays.** Learning off, the status quo's start, and at every review week every agent of a role
+   put at that role's mean policy on a path (:meth:`GTMModel.set_policy`): the learner's choices
+   without its exploration noise and without differences between agents. ``siloed`` and ``placebo``
+   replay the two paths.
+3. **One move switched off, or on.** ``siloed`` with one variable following the placebo's path
+   (S with v from P), and ``placebo`` with one variable following the siloed path (P with v from S).
+   The *effect of siloed learning's move of v* is the mean of (S - S with v from P) and
+   (P with v from S - P), per seed; its two halves differ only by interactions with the other moves.
+
+The attribution table reports, per structure, market size, role and variable, how far the siloed
+path moved the variable beyond the placebo's (the mean over the 41 reviews, policy units) and that
+move's effect on firm value (USD), mean over seeds with its 95% t-interval (over seeds), beside the
+replayed and the learned siloed - placebo totals. Same seeds in every cell, so the market-size
+contrasts are paired too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from alignsim.experiments.fileio import atomic_write_text
+from alignsim.experiments.metadata import git_commit, versions
+from alignsim.experiments.report import markdown_table
+from alignsim.experiments.spec import seed_for
+from alignsim.experiments.stats import mean_ci
+
+STRUCTURES = ("assembly_line", "pod")
+HEADROOMS = (4, 8, 12)
+WEEKS = 520
+ROOT_SEED = 1  # results/sweep_market_headroom_10y's, so the learning runs are its runs
+PATH_KEY = ["week", "role", "variable"]
+
+
+def learning_run(structure: str, headroom: int, learning: str, seed: int) -> tuple[dict, pd.DataFrame]:
+    """A siloed cell learning from ``learning`` ("reward" or "placebo"): its firm value and its path
+    (week, role, variable, value: the role's mean policy centre from that week on, without the trial's
+    perturbation; :meth:`GTMModel.policies` records the perturbed policies in force)."""
+    from alignsim.model import GTMModel
+
+    model = GTMModel(structure, "siloed", seed=seed, learning=learning, weeks=WEEKS, market_headroom=headroom)
+    rows = _centres(model)
+    while model.running and model.week < WEEKS:
+        model.step()
+        if model.week % model.p["review_weeks"] == 0 and model.week < WEEKS:
+            rows += _centres(model)
+    model.release()
+    key = {"structure": structure, "headroom": headroom, "seed": seed, "run": learning}
+    path = pd.DataFrame(rows, columns=PATH_KEY + ["value"]).assign(**key)
+    return {**key, "firm_value": model.summary()["firm_value"]}, path
+
+
+def _centres(model) -> list[tuple[int, str, str, float]]:
+    return [
+        (model.week, r.role, name, float(value))
+        for r in model.rosters
+        for name, value in zip(r.learner.names, r.learner.policy.mean(axis=0), strict=True)
+    ]
+
+
+def replay(structure: str, headroom: int, seed: int, path: pd.DataFrame, weeks: int = WEEKS) -> float:
+    """Firm value of a fixed-policy run whose role policies follow ``path`` (learning off).
+
+    At every week of ``path`` (before that week is worked) every agent of each role is put at the
+    path's value, so hires join at it too.
+    """
+    from alignsim.model import GTMModel
+
+    model = GTMModel(structure, "siloed", seed=seed, learning="off", weeks=weeks, market_headroom=headroom)
+    by_week = {week: list(zip(g["role"], g["variable"], g["value"], strict=True)) for week, g in path.groupby("week")}
+    while model.running and model.week < weeks:
+        for role, variable, value in by_week.get(model.week, ()):
+            model.set_policy(role, variable, float(value))
+        model.step()
+    model.release()
+    return model.summary()["firm_value"]
+
+
+def swapped(base: pd.DataFrame, donor: pd.DataFrame, role: str, variable: str) -> pd.DataFrame:
+    """``base``'s path with ``role.variable`` taken from ``donor``'s (same weeks)."""
+    out = base.set_index(PATH_KEY)["value"].copy()
+    pick = donor.set_index(PATH_KEY)["value"].xs((role, variable), level=("role", "variable"), drop_level=False)
+    out.loc[pick.index] = pick
+    return out.reset_index()
+
+
+def replay_task(structure: str, headroom: int, seed: int, run: str, role: str, variable: str, path: pd.DataFrame):
+    key = {"structure": structure, "headroom": headroom, "seed": seed, "run": run, "role": role, "variable": variable}
+    return {**key, "firm_value": replay(structure, headroom, seed, path)}
+
+
+def _run_all(tasks: list[tuple], workers: int, desc: str) -> list:
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(fn, *args) for fn, *args in tasks]
+        return [f.result() for f in tqdm(futures, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)]
+
+
+def measure(seeds: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every run: learning runs, their paths, and the replays (one row per run)."""
+    groups = [(st, h, seed_for(ROOT_SEED, r)) for st in STRUCTURES for h in HEADROOMS for r in range(seeds)]
+    learned = _run_all(
+        [(learning_run, *g, learning) for g in groups for learning in ("reward", "placebo")], workers, "learning"
+    )
+    learning = pd.DataFrame([row for row, _ in learned])
+    paths = pd.concat([path for _, path in learned], ignore_index=True)
+    tasks = []
+    for st, h, seed in groups:
+        mine = paths[(paths["structure"] == st) & (paths["headroom"] == h) & (paths["seed"] == seed)]
+        silo, placebo = (
+            mine[mine["run"] == run][["week", "role", "variable", "value"]] for run in ("reward", "placebo")
+        )
+        tasks += [
+            (replay_task, st, h, seed, "siloed", "", "", silo),
+            (replay_task, st, h, seed, "placebo", "", "", placebo),
+        ]
+        for role, variable in silo[["role", "variable"]].drop_duplicates().itertuples(index=False):
+            tasks.append(
+                (
+                    replay_task,
+                    st,
+                    h,
+                    seed,
+                    "siloed, v from placebo",
+                    role,
+                    variable,
+                    swapped(silo, placebo, role, variable),
+                )
+            )
+            tasks.append(
+                (
+                    replay_task,
+                    st,
+                    h,
+                    seed,
+                    "placebo, v from siloed",
+                    role,
+                    variable,
+                    swapped(placebo, silo, role, variable),
+                )
+            )
+    replays = pd.DataFrame(_run_all(tasks, workers, "replays"))
+    return learning, paths, replays
+
+
+def _ci_row(values: np.ndarray) -> list[float]:
+    c = mean_ci(values)
+    return [c.mean, c.ci_low, c.ci_high]
+
+
+def totals_table(learning: pd.DataFrame, replays: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
+    """Per structure and market size: siloed - placebo learned, replayed, and the sum of the moves' effects."""
+    learned = learning.pivot_table(index=["structure", "headroom", "seed"], columns="run", values="firm_value")
+    whole = replays[replays["role"] == ""].pivot_table(
+        index=["structure", "headroom", "seed"], columns="run", values="firm_value"
+    )
+    summed = effects.groupby(["structure", "headroom", "seed"])["effect_usd"].sum()
+    rows = []
+    for (structure, headroom), g in learned.groupby(level=["structure", "headroom"], sort=False):
+        w = whole.loc[g.index]
+        rows.append(
+            [structure, headroom]
+            + _ci_row((g["reward"] - g["placebo"]).to_numpy())
+            + _ci_row((w["siloed"] - w["placebo"]).to_numpy())
+            + _ci_row(summed.loc[g.index].to_numpy())
+            + [len(g)]
+        )
+    stats = ["learned", "learned_ci95_low", "learned_ci95_high", "replayed", "replayed_ci95_low", "replayed_ci95_high"]
+    stats += ["sum_of_moves", "sum_ci95_low", "sum_ci95_high", "seeds"]
+    return pd.DataFrame(rows, columns=["structure", "market_headroom", *stats])
+
+
+def effects_frame(paths: pd.DataFrame, replays: pd.DataFrame) -> pd.DataFrame:
+    """Per structure, market size, seed, role and variable: the siloed path's move beyond the placebo's
+    (mean over reviews, policy units) and that move's effect on firm value (USD, both halves and their mean)."""
+    key = ["structure", "headroom", "seed"]
+    path = paths.pivot_table(index=[*key, "role", "variable", "week"], columns="run", values="value")
+    move = (path["reward"] - path["placebo"]).groupby(level=[*key, "role", "variable"]).mean().rename("move")
+    whole = replays[replays["role"] == ""].pivot_table(index=key, columns="run", values="firm_value")
+    one = replays[replays["role"] != ""].pivot_table(
+        index=[*key, "role", "variable"], columns="run", values="firm_value"
+    )
+    base = whole.reindex(one.index.droplevel(["role", "variable"]))
+    base.index = one.index
+    frame = pd.DataFrame(
+        {
+            "switched_off_usd": base["siloed"] - one["siloed, v from placebo"],
+            "switched_on_usd": one["placebo, v from siloed"] - base["placebo"],
+        }
+    )
+    frame["effect_usd"] = frame.mean(axis=1)
+    return frame.join(move).reset_index()
+
+
+def attribution_table(effects: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds with 95% t-intervals: the move (policy units) and its effect (USD) per variable."""
+    rows = []
+    for (structure, headroom, role, variable), g in effects.groupby(
+        ["structure", "headroom", "role", "variable"], sort=True
+    ):
+        rows.append(
+            [structure, headroom, f"{role}.{variable}", g["move"].mean()]
+            + _ci_row(g["effect_usd"].to_numpy())
+            + [g["switched_off_usd"].mean(), g["switched_on_usd"].mean()]
+        )
+    cols = ["structure", "market_headroom", "variable", "move", "effect_usd", "ci95_low", "ci95_high"]
+    return pd.DataFrame(rows, columns=[*cols, "switched_off_usd", "switched_on_usd"])
+
+
+def market_contrast_table(effects: pd.DataFrame, small: int = 4, default: int = 8) -> pd.DataFrame:
+    """Per structure and variable: the effect in the ``small`` market minus at the ``default`` size, paired by seed."""
+    wide = effects.pivot_table(index=["structure", "role", "variable", "seed"], columns="headroom", values="effect_usd")
+    rows = []
+    for (structure, role, variable), g in wide.groupby(level=["structure", "role", "variable"], sort=True):
+        rows.append([structure, f"{role}.{variable}"] + _ci_row((g[small] - g[default]).to_numpy()))
+    cols = ["structure", "variable", f"effect_{small}_minus_{default}_usd", "ci95_low", "ci95_high"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value / 1e6:+.1f}M" if abs(value) >= 1e5 else f"{value:+.3f}"
+    return str(value)
+
+
+def _md(frame: pd.DataFrame) -> str:
+    rows = [[_fmt(v) for v in row] for row in frame.itertuples(index=False)]
+    return markdown_table([list(frame.columns), *rows])
+
+
+def reading(totals: pd.DataFrame, attribution: pd.DataFrame, contrast: pd.DataFrame) -> list[str]:
+    """Plain sentences computed from the tables."""
+    lines = []
+    for t in totals.itertuples(index=False):
+        lines.append(
+            f"- {t.structure}, market_headroom {t.market_headroom}: siloed - placebo learned {t.learned / 1e6:+.0f}M"
+            f" [{t.learned_ci95_low / 1e6:+.0f}, {t.learned_ci95_high / 1e6:+.0f}], replayed {t.replayed / 1e6:+.0f}M"
+            f" [{t.replayed_ci95_low / 1e6:+.0f}, {t.replayed_ci95_high / 1e6:+.0f}], sum of the moves' effects"
+            f" {t.sum_of_moves / 1e6:+.0f}M."
+        )
+    for a in attribution.itertuples(index=False):
+        if a.ci95_low > 0 or a.ci95_high < 0:
+            lines.append(
+                f"- {a.structure}, market_headroom {a.market_headroom}: siloed learning moved {a.variable} by"
+                f" {a.move:+.3f} (mean over reviews); that move is worth {a.effect_usd / 1e6:+.0f}M"
+                f" [{a.ci95_low / 1e6:+.0f}, {a.ci95_high / 1e6:+.0f}]."
+            )
+    for c in contrast.itertuples(index=False):
+        low, high = c[3], c[4]
+        if low > 0 or high < 0:
+            lines.append(
+                f"- {c.structure}, {c.variable}: the move is worth {c[2] / 1e6:+.0f}M"
+                f" [{low / 1e6:+.0f}, {high / 1e6:+.0f}] more in the half-size market than at the default size"
+                " (paired by seed)."
+            )
+    return lines
+
+
+def write(out: Path, learning: pd.DataFrame, paths: pd.DataFrame, replays: pd.DataFrame, provenance: str) -> None:
+    """Every run (``*_runs.csv``, ``paths.csv``), the three tables as CSV and a README.md (written atomically)."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "learning_runs.csv", learning.to_csv(index=False))
+    atomic_write_text(out / "paths.csv", paths.to_csv(index=False))
+    atomic_write_text(out / "replay_runs.csv", replays.to_csv(index=False))
+    effects = effects_frame(paths, replays)
+    totals = totals_table(learning, replays, effects)
+    attribution = attribution_table(effects)
+    contrast = market_contrast_table(effects)
+    for name, frame in (("totals", totals), ("attribution", attribution), ("market_contrast", contrast)):
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+    text = (
+        "# Which learned policies make siloed KPIs cost or earn firm value, by market size (ten years)\n\n"
+        f"Produced by {provenance}. Siloed KPIs, 520 weeks, every cell starting from the status quo's learned"
+        " policies; the seeds of `results/sweep_market_headroom_10y`, paired across every run."
+        " Method: module docstring of `alignsim.experiments.policy_attribution`. Firm value in USD (M = 10^6);"
+        " intervals are 95% t-intervals of the mean over seeds.\n\n"
+        "## Reading (computed from the tables below)\n\n" + "\n".join(reading(totals, attribution, contrast)) + "\n\n"
+        "## 1. Siloed - placebo: learned, replayed, and the sum of the single moves\n\n"
+        "`learned`: the two learning runs; `replayed`: fixed-policy runs following the two learners' mean"
+        " paths (no exploration noise, no differences between agents); `sum_of_moves`: the sum over"
+        " variables of the effects in section 2 (what is left is interaction).\n\n" + _md(totals) + "\n\n"
+        "## 2. Each move of siloed learning and what it is worth\n\n"
+        "`move`: siloed path minus placebo path, mean over the reviews and seeds (policy units);"
+        " `effect_usd`: firm value of the siloed replay minus the same replay with this variable on the"
+        " placebo's path (`switched_off_usd`), averaged with the placebo replay given this variable's siloed"
+        " path minus the placebo replay (`switched_on_usd`).\n\n" + _md(attribution) + "\n\n"
+        "## 3. How much the market's size changes each move's worth\n\n"
+        "Effect at `market_headroom` 4 minus at 8 (the default), paired by seed.\n\n" + _md(contrast) + "\n"
+    )
+    atomic_write_text(out / "README.md", text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=6, help="paired seeds (replicates of sweep_market_headroom_10y)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default="results/policy_attribution")
+    parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's run files")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if args.from_runs:
+        wanted = ("learning_runs.csv", "paths.csv", "replay_runs.csv", "README.md")
+        missing = [f for f in wanted if not (out / f).is_file()]
+        if missing:
+            parser.error(f"--from-runs: {out} has no {', '.join(missing)} (run the study into --out first)")
+        frames = [pd.read_csv(out / f, keep_default_na=False) for f in wanted[:3]]
+        provenance = (out / "README.md").read_text().split("Produced by ")[1].split(". Siloed KPIs, 520")[0]
+        write(out, *frames, provenance)
+        print(out / "README.md")
+        return 0
+    if args.seeds < 2:
+        parser.error(f"--seeds: got {args.seeds}; allowed: an integer >= 2 (a CI needs two seeds)")
+    if args.workers < 1:
+        parser.error(f"--workers: got {args.workers}; allowed: an integer >= 1")
+    learning, paths, replays = measure(args.seeds, args.workers)
+    command = f"python -m alignsim.experiments.policy_attribution --seeds {args.seeds} --workers {args.workers}"
+    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
+    write(out, learning, paths, replays, f"`{command}` ({vers}; git commit {git_commit()})")
+    print(out / "README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""The policy-replay counterfactuals behind results/policy_attribution (experiments/policy_attribution.py).
+
+A replay must be the fixed-policy run it claims to be, follow the path it is given and nothing else,
+and the attribution arithmetic must match a hand computation.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from alignsim.experiments import policy_attribution as pa
+from alignsim.model import GTMModel
+from alignsim.model.model import status_quo_policies
+
+WEEKS = 52
+SEED = 11
+CELL = {"structure": "pod", "headroom": 8}
+
+
+@pytest.fixture(scope="module")
+def learned():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pa, "WEEKS", WEEKS)
+        return pa.learning_run(CELL["structure"], CELL["headroom"], "reward", SEED)
+
+
+def fixed_run(**params) -> float:
+    model = GTMModel(CELL["structure"], "siloed", seed=SEED, learning="off", weeks=WEEKS, **params)
+    return model.run().summary()["firm_value"]
+
+
+def test_learning_run_is_the_cells_own_run_and_its_path_starts_at_the_status_quo(learned):
+    row, path = learned
+    model = GTMModel(CELL["structure"], "siloed", seed=SEED, learning="reward", weeks=WEEKS)
+    assert row["firm_value"] == model.run().summary()["firm_value"]  # stepping by hand changes nothing
+    assert sorted(path["week"].unique()) == list(range(0, WEEKS, 13))
+    start = status_quo_policies(SEED, model.p)
+    at_zero = path[path["week"] == 0]
+    for role, variable, value in at_zero[["role", "variable", "value"]].itertuples(index=False):
+        assert value == pytest.approx(start[role][variable], abs=1e-12)  # centres, not perturbed policies
+    breadth = path[(path["role"] == "marketer") & (path["variable"] == "breadth")]["value"]
+    assert breadth.iloc[-1] != breadth.iloc[0]  # a learner that learned: the path is not the start
+
+
+def test_replaying_the_start_policy_is_the_fixed_policy_run(learned):
+    _, path = learned
+    at_zero = path[path["week"] == 0][["week", "role", "variable", "value"]]
+    assert pa.replay(CELL["structure"], CELL["headroom"], SEED, at_zero, WEEKS) == fixed_run()
+
+
+def test_a_replay_follows_its_path_and_a_swap_moves_one_variable(learned):
+    _, path = learned
+    path = path[["week", "role", "variable", "value"]]
+    wider = path.assign(value=path["value"].where(path["variable"] != "breadth", 0.95))
+    swap = pa.swapped(path, wider, "marketer", "breadth")
+    changed = swap.set_index(pa.PATH_KEY)["value"] != path.set_index(pa.PATH_KEY)["value"]
+    assert set(changed[changed].index.get_level_values("variable")) == {"breadth"}
+    assert set(changed[changed].index.get_level_values("role")) == {"marketer"}
+    base = pa.replay(CELL["structure"], CELL["headroom"], SEED, path, WEEKS)
+    moved = pa.replay(CELL["structure"], CELL["headroom"], SEED, swap, WEEKS)
+    assert moved != base  # the path reaches the run: breadth 0.95 from week 0 costs programme spend
+    late = swap.assign(value=swap["value"].where(swap["week"] < 39, path["value"]))  # the move undone at week 39
+    assert pa.replay(CELL["structure"], CELL["headroom"], SEED, late, WEEKS) not in (base, moved)
+
+
+def test_attribution_arithmetic_matches_a_hand_computation():
+    key = {"structure": "pod", "headroom": 4, "seed": 1}
+    replays = pd.DataFrame(
+        [
+            {**key, "run": "siloed", "role": "", "variable": "", "firm_value": 10.0},
+            {**key, "run": "placebo", "role": "", "variable": "", "firm_value": 4.0},
+            {**key, "run": "siloed, v from placebo", "role": "marketer", "variable": "breadth", "firm_value": 7.0},
+            {**key, "run": "placebo, v from siloed", "role": "marketer", "variable": "breadth", "firm_value": 5.0},
+        ]
+    )
+    paths = pd.DataFrame(
+        [
+            {**key, "run": run, "week": week, "role": "marketer", "variable": "breadth", "value": value}
+            for run, values in (("reward", (0.6, 0.8)), ("placebo", (0.6, 0.6)))
+            for week, value in zip((0, 13), values, strict=True)
+        ]
+    )
+    effects = pa.effects_frame(paths, replays)
+    (row,) = effects.to_dict("records")
+    assert row["switched_off_usd"] == 3.0 and row["switched_on_usd"] == 1.0 and row["effect_usd"] == 2.0
+    assert row["move"] == pytest.approx(0.1)  # (0 + 0.2) / 2 reviews
