@@ -52,7 +52,7 @@ ROOT_SEED = 1  # results/sweep_market_headroom_10y's, so the learning runs are i
 PATH_KEY = ["week", "role", "variable"]
 
 
-def learning_run(structure: str, headroom: int, learning: str, seed: int) -> tuple[dict, pd.DataFrame]:
+def learning_run(structure: str, headroom: int, seed: int, learning: str) -> tuple[dict, pd.DataFrame]:
     """A siloed cell learning from ``learning`` ("reward" or "placebo"): its firm value and its path
     (week, role, variable, value: the role's mean policy centre from that week on, without the trial's
     perturbation; :meth:`GTMModel.policies` records the perturbed policies in force)."""

@@ -22,7 +22,7 @@ CELL = {"structure": "pod", "headroom": 8}
 def learned():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pa, "WEEKS", WEEKS)
-        return pa.learning_run(CELL["structure"], CELL["headroom"], "reward", SEED)
+        return pa.learning_run(CELL["structure"], CELL["headroom"], SEED, "reward")
 
 
 def fixed_run(**params) -> float:
