@@ -5,8 +5,9 @@ what the learners did, with learning switched off, and swaps one decision variab
 counterfactual for each move siloed learning makes (README, "Where the answer flips": over ten years
 a half-size market turns siloed KPIs' loss against the placebo into a gain in the assembly line).
 
-For each structure, ``market_headroom`` (4, 8, 12) and seed (the seeds of
-``results/sweep_market_headroom_10y``, so the learning runs reproduce its runs), over 520 weeks:
+For each structure, ``market_headroom`` (``--headrooms``, default 4, 8, 12) and seed (replicate r uses
+``seed_for(1, r)``, the seeds of ``results/sweep_market_headroom_10y`` and ``results/structure_x_kpi``,
+so the learning runs reproduce their runs), over ``--weeks`` (default 520):
 
 1. **Learning runs.** The siloed cell learning from its KPI (``reward``) and the placebo learner on
    the same schedule (paid noise). Each records its *path*: every role's mean policy after every
@@ -23,8 +24,9 @@ For each structure, ``market_headroom`` (4, 8, 12) and seed (the seeds of
 The attribution table reports, per structure, market size, role and variable, how far the siloed
 path moved the variable beyond the placebo's (the mean over the 41 reviews, policy units) and that
 move's effect on firm value (USD), mean over seeds with its 95% t-interval (over seeds), beside the
-replayed and the learned siloed - placebo totals. Same seeds in every cell, so the market-size
-contrasts are paired too.
+replayed and the learned siloed - placebo totals, and the part of the learned total the mean paths do
+not carry (learned - replayed: exploration noise, differences between agents, and their interaction
+with the accounts). Same seeds in every cell, so the market-size contrasts are paired too.
 """
 
 from __future__ import annotations
@@ -48,21 +50,23 @@ from alignsim.experiments.stats import mean_ci
 STRUCTURES = ("assembly_line", "pod")
 HEADROOMS = (4, 8, 12)
 WEEKS = 520
-ROOT_SEED = 1  # results/sweep_market_headroom_10y's, so the learning runs are its runs
+ROOT_SEED = 1  # sweep_market_headroom_10y's and structure_x_kpi's: the learning runs are theirs
 PATH_KEY = ["week", "role", "variable"]
 
 
-def learning_run(structure: str, headroom: int, seed: int, learning: str) -> tuple[dict, pd.DataFrame]:
+def learning_run(
+    structure: str, headroom: int, seed: int, learning: str, weeks: int = WEEKS
+) -> tuple[dict, pd.DataFrame]:
     """A siloed cell learning from ``learning`` ("reward" or "placebo"): its firm value and its path
     (week, role, variable, value: the role's mean policy centre from that week on, without the trial's
     perturbation; :meth:`GTMModel.policies` records the perturbed policies in force)."""
     from alignsim.model import GTMModel
 
-    model = GTMModel(structure, "siloed", seed=seed, learning=learning, weeks=WEEKS, market_headroom=headroom)
+    model = GTMModel(structure, "siloed", seed=seed, learning=learning, weeks=weeks, market_headroom=headroom)
     rows = _centres(model)
-    while model.running and model.week < WEEKS:
+    while model.running and model.week < weeks:
         model.step()
-        if model.week % model.p["review_weeks"] == 0 and model.week < WEEKS:
+        if model.week % model.p["review_weeks"] == 0 and model.week < weeks:
             rows += _centres(model)
     model.release()
     key = {"structure": structure, "headroom": headroom, "seed": seed, "run": learning}
@@ -104,9 +108,11 @@ def swapped(base: pd.DataFrame, donor: pd.DataFrame, role: str, variable: str) -
     return out.reset_index()
 
 
-def replay_task(structure: str, headroom: int, seed: int, run: str, role: str, variable: str, path: pd.DataFrame):
+def replay_task(
+    structure: str, headroom: int, seed: int, run: str, role: str, variable: str, path: pd.DataFrame, weeks: int
+) -> dict:
     key = {"structure": structure, "headroom": headroom, "seed": seed, "run": run, "role": role, "variable": variable}
-    return {**key, "firm_value": replay(structure, headroom, seed, path)}
+    return {**key, "firm_value": replay(structure, headroom, seed, path, weeks)}
 
 
 def _run_all(tasks: list[tuple], workers: int, desc: str) -> list:
@@ -116,11 +122,15 @@ def _run_all(tasks: list[tuple], workers: int, desc: str) -> list:
         return [f.result() for f in tqdm(futures, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)]
 
 
-def measure(seeds: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def measure(
+    seeds: int, workers: int, weeks: int = WEEKS, headrooms: tuple[int, ...] = HEADROOMS
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Every run: learning runs, their paths, and the replays (one row per run)."""
-    groups = [(st, h, seed_for(ROOT_SEED, r)) for st in STRUCTURES for h in HEADROOMS for r in range(seeds)]
+    groups = [(st, h, seed_for(ROOT_SEED, r)) for st in STRUCTURES for h in headrooms for r in range(seeds)]
     learned = _run_all(
-        [(learning_run, *g, learning) for g in groups for learning in ("reward", "placebo")], workers, "learning"
+        [(learning_run, *g, learning, weeks) for g in groups for learning in ("reward", "placebo")],
+        workers,
+        "learning",
     )
     learning = pd.DataFrame([row for row, _ in learned])
     paths = pd.concat([path for _, path in learned], ignore_index=True)
@@ -131,34 +141,16 @@ def measure(seeds: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
             mine[mine["run"] == run][["week", "role", "variable", "value"]] for run in ("reward", "placebo")
         )
         tasks += [
-            (replay_task, st, h, seed, "siloed", "", "", silo),
-            (replay_task, st, h, seed, "placebo", "", "", placebo),
+            (replay_task, st, h, seed, "siloed", "", "", silo, weeks),
+            (replay_task, st, h, seed, "placebo", "", "", placebo, weeks),
         ]
         for role, variable in silo[["role", "variable"]].drop_duplicates().itertuples(index=False):
-            tasks.append(
-                (
-                    replay_task,
-                    st,
-                    h,
-                    seed,
-                    "siloed, v from placebo",
-                    role,
-                    variable,
-                    swapped(silo, placebo, role, variable),
-                )
-            )
-            tasks.append(
-                (
-                    replay_task,
-                    st,
-                    h,
-                    seed,
-                    "placebo, v from siloed",
-                    role,
-                    variable,
-                    swapped(placebo, silo, role, variable),
-                )
-            )
+            for run, base, donor in (
+                ("siloed, v from placebo", silo, placebo),
+                ("placebo, v from siloed", placebo, silo),
+            ):
+                path = swapped(base, donor, role, variable)
+                tasks.append((replay_task, st, h, seed, run, role, variable, path, weeks))
     replays = pd.DataFrame(_run_all(tasks, workers, "replays"))
     return learning, paths, replays
 
@@ -183,10 +175,11 @@ def totals_table(learning: pd.DataFrame, replays: pd.DataFrame, effects: pd.Data
             + _ci_row((g["reward"] - g["placebo"]).to_numpy())
             + _ci_row((w["siloed"] - w["placebo"]).to_numpy())
             + _ci_row(summed.loc[g.index].to_numpy())
+            + _ci_row(((g["reward"] - g["placebo"]) - (w["siloed"] - w["placebo"])).to_numpy())
             + [len(g)]
         )
     stats = ["learned", "learned_ci95_low", "learned_ci95_high", "replayed", "replayed_ci95_low", "replayed_ci95_high"]
-    stats += ["sum_of_moves", "sum_ci95_low", "sum_ci95_high", "seeds"]
+    stats += ["sum_of_moves", "sum_ci95_low", "sum_ci95_high", "not_in_paths", "gap_ci95_low", "gap_ci95_high", "seeds"]
     return pd.DataFrame(rows, columns=["structure", "market_headroom", *stats])
 
 
@@ -248,36 +241,42 @@ def _md(frame: pd.DataFrame) -> str:
     return markdown_table([list(frame.columns), *rows])
 
 
-def reading(totals: pd.DataFrame, attribution: pd.DataFrame, contrast: pd.DataFrame) -> list[str]:
+def reading(totals: pd.DataFrame, attribution: pd.DataFrame, contrast: pd.DataFrame | None) -> list[str]:
     """Plain sentences computed from the tables."""
+
+    def m(x: float) -> str:
+        return f"{x / 1e6:+.0f}M"
+
     lines = []
     for t in totals.itertuples(index=False):
         lines.append(
-            f"- {t.structure}, market_headroom {t.market_headroom}: siloed - placebo learned {t.learned / 1e6:+.0f}M"
-            f" [{t.learned_ci95_low / 1e6:+.0f}, {t.learned_ci95_high / 1e6:+.0f}], replayed {t.replayed / 1e6:+.0f}M"
-            f" [{t.replayed_ci95_low / 1e6:+.0f}, {t.replayed_ci95_high / 1e6:+.0f}], sum of the moves' effects"
-            f" {t.sum_of_moves / 1e6:+.0f}M."
+            f"- {t.structure}, market_headroom {t.market_headroom}: siloed - placebo learned {m(t.learned)}"
+            f" [{m(t.learned_ci95_low)}, {m(t.learned_ci95_high)}], replayed {m(t.replayed)}"
+            f" [{m(t.replayed_ci95_low)}, {m(t.replayed_ci95_high)}], sum of the moves' effects {m(t.sum_of_moves)};"
+            f" not in the mean paths (learned - replayed) {m(t.not_in_paths)}"
+            f" [{m(t.gap_ci95_low)}, {m(t.gap_ci95_high)}]."
         )
     for a in attribution.itertuples(index=False):
         if a.ci95_low > 0 or a.ci95_high < 0:
             lines.append(
                 f"- {a.structure}, market_headroom {a.market_headroom}: siloed learning moved {a.variable} by"
-                f" {a.move:+.3f} (mean over reviews); that move is worth {a.effect_usd / 1e6:+.0f}M"
-                f" [{a.ci95_low / 1e6:+.0f}, {a.ci95_high / 1e6:+.0f}]."
+                f" {a.move:+.3f} (mean over reviews); that move is worth {m(a.effect_usd)}"
+                f" [{m(a.ci95_low)}, {m(a.ci95_high)}]."
             )
-    for c in contrast.itertuples(index=False):
+    for c in () if contrast is None else contrast.itertuples(index=False):
         low, high = c[3], c[4]
         if low > 0 or high < 0:
             lines.append(
-                f"- {c.structure}, {c.variable}: the move is worth {c[2] / 1e6:+.0f}M"
-                f" [{low / 1e6:+.0f}, {high / 1e6:+.0f}] more in the half-size market than at the default size"
-                " (paired by seed)."
+                f"- {c.structure}, {c.variable}: the move is worth {m(c[2])} [{m(low)}, {m(high)}] more in the"
+                " half-size market than at the default size (paired by seed)."
             )
     return lines
 
 
-def write(out: Path, learning: pd.DataFrame, paths: pd.DataFrame, replays: pd.DataFrame, provenance: str) -> None:
-    """Every run (``*_runs.csv``, ``paths.csv``), the three tables as CSV and a README.md (written atomically)."""
+def write(
+    out: Path, learning: pd.DataFrame, paths: pd.DataFrame, replays: pd.DataFrame, provenance: str, weeks: int
+) -> None:
+    """Every run (``*_runs.csv``, ``paths.csv``), the tables as CSV and a README.md (written atomically)."""
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "learning_runs.csv", learning.to_csv(index=False))
     atomic_write_text(out / "paths.csv", paths.to_csv(index=False))
@@ -285,34 +284,52 @@ def write(out: Path, learning: pd.DataFrame, paths: pd.DataFrame, replays: pd.Da
     effects = effects_frame(paths, replays)
     totals = totals_table(learning, replays, effects)
     attribution = attribution_table(effects)
-    contrast = market_contrast_table(effects)
+    contrast = market_contrast_table(effects) if {4, 8} <= set(effects["headroom"]) else None
     for name, frame in (("totals", totals), ("attribution", attribution), ("market_contrast", contrast)):
-        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+        if frame is not None:
+            atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
     text = (
-        "# Which learned policies make siloed KPIs cost or earn firm value, by market size (ten years)\n\n"
-        f"Produced by {provenance}. Siloed KPIs, 520 weeks, every cell starting from the status quo's learned"
-        " policies; the seeds of `results/sweep_market_headroom_10y`, paired across every run."
+        f"# Which learned policies make siloed KPIs cost or earn firm value ({weeks} weeks, by market size)\n\n"
+        f"Produced by {provenance}. Siloed KPIs, {weeks} weeks, every cell starting from the status quo's"
+        " learned policies; replicate r uses the seed of replicate r in `results/structure_x_kpi` and"
+        " `results/sweep_market_headroom_10y`, paired across every run."
         " Method: module docstring of `alignsim.experiments.policy_attribution`. Firm value in USD (M = 10^6);"
         " intervals are 95% t-intervals of the mean over seeds.\n\n"
         "## Reading (computed from the tables below)\n\n" + "\n".join(reading(totals, attribution, contrast)) + "\n\n"
         "## 1. Siloed - placebo: learned, replayed, and the sum of the single moves\n\n"
         "`learned`: the two learning runs; `replayed`: fixed-policy runs following the two learners' mean"
         " paths (no exploration noise, no differences between agents); `sum_of_moves`: the sum over"
-        " variables of the effects in section 2 (what is left is interaction).\n\n" + _md(totals) + "\n\n"
+        " variables of the effects in section 2 (what is left is interaction); `not_in_paths`: learned -"
+        " replayed, per seed (what the mean paths do not carry).\n\n" + _md(totals) + "\n\n"
         "## 2. Each move of siloed learning and what it is worth\n\n"
         "`move`: siloed path minus placebo path, mean over the reviews and seeds (policy units);"
         " `effect_usd`: firm value of the siloed replay minus the same replay with this variable on the"
         " placebo's path (`switched_off_usd`), averaged with the placebo replay given this variable's siloed"
-        " path minus the placebo replay (`switched_on_usd`).\n\n" + _md(attribution) + "\n\n"
-        "## 3. How much the market's size changes each move's worth\n\n"
-        "Effect at `market_headroom` 4 minus at 8 (the default), paired by seed.\n\n" + _md(contrast) + "\n"
+        " path minus the placebo replay (`switched_on_usd`).\n\n" + _md(attribution) + "\n"
     )
+    if contrast is not None:
+        text += (
+            "\n## 3. How much the market's size changes each move's worth\n\n"
+            "Effect at `market_headroom` 4 minus at 8 (the default), paired by seed.\n\n" + _md(contrast) + "\n"
+        )
     atomic_write_text(out / "README.md", text)
+
+
+def _headrooms(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: comma-separated integers >= 1, e.g. 4,8,12")
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=6, help="paired seeds (replicates of sweep_market_headroom_10y)")
+    parser.add_argument("--seeds", type=int, default=6, help="paired seeds (replicates 0..N-1 of the sweeps)")
+    parser.add_argument("--weeks", type=int, default=WEEKS, help="length of every run")
+    parser.add_argument("--headrooms", type=_headrooms, default=HEADROOMS, help="market sizes, e.g. 4,8,12")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="results/policy_attribution")
     parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's run files")
@@ -324,18 +341,21 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             parser.error(f"--from-runs: {out} has no {', '.join(missing)} (run the study into --out first)")
         frames = [pd.read_csv(out / f, keep_default_na=False) for f in wanted[:3]]
-        provenance = (out / "README.md").read_text().split("Produced by ")[1].split(". Siloed KPIs, 520")[0]
-        write(out, *frames, provenance)
+        provenance = (out / "README.md").read_text().split("Produced by ")[1].split(". Siloed KPIs, ")[0]
+        write(out, *frames, provenance, args.weeks)
         print(out / "README.md")
         return 0
-    if args.seeds < 2:
-        parser.error(f"--seeds: got {args.seeds}; allowed: an integer >= 2 (a CI needs two seeds)")
-    if args.workers < 1:
-        parser.error(f"--workers: got {args.workers}; allowed: an integer >= 1")
-    learning, paths, replays = measure(args.seeds, args.workers)
-    command = f"python -m alignsim.experiments.policy_attribution --seeds {args.seeds} --workers {args.workers}"
+    for name, low in (("seeds", 2), ("weeks", 26), ("workers", 1)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name}: got {getattr(args, name)}; allowed: an integer >= {low}")
+    learning, paths, replays = measure(args.seeds, args.workers, args.weeks, args.headrooms)
+    command = (
+        f"python -m alignsim.experiments.policy_attribution --seeds {args.seeds} --weeks {args.weeks}"
+        f" --headrooms {','.join(map(str, args.headrooms))} --workers {args.workers}"
+        + ("" if args.out == "results/policy_attribution" else f" --out {args.out}")
+    )
     vers = ", ".join(f"{k} {v}" for k, v in versions().items())
-    write(out, learning, paths, replays, f"`{command}` ({vers}; git commit {git_commit()})")
+    write(out, learning, paths, replays, f"`{command}` ({vers}; git commit {git_commit()})", args.weeks)
     print(out / "README.md")
     return 0
 
