@@ -20,9 +20,7 @@ CELL = {"structure": "pod", "headroom": 8}
 
 @pytest.fixture(scope="module")
 def learned():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pa, "WEEKS", WEEKS)
-        return pa.learning_run(CELL["structure"], CELL["headroom"], SEED, "reward")
+    return pa.learning_run(CELL["structure"], CELL["headroom"], SEED, "reward", WEEKS)
 
 
 def fixed_run(**params) -> float:
