@@ -230,14 +230,15 @@ def market_contrast_table(effects: pd.DataFrame, small: int = 4, default: int = 
     return pd.DataFrame(rows, columns=cols)
 
 
-def _fmt(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value / 1e6:+.1f}M" if abs(value) >= 1e5 else f"{value:+.3f}"
-    return str(value)
-
-
 def _md(frame: pd.DataFrame) -> str:
-    rows = [[_fmt(v) for v in row] for row in frame.itertuples(index=False)]
+    """Firm-value columns in M USD, the policy move in policy units, the rest as they are."""
+
+    def cell(column: str, value: object) -> str:
+        if not isinstance(value, float):
+            return str(value)
+        return f"{value:+.3f}" if column == "move" else f"{value / 1e6:+.1f}M"
+
+    rows = [[cell(c, v) for c, v in zip(frame.columns, row, strict=True)] for row in frame.itertuples(index=False)]
     return markdown_table([list(frame.columns), *rows])
 
 
