@@ -83,3 +83,40 @@ def test_attribution_arithmetic_matches_a_hand_computation():
     (row,) = effects.to_dict("records")
     assert row["switched_off_usd"] == 3.0 and row["switched_on_usd"] == 1.0 and row["effect_usd"] == 2.0
     assert row["move"] == pytest.approx(0.1)  # (0 + 0.2) / 2 reviews
+
+
+def in_force_replay(structure: str, kpi: str, learning: str, weeks: int = 78) -> tuple[float, float]:
+    """Firm value of a learning run and of a learning-off run that puts every agent, at every review,
+    at the policy that agent had in force in the learning run (its centre plus its trial perturbation).
+
+    A fixed headcount (``hiring="fixed"``), so the agents of the two runs are the same people.
+    """
+    common = {"seed": SEED, "weeks": weeks, "hiring": "fixed"}
+    learner = GTMModel(structure, kpi, learning=learning, **common)
+    in_force = {0: {r.role: r.learner.in_force.copy() for r in learner.rosters}}
+    while learner.week < weeks:
+        learner.step()
+        if learner.week % learner.p["review_weeks"] == 0:
+            in_force[learner.week] = {r.role: r.learner.in_force.copy() for r in learner.rosters}
+    replay = GTMModel(structure, kpi, learning="off", **common)
+    while replay.week < weeks:
+        for roster in replay.rosters if replay.week in in_force else ():
+            for j, name in enumerate(roster.learner.names):
+                roster.learner.set_policy(name, in_force[replay.week][roster.role][:, j])
+        replay._refresh_policies()
+        replay.step()
+    return learner.summary()["firm_value"], replay.summary()["firm_value"]
+
+
+@pytest.mark.parametrize(
+    ("structure", "kpi", "learning"),
+    [("assembly_line", "siloed", "reward"), ("pod", "shared", "reward"), ("pod", "siloed", "placebo")],
+)
+def test_learning_reaches_the_company_only_through_the_policies_in_force(structure, kpi, learning):
+    """What staff learn acts on accounts only through the policies they have in force: replaying every
+    agent's policies with learning off gives the learning run bit for bit. A channel that acts only
+    while agents learn (a hidden KPI or structure effect keyed to the learning mode, a reward that
+    changes the accounts) makes the two differ. This is why the replays of results/policy_attribution
+    can stand for the learners."""
+    learned, replayed = in_force_replay(structure, kpi, learning)
+    assert replayed == learned
