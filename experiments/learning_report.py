@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from alignsim.experiments.fileio import atomic_write_text
-from alignsim.experiments.metadata import git_commit, versions
 from alignsim.experiments.report import markdown_table
+from alignsim.experiments.studies import provenance_line
 from alignsim.model import GTMModel
 
 CELLS = [(s, k) for s in ("assembly_line", "pod") for k in ("siloed", "shared")]
@@ -65,11 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results/learning_diagnostics.md")
     args = parser.parse_args(argv)
     frame = table(diagnostics(args.seeds, args.weeks))
-    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
+    command = f"python -m alignsim.experiments.learning_report --seeds {args.seeds} --weeks {args.weeks}"
     text = (
         f"# Learning diagnostics ({args.seeds} seeds per cell, {args.weeks} weeks, default parameters)\n\n"
-        f"Produced by `python -m alignsim.experiments.learning_report --seeds {args.seeds} --weeks {args.weeks}`"
-        f" ({vers}; git commit {git_commit()}).\n\n"
+        f"Produced by {provenance_line(command)}.\n\n"
         "`corr`: correlation of the standardised advantage with the perturbation over every paid (agent, pair)"
         " of the cell's reward part (siloed KPI under siloed, shared KPI under shared), mean over seeds;"
         " `seeds_corr_beyond_band`: seeds in which |corr| > 1.96/sqrt(n) (a learner with no signal: about 5%"

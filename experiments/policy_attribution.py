@@ -32,20 +32,17 @@ with the accounts). Same seeds in every cell, so the market-size contrasts are p
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
-from alignsim.experiments.metadata import git_commit, versions
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.spec import seed_for
 from alignsim.experiments.stats import mean_ci
+from alignsim.experiments.studies import provenance_line, run_in_processes, stored_runs
 
 STRUCTURES = ("assembly_line", "pod")
 HEADROOMS = (4, 8, 12)
@@ -115,19 +112,12 @@ def replay_task(
     return {**key, "firm_value": replay(structure, headroom, seed, path, weeks)}
 
 
-def _run_all(tasks: list[tuple], workers: int, desc: str) -> list:
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(fn, *args) for fn, *args in tasks]
-        return [f.result() for f in tqdm(futures, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)]
-
-
 def measure(
     seeds: int, workers: int, weeks: int = WEEKS, headrooms: tuple[int, ...] = HEADROOMS
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Every run: learning runs, their paths, and the replays (one row per run)."""
     groups = [(st, h, seed_for(ROOT_SEED, r)) for st in STRUCTURES for h in headrooms for r in range(seeds)]
-    learned = _run_all(
+    learned = run_in_processes(
         [(learning_run, *g, learning, weeks) for g in groups for learning in ("reward", "placebo")],
         workers,
         "learning",
@@ -151,7 +141,7 @@ def measure(
             ):
                 path = swapped(base, donor, role, variable)
                 tasks.append((replay_task, st, h, seed, run, role, variable, path, weeks))
-    replays = pd.DataFrame(_run_all(tasks, workers, "replays"))
+    replays = pd.DataFrame(run_in_processes(tasks, workers, "replays"))
     return learning, paths, replays
 
 
@@ -337,13 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.from_runs:
-        wanted = ("learning_runs.csv", "paths.csv", "replay_runs.csv", "README.md")
-        missing = [f for f in wanted if not (out / f).is_file()]
-        if missing:
-            parser.error(f"--from-runs: {out} has no {', '.join(missing)} (run the study into --out first)")
-        frames = [pd.read_csv(out / f, keep_default_na=False) for f in wanted[:3]]
-        provenance = (out / "README.md").read_text().split("Produced by ")[1].split(". Siloed KPIs, ")[0]
-        write(out, *frames, provenance, args.weeks)
+        try:
+            run_files = ("learning_runs.csv", "paths.csv", "replay_runs.csv")
+            frames, stated = stored_runs(out, run_files, ". Siloed KPIs, ", keep_default_na=False)
+        except UserError as exc:
+            parser.error(str(exc))
+        write(out, *frames, stated, args.weeks)
         print(out / "README.md")
         return 0
     for name, low in (("seeds", 2), ("weeks", 26), ("workers", 1)):
@@ -355,8 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         f" --headrooms {','.join(map(str, args.headrooms))} --workers {args.workers}"
         + ("" if args.out == "results/policy_attribution" else f" --out {args.out}")
     )
-    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
-    write(out, learning, paths, replays, f"`{command}` ({vers}; git commit {git_commit()})", args.weeks)
+    write(out, learning, paths, replays, provenance_line(command), args.weeks)
     print(out / "README.md")
     return 0
 

@@ -33,20 +33,17 @@ Writes the CSVs and a README.md with the tables, the command and provenance.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
-from alignsim.experiments.metadata import git_commit, versions
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.stats import mean_ci, paired_diff
+from alignsim.experiments.studies import provenance_line, run_in_processes, stored_runs
 from alignsim.model.params import DEFAULTS
 
 if TYPE_CHECKING:
@@ -130,16 +127,6 @@ def gradient_run(structure: str, seed: int, role: str, variable: str, sign: int)
     return structure, seed, role, variable, sign, value, model.run().summary()["firm_value"]
 
 
-def _run_all(tasks: list[tuple], workers: int) -> list:
-    ctx = multiprocessing.get_context("spawn")
-    out = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(fn, *args) for fn, *args in tasks]
-        for fut in tqdm(futures, desc="shared signal", unit="run", file=sys.stderr, dynamic_ncols=True):
-            out.append(fut.result())
-    return out
-
-
 def measure(seeds: int, gradient_seeds: int, workers: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """All runs: the signal/horizon frame (one row per run, role, variable), the gradient frame and the
     section-4 frame (one row per run, role, variable, with its ``variant``)."""
@@ -161,7 +148,7 @@ def measure(seeds: int, gradient_seeds: int, workers: int) -> tuple[pd.DataFrame
         for seed in range(seeds):
             for learning in ("reward", "placebo"):
                 tasks.append((limit_run, structure, variant, learning, seed))
-    results = _run_all(tasks, workers)
+    results = run_in_processes(tasks, workers, "shared signal")
     frames = [r for r in results if isinstance(r, pd.DataFrame)]
     signal = pd.concat([f for f in frames if "variant" not in f], ignore_index=True)
     limits = pd.concat([f for f in frames if "variant" in f], ignore_index=True)
@@ -381,14 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.from_runs:
-        wanted = ("signal_runs.csv", "gradient_runs.csv", "limits_runs.csv", "README.md")
-        missing = [f for f in wanted if not (out / f).is_file()]
-        if missing:
-            parser.error(f"--from-runs: {out} has no {', '.join(missing)} (run the study into --out first)")
-        signal, grad = pd.read_csv(out / "signal_runs.csv"), pd.read_csv(out / "gradient_runs.csv")
-        limits = pd.read_csv(out / "limits_runs.csv")
-        provenance = (out / "README.md").read_text().split("Produced by ")[1].split(". Default parameters")[0]
-        write(out, signal, grad, limits, provenance)
+        try:
+            (signal, grad, limits), stated = stored_runs(
+                out, ("signal_runs.csv", "gradient_runs.csv", "limits_runs.csv"), ". Default parameters"
+            )
+        except UserError as exc:
+            parser.error(str(exc))
+        write(out, signal, grad, limits, stated)
         print(out / "README.md")
         return 0
     for name in ("seeds", "gradient_seeds", "workers"):
@@ -399,8 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         "python -m alignsim.experiments.shared_signal"
         f" --seeds {args.seeds} --gradient-seeds {args.gradient_seeds} --workers {args.workers}"
     )
-    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
-    write(out, signal, grad, limits, f"`{command}` ({vers}; git commit {git_commit()})")
+    write(out, signal, grad, limits, provenance_line(command))
     print(Path(args.out) / "README.md")
     return 0
 

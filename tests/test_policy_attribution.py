@@ -100,10 +100,11 @@ def in_force_replay(structure: str, kpi: str, learning: str, weeks: int = 78) ->
             in_force[learner.week] = {r.role: r.learner.in_force.copy() for r in learner.rosters}
     replay = GTMModel(structure, kpi, learning="off", **common)
     while replay.week < weeks:
-        for roster in replay.rosters if replay.week in in_force else ():
-            for j, name in enumerate(roster.learner.names):
-                roster.learner.set_policy(name, in_force[replay.week][roster.role][:, j])
-        replay._refresh_policies()
+        if replay.week in in_force:
+            for roster in replay.rosters:
+                for j, name in enumerate(roster.learner.names):
+                    roster.learner.set_policy(name, in_force[replay.week][roster.role][:, j])
+            replay._refresh_policies()
         replay.step()
     return learner.summary()["firm_value"], replay.summary()["firm_value"]
 

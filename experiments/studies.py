@@ -1,0 +1,47 @@
+"""What the learning studies run as modules share (``learning_report``, ``shared_signal``,
+``policy_attribution``): their runs in a local process pool, the provenance line of their README,
+and reading back a study's stored runs (``--from-runs``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from alignsim.experiments.engines import open_executor
+from alignsim.experiments.errors import UserError
+from alignsim.experiments.metadata import git_commit, versions
+
+
+def run_in_processes(tasks: list[tuple], workers: int, desc: str) -> list:
+    """Call every ``(fn, *args)`` in a local pool of ``workers`` processes (the runner's: spawned,
+    ended with the driver); results in task order, with a progress bar on stderr."""
+    with open_executor("local", workers) as (pool, _):
+        futures = [pool.submit(fn, *args) for fn, *args in tasks]
+        return [f.result() for f in tqdm(futures, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)]
+
+
+def provenance_line(command: str) -> str:
+    """The command, the package versions and the git commit, as a study's README states them."""
+    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
+    return f"`{command}` ({vers}; git commit {git_commit()})"
+
+
+def stored_runs(
+    out: Path, run_files: tuple[str, ...], provenance_ends_before: str, keep_default_na: bool = True
+) -> tuple[list[pd.DataFrame], str]:
+    """A study folder's run files and the provenance its README states (what follows "Produced by "
+    up to ``provenance_ends_before``).
+
+    Raises:
+        UserError: a run file or the README is missing (naming them).
+    """
+    missing = [f for f in (*run_files, "README.md") if not (out / f).is_file()]
+    if missing:
+        raise UserError(f"--from-runs: {out} has no {', '.join(missing)} (run the study into --out first)")
+    frames = [pd.read_csv(out / f, keep_default_na=keep_default_na) for f in run_files]
+    text = (out / "README.md").read_text()
+    return frames, text.split("Produced by ")[1].split(provenance_ends_before)[0]
