@@ -1,0 +1,302 @@
+"""Each KPI regime judged at the policies its learning settles on (issue 10, "policies settle before
+they are judged").
+
+``python -m alignsim.experiments.settled_policies [--seeds N] [--learn-weeks L] [--weeks H,...]
+[--workers W] [--out DIR]``. Why it exists: shared and placebo learners settle (their drift
+diagnostics sit at the noise level by year 10), siloed learners do not. Their personal counts (MQLs,
+meetings booked) keep rising as targeting widens and the bar falls, so the learner walks towards a
+bound for as long as it runs (``results/structure_x_kpi_10y``; ``results/sweep_status_quo_weeks``:
+25 years of siloed learning reach breadth 0.95, still moving). A learned comparison therefore catches
+siloed KPIs mid-drift. Here every regime is judged by the company its incentives lead to once the
+policies stop moving:
+
+1. **Learning runs.** Per structure and seed (replicate r uses ``seed_for(1, r)``, the seeds of
+   ``results/structure_x_kpi_10y`` and ``results/structure_x_kpi``, so these runs reproduce their
+   stored firm values), the siloed and shared cells learning from their KPI and the placebo learner
+   paid noise (siloed schedule), over ``--learn-weeks`` (520) from the status quo. Each ends with a
+   *settled policy*: every role's mean policy centre, and per variable whether it still moves beyond
+   the noise band over the last year (:meth:`GTMModel.learning_diagnostics`, ``moved``) and which way.
+   The same three cells are also learned over each judging horizon, as the learned reference.
+2. **Settled policies.** Shared and placebo: their end centres. Siloed, two readings: *held at the
+   end of learning* (its end centres: where it is, still moving) and *at the end of the drift*
+   (those centres with every variable that still moves in at least ``DRIFTING_SHARE`` of the seeds of
+   every structure put at the bound it moves towards: the place the learner approaches and, in logit
+   coordinates, never reaches). The second is an extrapolation; the two bracket where siloed settles.
+3. **Judged.** A fixed-policy run (learning off) over each horizon in ``--weeks`` (260, 520), every
+   agent of a role put at week 0 at the role's settled value (hires join at it), beside the status
+   quo's policies held. Same seed in every run of a structure and replicate, so contrasts are paired.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from alignsim.experiments.errors import UserError
+from alignsim.experiments.fileio import atomic_write_text
+from alignsim.experiments.policy_attribution import _ci_row, replay
+from alignsim.experiments.report import markdown_table
+from alignsim.experiments.spec import seed_for
+from alignsim.experiments.studies import provenance_line, run_in_processes, stored_runs
+
+STRUCTURES = ("assembly_line", "pod")
+REGIMES = (("siloed", "reward"), ("shared", "reward"), ("siloed", "placebo"))  # (kpi, learning)
+LEARN_WEEKS = 520
+WEEKS = (260, 520)
+ROOT_SEED = 1
+HEADROOM = 8  # market_headroom's default: the market of structure_x_kpi(_10y)
+DRIFTING_SHARE = 0.75
+SETS = ("status quo", "placebo", "shared", "siloed, held", "siloed, end of drift")
+CONTRASTS = (  # (name, minuend, subtrahend)
+    ("shared - siloed", "shared", "siloed"),
+    ("siloed - placebo", "siloed", "placebo"),
+    ("shared - placebo", "shared", "placebo"),
+)
+
+
+def regime_name(kpi: str, learning: str) -> str:
+    return "placebo" if learning == "placebo" else kpi
+
+
+def learning_run(structure: str, kpi: str, learning: str, seed: int, weeks: int) -> tuple[dict, pd.DataFrame]:
+    """A cell learning over ``weeks``: its firm value, and its settled policy (one row per role and
+    variable: the mean policy centre at the end, its drift over the last year, and ``moved``)."""
+    from alignsim.model import GTMModel
+
+    model = GTMModel(structure, kpi, seed=seed, learning=learning, weeks=weeks, market_headroom=HEADROOM).run()
+    key = {"structure": structure, "seed": seed, "regime": regime_name(kpi, learning), "weeks": weeks}
+    diagnostics = model.learning_diagnostics()[["policy", "drift", "moved"]].reset_index()
+    centres = {
+        (r.role, n): float(v)
+        for r in model.rosters
+        for n, v in zip(r.learner.names, r.learner.policy.mean(0), strict=True)
+    }
+    diagnostics["value"] = [centres[(r, v)] for r, v in zip(diagnostics["role"], diagnostics["variable"], strict=True)]
+    return {**key, "firm_value": model.summary()["firm_value"]}, diagnostics.drop(columns="policy").assign(**key)
+
+
+def bounds() -> pd.DataFrame:
+    """Every decision variable's bounds (role, variable, low, high)."""
+    from alignsim.agents import ROLES
+
+    rows = [(cls.role, name, lo, hi) for cls in ROLES for name, (_, lo, hi) in cls.POLICY.items()]
+    return pd.DataFrame(rows, columns=["role", "variable", "low", "high"])
+
+
+def end_of_drift(settled: pd.DataFrame) -> pd.DataFrame:
+    """Variables siloed learning still moves in at least ``DRIFTING_SHARE`` of the seeds of every
+    structure, with the bound it moves towards (role, variable, direction, bound)."""
+    silo = settled[settled["regime"] == "siloed"]
+    by = silo.groupby(["structure", "role", "variable"]).agg(share=("moved", "mean"), drift=("drift", "mean"))
+    share = by["share"].groupby(level=["role", "variable"]).min()
+    drift = by["drift"].groupby(level=["role", "variable"]).mean()
+    keep = share[share >= DRIFTING_SHARE].index
+    frame = pd.DataFrame({"drift": drift.loc[keep]}).reset_index().merge(bounds(), on=["role", "variable"])
+    frame["bound"] = np.where(frame["drift"] > 0, frame["high"], frame["low"])
+    return frame[["role", "variable", "drift", "bound"]]
+
+
+def policy_sets(settled: pd.DataFrame, limit: pd.DataFrame) -> dict[tuple[str, int, str], pd.DataFrame]:
+    """Per (structure, seed, set): the policies held from week 0 (role, variable, value)."""
+    out = {}
+    pinned = limit.set_index(["role", "variable"])["bound"]
+    for (structure, seed, regime), g in settled.groupby(["structure", "seed", "regime"], sort=True):
+        values = g[["role", "variable", "value"]].reset_index(drop=True)
+        if regime == "siloed":
+            out[(structure, seed, "siloed, held")] = values
+            ends = values.copy()
+            at = ends.set_index(["role", "variable"]).index.isin(pinned.index)
+            ends.loc[at, "value"] = pinned.loc[list(ends.loc[at, ["role", "variable"]].itertuples(index=False))].values
+            out[(structure, seed, "siloed, end of drift")] = ends
+        else:
+            out[(structure, seed, regime)] = values
+    return out
+
+
+def judged_run(structure: str, seed: int, policy_set: str, values: pd.DataFrame | None, weeks: int) -> dict:
+    """Firm value of a fixed-policy run with ``values`` held from week 0 (None: the status quo's)."""
+    path = pd.DataFrame(columns=["week", "role", "variable", "value"]) if values is None else values.assign(week=0)
+    key = {"structure": structure, "seed": seed, "policy_set": policy_set, "weeks": weeks}
+    return {**key, "firm_value": replay(structure, HEADROOM, seed, path, weeks)}
+
+
+def measure(
+    seeds: int, workers: int, learn_weeks: int = LEARN_WEEKS, horizons: tuple[int, ...] = WEEKS
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Learning runs (firm values), settled policies, and judged runs (one row each)."""
+    cells = [(st, kpi, ln, seed_for(ROOT_SEED, r)) for st in STRUCTURES for r in range(seeds) for kpi, ln in REGIMES]
+    weeks = sorted({learn_weeks, *horizons})
+    done = run_in_processes([(learning_run, *c, w) for w in weeks for c in cells], workers, "learning")
+    learned = pd.DataFrame([row for row, _ in done])
+    settled = pd.concat([s for _, s in done], ignore_index=True)
+    settled = settled[settled["weeks"] == learn_weeks].reset_index(drop=True)
+    sets = policy_sets(settled, end_of_drift(settled))
+    groups = sorted({(st, seed) for st, _, _, seed in cells})
+    tasks = [(judged_run, st, seed, "status quo", None, h) for st, seed in groups for h in horizons]
+    tasks += [(judged_run, st, seed, name, values, h) for (st, seed, name), values in sets.items() for h in horizons]
+    judged = pd.DataFrame(run_in_processes(tasks, workers, "judged"))
+    return learned, settled, judged
+
+
+def policy_table(settled: pd.DataFrame, limit: pd.DataFrame) -> pd.DataFrame:
+    """Per structure and variable: the mean settled policy of each regime over seeds, and in how many
+    seeds it still moves."""
+    frame = settled.assign(name=settled["role"] + "." + settled["variable"])
+    mean = frame.pivot_table(index=["structure", "name"], columns="regime", values="value", sort=False)
+    moving = frame.pivot_table(index=["structure", "name"], columns="regime", values="moved", aggfunc="sum")
+    seeds = frame.groupby(["structure", "name"])["seed"].nunique()
+    out = pd.DataFrame(index=mean.index)
+    for regime in ("placebo", "shared", "siloed"):
+        out[regime] = mean[regime]
+        out[f"{regime}_moving"] = moving[regime].astype(int).astype(str) + "/" + seeds.astype(str)
+    pinned = dict(zip(limit["role"] + "." + limit["variable"], limit["bound"], strict=True))
+    out["siloed_end_of_drift"] = [pinned.get(name, np.nan) for _, name in out.index]
+    return out.reset_index().rename(columns={"name": "variable"})
+
+
+def value_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
+    """Per structure, horizon and set: firm value, mean over seeds with its 95% t-interval (learned rows too)."""
+    frames = [learned.rename(columns={"regime": "policy_set"}).assign(how="learned"), judged.assign(how="held")]
+    both = pd.concat(frames, ignore_index=True)
+    rows = []
+    for (structure, weeks, how, name), g in both.groupby(["structure", "weeks", "how", "policy_set"]):
+        rows.append([structure, weeks, how, name, *_ci_row(g["firm_value"].to_numpy()), len(g)])
+    cols = ["structure", "weeks", "how", "policies", "firm_value", "ci95_low", "ci95_high", "seeds"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def contrast_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
+    """Paired by seed: each contrast of regimes learned, held at the settled policies, and with siloed
+    at the end of its drift."""
+    learned_wide = learned.pivot_table(index=["structure", "weeks", "seed"], columns="regime", values="firm_value")
+    held_wide = judged.pivot_table(index=["structure", "weeks", "seed"], columns="policy_set", values="firm_value")
+    views = {
+        "learned": learned_wide,
+        "settled, siloed held": held_wide.rename(columns={"siloed, held": "siloed"}),
+        "settled, siloed at the end of its drift": held_wide.rename(columns={"siloed, end of drift": "siloed"}),
+    }
+    rows = []
+    for view, wide in views.items():
+        for (structure, weeks), g in wide.groupby(level=["structure", "weeks"]):
+            for name, a, b in CONTRASTS:
+                rows.append([structure, weeks, name, view, *_ci_row((g[a] - g[b]).to_numpy()), len(g)])
+    cols = ["structure", "weeks", "contrast", "view", "usd", "ci95_low", "ci95_high", "seeds"]
+    return pd.DataFrame(rows, columns=cols).sort_values(["structure", "weeks", "contrast"], kind="stable")
+
+
+def _md(frame: pd.DataFrame) -> str:
+    """USD columns in M USD, policies with three decimals, the rest as they are."""
+    usd = {"firm_value", "usd", "ci95_low", "ci95_high"}
+
+    def cell(column: str, value: object) -> str:
+        if not isinstance(value, float):
+            return str(value)
+        if np.isnan(value):
+            return ""
+        return f"{value / 1e6:+.1f}M" if column in usd else f"{value:.3f}"
+
+    rows = [[cell(c, v) for c, v in zip(frame.columns, row, strict=True)] for row in frame.itertuples(index=False)]
+    return markdown_table([list(frame.columns), *rows])
+
+
+def reading(settled: pd.DataFrame, contrasts: pd.DataFrame, limit: pd.DataFrame) -> list[str]:
+    """Plain sentences computed from the tables."""
+
+    def m(x: float) -> str:
+        return f"{x / 1e6:+.0f}M"
+
+    per_seed = settled.groupby(["structure", "regime", "seed"])["moved"].sum().groupby(level=[0, 1]).mean()
+    chance = 0.05 * settled.groupby(["structure", "regime", "seed"]).size().iloc[0]
+    counts = "; ".join(f"{st} {regime} {n:.1f}" for (st, regime), n in per_seed.items())
+    lines = [f"- Variables still moving at the end of learning, mean per seed ({chance:.2f} by chance): {counts}."]
+    pinned = ", ".join(f"{r.role}.{r.variable} -> {r.bound:g}" for r in limit.itertuples(index=False))
+    lines.append(f"- Siloed at the end of its drift pins: {pinned or 'nothing'}; every other variable as held.")
+    for (structure, weeks, contrast), g in contrasts.groupby(["structure", "weeks", "contrast"], sort=False):
+        parts = [f"{v.view} {m(v.usd)} [{m(v.ci95_low)}, {m(v.ci95_high)}]" for v in g.itertuples(index=False)]
+        lines.append(f"- {structure}, {weeks} weeks, {contrast}: " + "; ".join(parts) + ".")
+    return lines
+
+
+def write(out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.DataFrame, provenance: str) -> None:
+    """Every run (``*_runs.csv``, ``settled.csv``), the tables as CSV and a README.md (written atomically)."""
+    learn_weeks = int(settled["weeks"].iloc[0])
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "learning_runs.csv", learned.to_csv(index=False))
+    atomic_write_text(out / "settled.csv", settled.to_csv(index=False))
+    atomic_write_text(out / "judged_runs.csv", judged.to_csv(index=False))
+    limit = end_of_drift(settled)
+    policies, values, contrasts = (
+        policy_table(settled, limit),
+        value_table(learned, judged),
+        contrast_table(learned, judged),
+    )
+    for name, frame in (("policies", policies), ("firm_value", values), ("contrasts", contrasts)):
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+    text = (
+        f"# Each KPI regime judged at the policies its learning settles on (learning {learn_weeks} weeks)\n\n"
+        f"Produced by {provenance}. Default parameters, every cell starting from the status quo's learned"
+        " policies; replicate r uses the seed of replicate r in `results/structure_x_kpi_10y`, paired across"
+        " every run. Method: module docstring of `alignsim.experiments.settled_policies`. Firm value in USD"
+        " (M = 10^6); intervals are 95% t-intervals of the mean over seeds.\n\n"
+        "## Reading (computed from the tables below)\n\n" + "\n".join(reading(settled, contrasts, limit)) + "\n\n"
+        f"## 1. Where each regime's policies settle (after {learn_weeks} weeks of learning)\n\n"
+        "Mean policy centre over seeds; `*_moving`: seeds in which the variable still moves beyond the"
+        " noise band over the last year (5% of seeds expected by chance); `siloed_end_of_drift`: the bound"
+        f" a variable is put at when siloed learning still moves it in at least {DRIFTING_SHARE:.0%} of"
+        " the seeds of every structure.\n\n" + _md(policies) + "\n\n"
+        "## 2. Firm value: learned, and held at the settled policies from week 0\n\n"
+        "`learned`: the cell learning over the horizon (from the status quo); `held`: learning off, the"
+        " set's policies from week 0.\n\n" + _md(values) + "\n\n"
+        "## 3. The regimes compared: learned, and settled (paired by seed)\n\n" + _md(contrasts) + "\n"
+    )
+    atomic_write_text(out / "README.md", text)
+
+
+def _horizons(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 26:
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: comma-separated integers >= 26, e.g. 260,520")
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10, help="paired seeds (replicates 0..N-1 of the sweeps)")
+    parser.add_argument("--learn-weeks", type=int, default=LEARN_WEEKS, help="length of the learning runs")
+    parser.add_argument("--weeks", type=_horizons, default=WEEKS, help="judging horizons, e.g. 260,520")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default="results/settled_policies")
+    parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's run files")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if args.from_runs:
+        try:
+            files = ("learning_runs.csv", "settled.csv", "judged_runs.csv")
+            (learned, settled, judged), stated = stored_runs(out, files, ". Default parameters, ")
+        except UserError as exc:
+            parser.error(str(exc))
+        write(out, learned, settled, judged, stated)
+        print(out / "README.md")
+        return 0
+    for name, low in (("seeds", 2), ("learn_weeks", 104), ("workers", 1)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an integer >= {low}")
+    learned, settled, judged = measure(args.seeds, args.workers, args.learn_weeks, args.weeks)
+    command = (
+        f"python -m alignsim.experiments.settled_policies --seeds {args.seeds} --learn-weeks {args.learn_weeks}"
+        f" --weeks {','.join(map(str, args.weeks))} --workers {args.workers}"
+        + ("" if args.out == "results/settled_policies" else f" --out {args.out}")
+    )
+    write(out, learned, settled, judged, provenance_line(command))
+    print(out / "README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
