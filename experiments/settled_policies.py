@@ -187,6 +187,18 @@ def contrast_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).sort_values(["structure", "weeks", "contrast"], kind="stable")
 
 
+def structure_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
+    """Pods - assembly line per horizon and policies, learned and held (paired by seed)."""
+    frames = [learned.rename(columns={"regime": "policy_set"}).assign(how="learned"), judged.assign(how="held")]
+    wide = pd.concat(frames, ignore_index=True).pivot_table(
+        index=["weeks", "how", "policy_set", "seed"], columns="structure", values="firm_value"
+    )
+    rows = []
+    for (weeks, how, name), g in wide.groupby(level=["weeks", "how", "policy_set"]):
+        rows.append([weeks, how, name, *_ci_row((g["pod"] - g["assembly_line"]).to_numpy()), len(g)])
+    return pd.DataFrame(rows, columns=["weeks", "how", "policies", "usd", "ci95_low", "ci95_high", "seeds"])
+
+
 def _md(frame: pd.DataFrame) -> str:
     """USD columns in M USD, policies with three decimals, the rest as they are."""
     usd = {"firm_value", "usd", "ci95_low", "ci95_high"}
@@ -233,7 +245,9 @@ def write(out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.Da
         value_table(learned, judged),
         contrast_table(learned, judged),
     )
-    for name, frame in (("policies", policies), ("firm_value", values), ("contrasts", contrasts)):
+    structures = structure_table(learned, judged)
+    tables = (("policies", policies), ("firm_value", values), ("contrasts", contrasts), ("structures", structures))
+    for name, frame in tables:
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
     text = (
         f"# Each KPI regime judged at the policies its learning settles on (learning {learn_weeks} weeks)\n\n"
@@ -250,7 +264,10 @@ def write(out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.Da
         "## 2. Firm value: learned, and held at the settled policies from week 0\n\n"
         "`learned`: the cell learning over the horizon (from the status quo); `held`: learning off, the"
         " set's policies from week 0.\n\n" + _md(values) + "\n\n"
-        "## 3. The regimes compared: learned, and settled (paired by seed)\n\n" + _md(contrasts) + "\n"
+        "## 3. The regimes compared: learned, and settled (paired by seed)\n\n" + _md(contrasts) + "\n\n"
+        "## 4. Pods - assembly line, learned and held at each settled policy set (paired by seed)\n\n"
+        + _md(structures)
+        + "\n"
     )
     atomic_write_text(out / "README.md", text)
 

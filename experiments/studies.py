@@ -1,5 +1,5 @@
 """What the learning studies run as modules share (``learning_report``, ``shared_signal``,
-``policy_attribution``): their runs in a local process pool, the provenance line of their README,
+``policy_attribution``, ``settled_policies``): their runs in a local process pool, the provenance line of their README,
 and reading back a study's stored runs (``--from-runs``).
 """
 

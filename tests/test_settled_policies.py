@@ -1,0 +1,148 @@
+"""The settled-policy view behind results/settled_policies (experiments/settled_policies.py).
+
+A settled policy must be the learner's own end state, the end of siloed drift must pin exactly the
+variables that still move (towards the bound they move to), a held set must be in force for every
+agent including later hires, and the contrasts must match a hand computation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alignsim.experiments import settled_policies as sp
+from alignsim.model import GTMModel
+
+WEEKS = 52
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def siloed_run():
+    return sp.learning_run("pod", "siloed", "reward", SEED, WEEKS)
+
+
+def test_a_learning_run_is_the_cells_own_run_and_ends_at_its_learners_centres(siloed_run):
+    row, settled = siloed_run
+    model = GTMModel("pod", "siloed", seed=SEED, learning="reward", weeks=WEEKS).run()
+    assert row["firm_value"] == model.summary()["firm_value"]
+    diagnostics = model.learning_diagnostics()
+    assert list(settled["moved"]) == list(diagnostics["moved"])  # the model's own drift verdict
+    for r in model.rosters:
+        mine = settled[settled["role"] == r.role].set_index("variable")["value"]
+        centre = r.learner.policy.mean(axis=0)  # the centre, not the perturbed policy in force
+        np.testing.assert_array_equal(mine.loc[list(r.learner.names)].to_numpy(), centre)
+    assert (settled["regime"] == "siloed").all()
+    assert sp.learning_run("pod", "siloed", "placebo", SEED, WEEKS)[0]["regime"] == "placebo"
+
+
+def _settled(moved: dict[tuple[str, str], list[bool]], drift: float) -> pd.DataFrame:
+    """Siloed settled rows: per (structure, variable) a list of per-seed moved flags."""
+    rows = []
+    for (structure, name), flags in moved.items():
+        role, variable = name.split(".")
+        for seed, flag in enumerate(flags):
+            rows.append([structure, seed, "siloed", role, variable, drift, flag, 0.5, 520])
+    cols = ["structure", "seed", "regime", "role", "variable", "drift", "moved", "value", "weeks"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_the_end_of_drift_pins_what_still_moves_in_most_seeds_of_every_structure_towards_its_bound():
+    flags = {
+        ("assembly_line", "marketer.breadth"): [True, True, True, True],
+        ("pod", "marketer.breadth"): [True, True, True, False],  # 3/4: still pinned
+        ("assembly_line", "sdr.qualification_threshold"): [True, True, True, True],
+        ("pod", "sdr.qualification_threshold"): [True, True, False, False],  # 2/4 in one structure: not
+        ("assembly_line", "ae.discount"): [False] * 4,
+        ("pod", "ae.discount"): [False] * 4,
+    }
+    up = sp.end_of_drift(_settled(flags, +0.01))
+    assert list(zip(up["role"], up["variable"], up["bound"], strict=True)) == [("marketer", "breadth", 1.0)]
+    down = sp.end_of_drift(_settled(flags, -0.01))
+    assert list(down["bound"]) == [0.0]  # breadth's lower bound: the direction decides the bound
+
+
+def test_the_end_of_drift_set_differs_from_the_held_set_only_in_the_pinned_variables():
+    settled = _settled({("pod", "marketer.breadth"): [True, True], ("pod", "ae.honesty"): [False, False]}, 0.01)
+    settled = pd.concat([settled, settled.assign(regime="shared")], ignore_index=True)
+    sets = sp.policy_sets(settled, sp.end_of_drift(settled))
+    assert set(sets) == {(("pod", s, n)) for s in (0, 1) for n in ("siloed, held", "siloed, end of drift", "shared")}
+    held, ends = sets[("pod", 0, "siloed, held")], sets[("pod", 0, "siloed, end of drift")]
+    changed = ends["value"] != held["value"]
+    assert list(ends.loc[changed, "variable"]) == ["breadth"] and list(ends.loc[changed, "value"]) == [1.0]
+    assert list(sets[("pod", 0, "shared")]["value"]) == [0.5, 0.5]  # only siloed is extrapolated
+
+
+def test_holding_the_status_quo_is_the_fixed_policy_cell():
+    row = sp.judged_run("assembly_line", SEED, "status quo", None, WEEKS)
+    fixed = GTMModel("assembly_line", "shared", seed=SEED, learning="off", weeks=WEEKS).run()
+    assert row["firm_value"] == fixed.summary()["firm_value"]
+
+
+def test_a_held_set_is_in_force_for_every_agent_hires_included_and_acts():
+    values = pd.DataFrame({"role": ["marketer", "sdr"], "variable": ["breadth", "qualification_threshold"]})
+    values["value"] = [0.9, 0.1]
+    model = GTMModel("pod", "siloed", seed=SEED, learning="off", weeks=WEEKS)
+    for role, variable, value in values.itertuples(index=False):
+        model.set_policy(role, variable, value)
+    model.run()
+    assert model.p["hiring"] == "plan" and model.summary()["hires"] > 0  # hires joined during the run
+    np.testing.assert_allclose(model.policy("marketer", "breadth"), 0.9, rtol=1e-12)  # logit round trip
+    np.testing.assert_allclose(model.policy("sdr", "qualification_threshold"), 0.1, rtol=1e-12)
+    held = sp.judged_run("pod", SEED, "x", values, WEEKS)["firm_value"]
+    assert held == model.summary()["firm_value"]  # judged_run is that run
+    assert held != sp.judged_run("pod", SEED, "status quo", None, WEEKS)["firm_value"]
+
+
+def test_contrasts_match_a_hand_computation():
+    learned = pd.DataFrame(
+        [
+            ["pod", 260, seed, regime, value]
+            for seed, values in enumerate([(10, 7, 8), (20, 11, 19)])
+            for regime, value in zip(("shared", "siloed", "placebo"), values, strict=True)
+        ],
+        columns=["structure", "weeks", "seed", "regime", "firm_value"],
+    )
+    sets = {"shared": (9, 18), "siloed, held": (6, 12), "siloed, end of drift": (2, 4), "placebo": (8, 20)}
+    judged = pd.DataFrame(
+        [["pod", 260, seed, name, v[seed]] for name, v in sets.items() for seed in (0, 1)],
+        columns=["structure", "weeks", "seed", "policy_set", "firm_value"],
+    )
+    table = sp.contrast_table(learned, judged).set_index(["contrast", "view"])["usd"]
+    assert table[("shared - siloed", "learned")] == pytest.approx(((10 - 7) + (20 - 11)) / 2)
+    assert table[("siloed - placebo", "settled, siloed held")] == pytest.approx(((6 - 8) + (12 - 20)) / 2)
+    assert table[("shared - siloed", "settled, siloed at the end of its drift")] == pytest.approx((7 + 14) / 2)
+    assert table[("shared - placebo", "settled, siloed held")] == pytest.approx((1 - 2) / 2)
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys):
+    for argv in (["--weeks", "12"], ["--weeks", "a,b"], ["--seeds", "1"], ["--from-runs", "--out", str(tmp_path)]):
+        with pytest.raises(SystemExit) as stop:
+            sp.main(argv)
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and ("allowed" in err or "has no" in err)
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_the_structure_contrast_is_paired_by_seed_and_policy_set():
+    learned = pd.DataFrame(
+        [
+            [st, 260, seed, "shared", v]
+            for st, vals in (("pod", (5, 9)), ("assembly_line", (1, 2)))
+            for seed, v in enumerate(vals)
+        ],
+        columns=["structure", "weeks", "seed", "regime", "firm_value"],
+    )
+    judged = pd.DataFrame(
+        [
+            [st, 260, seed, "siloed, held", v]
+            for st, vals in (("pod", (3, 3)), ("assembly_line", (4, 0)))
+            for seed, v in enumerate(vals)
+        ],
+        columns=["structure", "weeks", "seed", "policy_set", "firm_value"],
+    )
+    table = sp.structure_table(learned, judged).set_index(["how", "policies"])["usd"]
+    assert table[("learned", "shared")] == pytest.approx(((5 - 1) + (9 - 2)) / 2)
+    assert table[("held", "siloed, held")] == pytest.approx(((3 - 4) + (3 - 0)) / 2)
