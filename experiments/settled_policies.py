@@ -12,8 +12,11 @@ policies stop moving:
 
 1. **Learning runs.** Per structure and seed (replicate r uses ``seed_for(1, r)``, the seeds of
    ``results/structure_x_kpi_10y`` and ``results/structure_x_kpi``, so these runs reproduce their
-   stored firm values), the siloed and shared cells learning from their KPI and the placebo learner
-   paid noise (siloed schedule), over ``--learn-weeks`` (520) from the status quo. Each ends with a
+   stored firm values), the siloed and shared cells learning from their KPI and, beside each, the
+   placebo learner on that cell's schedule paid noise (``placebo_siloed``, ``placebo_shared``: a
+   shared reward arrives ``shared_reward_horizon_weeks`` later, so fewer payments land within the
+   run, and a learner paid noise drifts less; each regime is compared with the placebo on its own
+   pay dates), over ``--learn-weeks`` (520) from the status quo. Each ends with a
    *settled policy*: every role's mean policy centre, and per variable whether it still moves beyond
    the noise band over the last year (:meth:`GTMModel.learning_diagnostics`, ``moved``) and which way.
    The same three cells are also learned over each judging horizon, as the learned reference.
@@ -43,22 +46,21 @@ from alignsim.experiments.spec import seed_for
 from alignsim.experiments.studies import provenance_line, run_in_processes, stored_runs
 
 STRUCTURES = ("assembly_line", "pod")
-REGIMES = (("siloed", "reward"), ("shared", "reward"), ("siloed", "placebo"))  # (kpi, learning)
+REGIMES = (("siloed", "reward"), ("shared", "reward"), ("siloed", "placebo"), ("shared", "placebo"))  # (kpi, learning)
 LEARN_WEEKS = 520
 WEEKS = (260, 520)
 ROOT_SEED = 1
 HEADROOM = 8  # market_headroom's default: the market of structure_x_kpi(_10y)
 DRIFTING_SHARE = 0.75
-SETS = ("status quo", "placebo", "shared", "siloed, held", "siloed, end of drift")
 CONTRASTS = (  # (name, minuend, subtrahend)
     ("shared - siloed", "shared", "siloed"),
-    ("siloed - placebo", "siloed", "placebo"),
-    ("shared - placebo", "shared", "placebo"),
+    ("siloed - placebo", "siloed", "placebo_siloed"),
+    ("shared - placebo", "shared", "placebo_shared"),
 )
 
 
 def regime_name(kpi: str, learning: str) -> str:
-    return "placebo" if learning == "placebo" else kpi
+    return f"placebo_{kpi}" if learning == "placebo" else kpi
 
 
 def learning_run(structure: str, kpi: str, learning: str, seed: int, weeks: int) -> tuple[dict, pd.DataFrame]:
@@ -149,7 +151,7 @@ def policy_table(settled: pd.DataFrame, limit: pd.DataFrame) -> pd.DataFrame:
     moving = frame.pivot_table(index=["structure", "name"], columns="regime", values="moved", aggfunc="sum")
     seeds = frame.groupby(["structure", "name"])["seed"].nunique()
     out = pd.DataFrame(index=mean.index)
-    for regime in ("placebo", "shared", "siloed"):
+    for regime in ("placebo_siloed", "placebo_shared", "shared", "siloed"):
         out[regime] = mean[regime]
         out[f"{regime}_moving"] = moving[regime].astype(int).astype(str) + "/" + seeds.astype(str)
     pinned = dict(zip(limit["role"] + "." + limit["variable"], limit["bound"], strict=True))

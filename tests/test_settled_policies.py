@@ -34,7 +34,8 @@ def test_a_learning_run_is_the_cells_own_run_and_ends_at_its_learners_centres(si
         centre = r.learner.policy.mean(axis=0)  # the centre, not the perturbed policy in force
         np.testing.assert_array_equal(mine.loc[list(r.learner.names)].to_numpy(), centre)
     assert (settled["regime"] == "siloed").all()
-    assert sp.learning_run("pod", "siloed", "placebo", SEED, WEEKS)[0]["regime"] == "placebo"
+    # a placebo is named by its pay dates: each regime is compared with the placebo on its own schedule
+    assert sp.learning_run("pod", "shared", "placebo", SEED, WEEKS)[0]["regime"] == "placebo_shared"
 
 
 def _settled(moved: dict[tuple[str, str], list[bool]], drift: float) -> pd.DataFrame:
@@ -95,25 +96,34 @@ def test_a_held_set_is_in_force_for_every_agent_hires_included_and_acts():
     assert held != sp.judged_run("pod", SEED, "status quo", None, WEEKS)["firm_value"]
 
 
-def test_contrasts_match_a_hand_computation():
+def test_contrasts_match_a_hand_computation_each_regime_against_the_placebo_on_its_own_pay_dates():
+    regimes = ("shared", "siloed", "placebo_siloed", "placebo_shared")
     learned = pd.DataFrame(
         [
             ["pod", 260, seed, regime, value]
-            for seed, values in enumerate([(10, 7, 8), (20, 11, 19)])
-            for regime, value in zip(("shared", "siloed", "placebo"), values, strict=True)
+            for seed, values in enumerate([(10, 7, 8, 4), (20, 11, 19, 30)])
+            for regime, value in zip(regimes, values, strict=True)
         ],
         columns=["structure", "weeks", "seed", "regime", "firm_value"],
     )
-    sets = {"shared": (9, 18), "siloed, held": (6, 12), "siloed, end of drift": (2, 4), "placebo": (8, 20)}
+    sets = {
+        "shared": (9, 18),
+        "siloed, held": (6, 12),
+        "siloed, end of drift": (2, 4),
+        "placebo_siloed": (8, 20),
+        "placebo_shared": (5, 25),
+    }
     judged = pd.DataFrame(
         [["pod", 260, seed, name, v[seed]] for name, v in sets.items() for seed in (0, 1)],
         columns=["structure", "weeks", "seed", "policy_set", "firm_value"],
     )
     table = sp.contrast_table(learned, judged).set_index(["contrast", "view"])["usd"]
     assert table[("shared - siloed", "learned")] == pytest.approx(((10 - 7) + (20 - 11)) / 2)
+    assert table[("shared - placebo", "learned")] == pytest.approx(((10 - 4) + (20 - 30)) / 2)
+    assert table[("siloed - placebo", "learned")] == pytest.approx(((7 - 8) + (11 - 19)) / 2)
     assert table[("siloed - placebo", "settled, siloed held")] == pytest.approx(((6 - 8) + (12 - 20)) / 2)
     assert table[("shared - siloed", "settled, siloed at the end of its drift")] == pytest.approx((7 + 14) / 2)
-    assert table[("shared - placebo", "settled, siloed held")] == pytest.approx((1 - 2) / 2)
+    assert table[("shared - placebo", "settled, siloed held")] == pytest.approx(((9 - 5) + (18 - 25)) / 2)
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys):
