@@ -189,6 +189,21 @@ def contrast_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).sort_values(["structure", "weeks", "contrast"], kind="stable")
 
 
+def direction_table(settled: pd.DataFrame) -> pd.DataFrame:
+    """Per structure and variable: where siloed and shared learning end against the placebo on their
+    own pay dates (policy units, paired by seed, 95% t-interval): the seed mechanisms' direction."""
+    frame = settled.assign(name=settled["role"] + "." + settled["variable"])
+    wide = frame.pivot_table(index=["structure", "name", "seed"], columns="regime", values="value")
+    rows = []
+    for (structure, name), g in wide.groupby(level=["structure", "name"], sort=False):
+        row = [structure, name]
+        for regime in ("siloed", "shared"):
+            row += _ci_row((g[regime] - g[f"placebo_{regime}"]).to_numpy())
+        rows.append(row)
+    cols = ["structure", "variable", "siloed_minus_placebo", "siloed_ci95_low", "siloed_ci95_high"]
+    return pd.DataFrame(rows, columns=[*cols, "shared_minus_placebo", "shared_ci95_low", "shared_ci95_high"])
+
+
 def structure_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     """Pods - assembly line per horizon and policies, learned and held (paired by seed)."""
     frames = [learned.rename(columns={"regime": "policy_set"}).assign(how="learned"), judged.assign(how="held")]
@@ -210,7 +225,9 @@ def _md(frame: pd.DataFrame) -> str:
             return str(value)
         if np.isnan(value):
             return ""
-        return f"{value / 1e6:+.1f}M" if column in usd else f"{value:.3f}"
+        if column in usd:
+            return f"{value / 1e6:+.1f}M"
+        return f"{value:+.4f}" if "minus" in column or column.endswith(("_low", "_high")) else f"{value:.3f}"
 
     rows = [[cell(c, v) for c, v in zip(frame.columns, row, strict=True)] for row in frame.itertuples(index=False)]
     return markdown_table([list(frame.columns), *rows])
@@ -247,8 +264,9 @@ def write(out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.Da
         value_table(learned, judged),
         contrast_table(learned, judged),
     )
-    structures = structure_table(learned, judged)
+    structures, directions = structure_table(learned, judged), direction_table(settled)
     tables = (("policies", policies), ("firm_value", values), ("contrasts", contrasts), ("structures", structures))
+    tables += (("directions", directions),)
     for name, frame in tables:
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
     text = (
@@ -269,7 +287,9 @@ def write(out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.Da
         "## 3. The regimes compared: learned, and settled (paired by seed)\n\n" + _md(contrasts) + "\n\n"
         "## 4. Pods - assembly line, learned and held at each settled policy set (paired by seed)\n\n"
         + _md(structures)
-        + "\n"
+        + "\n\n## 5. Where each regime moves each variable, against the placebo on its own pay dates\n\n"
+        f"End policy centre after {learn_weeks} weeks minus the placebo's (policy units), paired by seed,"
+        " with its 95% t-interval.\n\n" + _md(directions) + "\n"
     )
     atomic_write_text(out / "README.md", text)
 

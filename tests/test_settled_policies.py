@@ -156,3 +156,14 @@ def test_the_structure_contrast_is_paired_by_seed_and_policy_set():
     table = sp.structure_table(learned, judged).set_index(["how", "policies"])["usd"]
     assert table[("learned", "shared")] == pytest.approx(((5 - 1) + (9 - 2)) / 2)
     assert table[("held", "siloed, held")] == pytest.approx(((3 - 4) + (3 - 0)) / 2)
+
+
+def test_directions_are_against_the_placebo_on_the_same_pay_dates():
+    values = {"siloed": (0.9, 0.8), "placebo_siloed": (0.6, 0.6), "shared": (0.5, 0.4), "placebo_shared": (0.7, 0.5)}
+    settled = pd.DataFrame(
+        [["pod", seed, regime, "marketer", "breadth", v[seed]] for regime, v in values.items() for seed in (0, 1)],
+        columns=["structure", "seed", "regime", "role", "variable", "value"],
+    )
+    row = sp.direction_table(settled).iloc[0]
+    assert row["siloed_minus_placebo"] == pytest.approx((0.3 + 0.2) / 2)
+    assert row["shared_minus_placebo"] == pytest.approx((-0.2 - 0.1) / 2)
