@@ -90,7 +90,7 @@ def bounds() -> pd.DataFrame:
 
 def end_of_drift(settled: pd.DataFrame) -> pd.DataFrame:
     """Variables siloed learning still moves in at least ``DRIFTING_SHARE`` of the seeds of every
-    structure, with the bound it moves towards (role, variable, direction, bound)."""
+    structure, with the bound it moves towards (role, variable, mean drift, bound)."""
     silo = settled[settled["regime"] == "siloed"]
     by = silo.groupby(["structure", "role", "variable"]).agg(share=("moved", "mean"), drift=("drift", "mean"))
     share = by["share"].groupby(level=["role", "variable"]).min()
