@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from alignsim.experiments.agent_replay import decomposition_run
 from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.report import markdown_table
@@ -114,8 +115,9 @@ def replay_task(
 
 def measure(
     seeds: int, workers: int, weeks: int = WEEKS, headrooms: tuple[int, ...] = HEADROOMS
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every run: learning runs, their paths, and the replays (one row per run)."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every run: learning runs, their paths, the replays (one row per run) and the per-agent
+    decomposition (one row per learning run and its two per-agent replays)."""
     groups = [(st, h, seed_for(ROOT_SEED, r)) for st in STRUCTURES for h in headrooms for r in range(seeds)]
     learned = run_in_processes(
         [(learning_run, *g, learning, weeks) for g in groups for learning in ("reward", "placebo")],
@@ -142,7 +144,9 @@ def measure(
                 path = swapped(base, donor, role, variable)
                 tasks.append((replay_task, st, h, seed, run, role, variable, path, weeks))
     replays = pd.DataFrame(run_in_processes(tasks, workers, "replays"))
-    return learning, paths, replays
+    per_agent = [(decomposition_run, *g, learning, weeks) for g in groups for learning in ("reward", "placebo")]
+    decomposition = pd.DataFrame(run_in_processes(per_agent, workers, "per-agent replays"))
+    return learning, paths, replays, decomposition
 
 
 def _ci_row(values: np.ndarray) -> list[float]:
@@ -171,6 +175,36 @@ def totals_table(learning: pd.DataFrame, replays: pd.DataFrame, effects: pd.Data
     stats = ["learned", "learned_ci95_low", "learned_ci95_high", "replayed", "replayed_ci95_low", "replayed_ci95_high"]
     stats += ["sum_of_moves", "sum_ci95_low", "sum_ci95_high", "not_in_paths", "gap_ci95_low", "gap_ci95_high", "seeds"]
     return pd.DataFrame(rows, columns=["structure", "market_headroom", *stats])
+
+
+def decomposition_table(replays: pd.DataFrame, decomposition: pd.DataFrame) -> pd.DataFrame:
+    """Per structure and market size, siloed - placebo: the part of the learned gap the mean paths do
+    not carry (learned - mean-path replay), split into the per-agent replays' residue (learned - in
+    force), the trial perturbations (in force - centres) and agents that differ (centres - mean path)."""
+    key = ["structure", "headroom", "seed"]
+    whole = replays[replays["role"] == ""].pivot_table(index=key, columns="run", values="firm_value")
+    mean_path = whole.rename(columns={"siloed": "reward"})[["reward", "placebo"]]
+    agents = decomposition.pivot_table(index=key, columns="run", values=["learned", "in_force", "centres"])
+
+    def gap(frame: pd.DataFrame) -> pd.Series:  # siloed - placebo
+        return frame["reward"] - frame["placebo"]
+
+    parts = {
+        "not_in_paths": gap(agents["learned"]) - gap(mean_path),
+        "residue": gap(agents["learned"]) - gap(agents["in_force"]),
+        "perturbations": gap(agents["in_force"]) - gap(agents["centres"]),
+        "agents_differ": gap(agents["centres"]) - gap(mean_path),
+    }
+    rows = []
+    for (structure, headroom), index in parts["residue"].groupby(level=["structure", "headroom"]).groups.items():
+        row = [structure, headroom]
+        for values in parts.values():
+            row += _ci_row(values.loc[index].to_numpy())
+        rows.append([*row, len(index)])
+    cols = ["structure", "market_headroom"]
+    for name in parts:
+        cols += [name, f"{name}_ci95_low", f"{name}_ci95_high"]
+    return pd.DataFrame(rows, columns=[*cols, "seeds"])
 
 
 def effects_frame(paths: pd.DataFrame, replays: pd.DataFrame) -> pd.DataFrame:
@@ -264,14 +298,41 @@ def reading(totals: pd.DataFrame, attribution: pd.DataFrame, contrast: pd.DataFr
     return lines
 
 
+def decomposition_reading(parts: pd.DataFrame) -> list[str]:
+    """One sentence per structure and market size from the per-agent decomposition."""
+
+    def m(x: float, low: float, high: float) -> str:
+        return f"{x / 1e6:+.0f}M [{low / 1e6:+.0f}M, {high / 1e6:+.0f}M]"
+
+    lines = []
+    for p in parts.itertuples(index=False):
+        lines.append(
+            f"- {p.structure}, market_headroom {p.market_headroom}: of siloed - placebo, the mean paths leave out"
+            f" {m(p.not_in_paths, p.not_in_paths_ci95_low, p.not_in_paths_ci95_high)}: trial perturbations"
+            f" {m(p.perturbations, p.perturbations_ci95_low, p.perturbations_ci95_high)}, agents that differ"
+            f" {m(p.agents_differ, p.agents_differ_ci95_low, p.agents_differ_ci95_high)}, per-agent replay residue"
+            f" {m(p.residue, p.residue_ci95_low, p.residue_ci95_high)}."
+        )
+    return lines
+
+
 def write(
-    out: Path, learning: pd.DataFrame, paths: pd.DataFrame, replays: pd.DataFrame, provenance: str, weeks: int
+    out: Path,
+    learning: pd.DataFrame,
+    paths: pd.DataFrame,
+    replays: pd.DataFrame,
+    decomposition: pd.DataFrame,
+    provenance: str,
+    weeks: int,
 ) -> None:
     """Every run (``*_runs.csv``, ``paths.csv``), the tables as CSV and a README.md (written atomically)."""
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "learning_runs.csv", learning.to_csv(index=False))
     atomic_write_text(out / "paths.csv", paths.to_csv(index=False))
     atomic_write_text(out / "replay_runs.csv", replays.to_csv(index=False))
+    atomic_write_text(out / "decomposition_runs.csv", decomposition.to_csv(index=False))
+    parts = decomposition_table(replays, decomposition)
+    atomic_write_text(out / "decomposition.csv", parts.to_csv(index=False))
     effects = effects_frame(paths, replays)
     totals = totals_table(learning, replays, effects)
     attribution = attribution_table(effects)
@@ -286,7 +347,9 @@ def write(
         " `results/sweep_market_headroom_10y`, paired across every run."
         " Method: module docstring of `alignsim.experiments.policy_attribution`. Firm value in USD (M = 10^6);"
         " intervals are 95% t-intervals of the mean over seeds.\n\n"
-        "## Reading (computed from the tables below)\n\n" + "\n".join(reading(totals, attribution, contrast)) + "\n\n"
+        "## Reading (computed from the tables below)\n\n"
+        + "\n".join(reading(totals, attribution, contrast) + decomposition_reading(parts))
+        + "\n\n"
         "## 1. Siloed - placebo: learned, replayed, and the sum of the single moves\n\n"
         "`learned`: the two learning runs; `replayed`: fixed-policy runs following the two learners' mean"
         " paths (no exploration noise, no differences between agents); `sum_of_moves`: the sum over"
@@ -303,6 +366,14 @@ def write(
             "\n## 3. How much the market's size changes each move's worth\n\n"
             "Effect at `market_headroom` 4 minus at 8 (the default), paired by seed.\n\n" + _md(contrast) + "\n"
         )
+    text += (
+        "\n## 4. What the mean paths leave out, agent by agent\n\n"
+        "Siloed - placebo, per seed, split by the per-agent replays of `experiments/agent_replay.py`"
+        " (every agent at its own recorded policy in force, or at its own centre): `not_in_paths` ="
+        " learned - mean-path replay = `residue` (learned - in force: hires joining at other policies"
+        " between reviews, agents matched by index) + `perturbations` (in force - centres: the trials'"
+        " exploration itself) + `agents_differ` (centres - mean path).\n\n" + _md(parts) + "\n"
+    )
     atomic_write_text(out / "README.md", text)
 
 
@@ -328,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     if args.from_runs:
         try:
-            run_files = ("learning_runs.csv", "paths.csv", "replay_runs.csv")
+            run_files = ("learning_runs.csv", "paths.csv", "replay_runs.csv", "decomposition_runs.csv")
             frames, stated = stored_runs(out, run_files, ". Siloed KPIs, ", keep_default_na=False)
         except UserError as exc:
             parser.error(str(exc))
@@ -338,13 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, low in (("seeds", 2), ("weeks", 26), ("workers", 1)):
         if getattr(args, name) < low:
             parser.error(f"--{name}: got {getattr(args, name)}; allowed: an integer >= {low}")
-    learning, paths, replays = measure(args.seeds, args.workers, args.weeks, args.headrooms)
+    learning, paths, replays, decomposition = measure(args.seeds, args.workers, args.weeks, args.headrooms)
     command = (
         f"python -m alignsim.experiments.policy_attribution --seeds {args.seeds} --weeks {args.weeks}"
         f" --headrooms {','.join(map(str, args.headrooms))} --workers {args.workers}"
         + ("" if args.out == "results/policy_attribution" else f" --out {args.out}")
     )
-    write(out, learning, paths, replays, provenance_line(command), args.weeks)
+    write(out, learning, paths, replays, decomposition, provenance_line(command), args.weeks)
     print(out / "README.md")
     return 0
 

@@ -6,9 +6,11 @@ and the attribution arithmetic must match a hand computation.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from alignsim.experiments import agent_replay as ar
 from alignsim.experiments import policy_attribution as pa
 from alignsim.model import GTMModel
 from alignsim.model.model import status_quo_policies
@@ -83,6 +85,47 @@ def test_attribution_arithmetic_matches_a_hand_computation():
     (row,) = effects.to_dict("records")
     assert row["switched_off_usd"] == 3.0 and row["switched_on_usd"] == 1.0 and row["effect_usd"] == 2.0
     assert row["move"] == pytest.approx(0.1)  # (0 + 0.2) / 2 reviews
+
+
+def test_the_per_agent_decomposition_matches_a_hand_computation_and_adds_up():
+    key = {"structure": "pod", "headroom": 4}
+    replays = pd.DataFrame(
+        [
+            {**key, "seed": seed, "run": run, "role": "", "variable": "", "firm_value": value}
+            for seed, values in ((1, (10.0, 4.0)), (2, (12.0, 2.0)))
+            for run, value in zip(("siloed", "placebo"), values, strict=True)
+        ]
+    )
+    decomposition = pd.DataFrame(
+        [
+            {**key, "seed": 1, "run": "reward", "learned": 20.0, "in_force": 18.0, "centres": 11.0},
+            {**key, "seed": 1, "run": "placebo", "learned": 5.0, "in_force": 5.0, "centres": 4.0},
+            {**key, "seed": 2, "run": "reward", "learned": 16.0, "in_force": 16.0, "centres": 12.0},
+            {**key, "seed": 2, "run": "placebo", "learned": 2.0, "in_force": 3.0, "centres": 3.0},
+        ]
+    )
+    (row,) = pa.decomposition_table(replays, decomposition).to_dict("records")
+    # seed 1: learned gap 15, mean-path gap 6, in-force gap 13, centres gap 7; seed 2: 14, 10, 13, 9
+    assert row["not_in_paths"] == pytest.approx((9 + 4) / 2)
+    assert row["residue"] == pytest.approx((2 + 1) / 2)
+    assert row["perturbations"] == pytest.approx((6 + 4) / 2)
+    assert row["agents_differ"] == pytest.approx((1 - 1) / 2)
+    assert row["residue"] + row["perturbations"] + row["agents_differ"] == pytest.approx(row["not_in_paths"])
+
+
+def test_per_agent_records_are_fitted_to_the_replays_headcount():
+    values = np.array([[0.2, 0.4], [0.6, 0.8]])
+    np.testing.assert_array_equal(ar.fitted(values, 1), values[:1])
+    np.testing.assert_allclose(ar.fitted(values, 3), [[0.2, 0.4], [0.6, 0.8], [0.4, 0.6]])  # a hire: the mean
+
+
+def test_the_per_agent_decomposition_run_is_the_cells_learning_run_and_its_replays_act(learned):
+    row = ar.decomposition_run(CELL["structure"], CELL["headroom"], SEED, "reward", WEEKS)
+    assert row["learned"] == learned[0]["firm_value"]  # the same learning run as the mean path's
+    # the perturbations reach the accounts: without them the company differs
+    assert row["in_force"] != row["centres"]
+    # and the in-force replay is the learning run up to hires joining at other policies between reviews
+    assert abs(row["in_force"] - row["learned"]) < 0.02 * abs(row["learned"])
 
 
 def in_force_replay(structure: str, kpi: str, learning: str, weeks: int = 78) -> tuple[float, float]:
