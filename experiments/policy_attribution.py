@@ -20,6 +20,10 @@ so the learning runs reproduce their runs), over ``--weeks`` (default 520):
    (S with v from P), and ``placebo`` with one variable following the siloed path (P with v from S).
    The *effect of siloed learning's move of v* is the mean of (S - S with v from P) and
    (P with v from S - P), per seed; its two halves differ only by interactions with the other moves.
+4. **Agent by agent.** Each learning run again, replayed with every agent at its own recorded policy
+   in force and at its own centre (:mod:`alignsim.experiments.agent_replay`): what the mean paths
+   leave out, split into the trial perturbations, agents that differ, and the per-agent replay's
+   residue.
 
 The attribution table reports, per structure, market size, role and variable, how far the siloed
 path moved the variable beyond the placebo's (the mean over the 41 reviews, policy units) and that
