@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from alignsim.experiments.agent_replay import decomposition_run
@@ -46,8 +45,7 @@ from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.spec import seed_for
-from alignsim.experiments.stats import mean_ci
-from alignsim.experiments.studies import provenance_line, run_in_processes, stored_runs
+from alignsim.experiments.studies import mean_with_ci, provenance_line, run_in_processes, stored_runs
 
 STRUCTURES = ("assembly_line", "pod")
 HEADROOMS = (4, 8, 12)
@@ -153,11 +151,6 @@ def measure(
     return learning, paths, replays, decomposition
 
 
-def _ci_row(values: np.ndarray) -> list[float]:
-    c = mean_ci(values)
-    return [c.mean, c.ci_low, c.ci_high]
-
-
 def totals_table(learning: pd.DataFrame, replays: pd.DataFrame, effects: pd.DataFrame) -> pd.DataFrame:
     """Per structure and market size: siloed - placebo learned, replayed, and the sum of the moves' effects."""
     learned = learning.pivot_table(index=["structure", "headroom", "seed"], columns="run", values="firm_value")
@@ -170,10 +163,10 @@ def totals_table(learning: pd.DataFrame, replays: pd.DataFrame, effects: pd.Data
         w = whole.loc[g.index]
         rows.append(
             [structure, headroom]
-            + _ci_row((g["reward"] - g["placebo"]).to_numpy())
-            + _ci_row((w["siloed"] - w["placebo"]).to_numpy())
-            + _ci_row(summed.loc[g.index].to_numpy())
-            + _ci_row(((g["reward"] - g["placebo"]) - (w["siloed"] - w["placebo"])).to_numpy())
+            + mean_with_ci((g["reward"] - g["placebo"]).to_numpy())
+            + mean_with_ci((w["siloed"] - w["placebo"]).to_numpy())
+            + mean_with_ci(summed.loc[g.index].to_numpy())
+            + mean_with_ci(((g["reward"] - g["placebo"]) - (w["siloed"] - w["placebo"])).to_numpy())
             + [len(g)]
         )
     stats = ["learned", "learned_ci95_low", "learned_ci95_high", "replayed", "replayed_ci95_low", "replayed_ci95_high"]
@@ -203,7 +196,7 @@ def decomposition_table(replays: pd.DataFrame, decomposition: pd.DataFrame) -> p
     for (structure, headroom), index in parts["residue"].groupby(level=["structure", "headroom"]).groups.items():
         row = [structure, headroom]
         for values in parts.values():
-            row += _ci_row(values.loc[index].to_numpy())
+            row += mean_with_ci(values.loc[index].to_numpy())
         rows.append([*row, len(index)])
     cols = ["structure", "market_headroom"]
     for name in parts:
@@ -241,7 +234,7 @@ def attribution_table(effects: pd.DataFrame) -> pd.DataFrame:
     ):
         rows.append(
             [structure, headroom, f"{role}.{variable}", g["move"].mean()]
-            + _ci_row(g["effect_usd"].to_numpy())
+            + mean_with_ci(g["effect_usd"].to_numpy())
             + [g["switched_off_usd"].mean(), g["switched_on_usd"].mean()]
         )
     cols = ["structure", "market_headroom", "variable", "move", "effect_usd", "ci95_low", "ci95_high"]
@@ -253,7 +246,7 @@ def market_contrast_table(effects: pd.DataFrame, small: int = 4, default: int = 
     wide = effects.pivot_table(index=["structure", "role", "variable", "seed"], columns="headroom", values="effect_usd")
     rows = []
     for (structure, role, variable), g in wide.groupby(level=["structure", "role", "variable"], sort=True):
-        rows.append([structure, f"{role}.{variable}"] + _ci_row((g[small] - g[default]).to_numpy()))
+        rows.append([structure, f"{role}.{variable}"] + mean_with_ci((g[small] - g[default]).to_numpy()))
     cols = ["structure", "variable", f"effect_{small}_minus_{default}_usd", "ci95_low", "ci95_high"]
     return pd.DataFrame(rows, columns=cols)
 

@@ -40,10 +40,10 @@ import pandas as pd
 
 from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
-from alignsim.experiments.policy_attribution import _ci_row, replay
+from alignsim.experiments.policy_attribution import replay
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.spec import seed_for
-from alignsim.experiments.studies import provenance_line, run_in_processes, stored_runs
+from alignsim.experiments.studies import mean_with_ci, provenance_line, run_in_processes, stored_runs
 
 STRUCTURES = ("assembly_line", "pod")
 REGIMES = (("siloed", "reward"), ("shared", "reward"), ("siloed", "placebo"), ("shared", "placebo"))  # (kpi, learning)
@@ -165,7 +165,7 @@ def value_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     both = pd.concat(frames, ignore_index=True)
     rows = []
     for (structure, weeks, how, name), g in both.groupby(["structure", "weeks", "how", "policy_set"]):
-        rows.append([structure, weeks, how, name, *_ci_row(g["firm_value"].to_numpy()), len(g)])
+        rows.append([structure, weeks, how, name, *mean_with_ci(g["firm_value"].to_numpy()), len(g)])
     cols = ["structure", "weeks", "how", "policies", "firm_value", "ci95_low", "ci95_high", "seeds"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -184,7 +184,7 @@ def contrast_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     for view, wide in views.items():
         for (structure, weeks), g in wide.groupby(level=["structure", "weeks"]):
             for name, a, b in CONTRASTS:
-                rows.append([structure, weeks, name, view, *_ci_row((g[a] - g[b]).to_numpy()), len(g)])
+                rows.append([structure, weeks, name, view, *mean_with_ci((g[a] - g[b]).to_numpy()), len(g)])
     cols = ["structure", "weeks", "contrast", "view", "usd", "ci95_low", "ci95_high", "seeds"]
     return pd.DataFrame(rows, columns=cols).sort_values(["structure", "weeks", "contrast"], kind="stable")
 
@@ -198,7 +198,7 @@ def direction_table(settled: pd.DataFrame) -> pd.DataFrame:
     for (structure, name), g in wide.groupby(level=["structure", "name"], sort=False):
         row = [structure, name]
         for regime in ("siloed", "shared"):
-            row += _ci_row((g[regime] - g[f"placebo_{regime}"]).to_numpy())
+            row += mean_with_ci((g[regime] - g[f"placebo_{regime}"]).to_numpy())
         rows.append(row)
     cols = ["structure", "variable", "siloed_minus_placebo", "siloed_ci95_low", "siloed_ci95_high"]
     return pd.DataFrame(rows, columns=[*cols, "shared_minus_placebo", "shared_ci95_low", "shared_ci95_high"])
@@ -212,7 +212,7 @@ def structure_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame
     )
     rows = []
     for (weeks, how, name), g in wide.groupby(level=["weeks", "how", "policy_set"]):
-        rows.append([weeks, how, name, *_ci_row((g["pod"] - g["assembly_line"]).to_numpy()), len(g)])
+        rows.append([weeks, how, name, *mean_with_ci((g["pod"] - g["assembly_line"]).to_numpy()), len(g)])
     return pd.DataFrame(rows, columns=["weeks", "how", "policies", "usd", "ci95_low", "ci95_high", "seeds"])
 
 

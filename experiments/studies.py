@@ -1,6 +1,7 @@
 """What the learning studies run as modules share (``learning_report``, ``shared_signal``,
-``policy_attribution``, ``settled_policies``): their runs in a local process pool, the provenance line of their README,
-and reading back a study's stored runs (``--from-runs``).
+``policy_attribution``, ``settled_policies``): their runs in a local process pool, the provenance
+line of their README, a mean with its interval as table columns, and reading back a study's stored
+runs (``--from-runs``).
 """
 
 from __future__ import annotations
@@ -8,12 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from alignsim.experiments.engines import open_executor
 from alignsim.experiments.errors import UserError
 from alignsim.experiments.metadata import git_commit, versions
+from alignsim.experiments.stats import mean_ci
 
 
 def run_in_processes(tasks: list[tuple], workers: int, desc: str) -> list:
@@ -22,6 +25,12 @@ def run_in_processes(tasks: list[tuple], workers: int, desc: str) -> list:
     with open_executor("local", workers) as (pool, _):
         futures = [pool.submit(fn, *args) for fn, *args in tasks]
         return [f.result() for f in tqdm(futures, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)]
+
+
+def mean_with_ci(values: np.ndarray) -> list[float]:
+    """[mean, 95% t-interval low, high] of one value per seed: a table row's three columns."""
+    c = mean_ci(values)
+    return [c.mean, c.ci_low, c.ci_high]
 
 
 def provenance_line(command: str) -> str:
