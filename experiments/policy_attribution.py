@@ -45,7 +45,14 @@ from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.spec import seed_for
-from alignsim.experiments.studies import mean_with_ci, provenance_line, run_in_processes, stored_runs
+from alignsim.experiments.studies import (
+    int_list,
+    mean_with_ci,
+    provenance_line,
+    require_at_least,
+    run_in_processes,
+    stored_runs,
+)
 
 STRUCTURES = ("assembly_line", "pod")
 HEADROOMS = (4, 8, 12)
@@ -374,21 +381,11 @@ def write(
     atomic_write_text(out / "README.md", text)
 
 
-def _headrooms(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: comma-separated integers >= 1, e.g. 4,8,12")
-    return values
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=6, help="paired seeds (replicates 0..N-1 of the sweeps)")
     parser.add_argument("--weeks", type=int, default=WEEKS, help="length of every run")
-    parser.add_argument("--headrooms", type=_headrooms, default=HEADROOMS, help="market sizes, e.g. 4,8,12")
+    parser.add_argument("--headrooms", type=int_list(1, "4,8,12"), default=HEADROOMS, help="market sizes, e.g. 4,8,12")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="results/policy_attribution")
     parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's run files")
@@ -403,9 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         write(out, *frames, stated, args.weeks)
         print(out / "README.md")
         return 0
-    for name, low in (("seeds", 2), ("weeks", 26), ("workers", 1)):
-        if getattr(args, name) < low:
-            parser.error(f"--{name}: got {getattr(args, name)}; allowed: an integer >= {low}")
+    require_at_least(parser, args, {"seeds": 2, "weeks": 26, "workers": 1})
     learning, paths, replays, decomposition = measure(args.seeds, args.workers, args.weeks, args.headrooms)
     command = (
         f"python -m alignsim.experiments.policy_attribution --seeds {args.seeds} --weeks {args.weeks}"

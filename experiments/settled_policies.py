@@ -43,7 +43,14 @@ from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.policy_attribution import replay
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.spec import seed_for
-from alignsim.experiments.studies import mean_with_ci, provenance_line, run_in_processes, stored_runs
+from alignsim.experiments.studies import (
+    int_list,
+    mean_with_ci,
+    provenance_line,
+    require_at_least,
+    run_in_processes,
+    stored_runs,
+)
 
 STRUCTURES = ("assembly_line", "pod")
 REGIMES = (("siloed", "reward"), ("shared", "reward"), ("siloed", "placebo"), ("shared", "placebo"))  # (kpi, learning)
@@ -159,10 +166,15 @@ def policy_table(settled: pd.DataFrame, limit: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index().rename(columns={"name": "variable"})
 
 
+def learned_and_held(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
+    """Learning and held runs in one frame: ``policy_set`` (a learned run's regime), ``how`` (learned, held)."""
+    frames = [learned.rename(columns={"regime": "policy_set"}).assign(how="learned"), judged.assign(how="held")]
+    return pd.concat(frames, ignore_index=True)
+
+
 def value_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     """Per structure, horizon and set: firm value, mean over seeds with its 95% t-interval (learned rows too)."""
-    frames = [learned.rename(columns={"regime": "policy_set"}).assign(how="learned"), judged.assign(how="held")]
-    both = pd.concat(frames, ignore_index=True)
+    both = learned_and_held(learned, judged)
     rows = []
     for (structure, weeks, how, name), g in both.groupby(["structure", "weeks", "how", "policy_set"]):
         rows.append([structure, weeks, how, name, *mean_with_ci(g["firm_value"].to_numpy()), len(g)])
@@ -206,8 +218,7 @@ def direction_table(settled: pd.DataFrame) -> pd.DataFrame:
 
 def structure_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     """Pods - assembly line per horizon and policies, learned and held (paired by seed)."""
-    frames = [learned.rename(columns={"regime": "policy_set"}).assign(how="learned"), judged.assign(how="held")]
-    wide = pd.concat(frames, ignore_index=True).pivot_table(
+    wide = learned_and_held(learned, judged).pivot_table(
         index=["weeks", "how", "policy_set", "seed"], columns="structure", values="firm_value"
     )
     rows = []
@@ -294,21 +305,11 @@ def write(out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.Da
     atomic_write_text(out / "README.md", text)
 
 
-def _horizons(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if not values or min(values) < 26:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: comma-separated integers >= 26, e.g. 260,520")
-    return values
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="paired seeds (replicates 0..N-1 of the sweeps)")
     parser.add_argument("--learn-weeks", type=int, default=LEARN_WEEKS, help="length of the learning runs")
-    parser.add_argument("--weeks", type=_horizons, default=WEEKS, help="judging horizons, e.g. 260,520")
+    parser.add_argument("--weeks", type=int_list(26, "260,520"), default=WEEKS, help="judging horizons, e.g. 260,520")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="results/settled_policies")
     parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's run files")
@@ -323,9 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         write(out, learned, settled, judged, stated)
         print(out / "README.md")
         return 0
-    for name, low in (("seeds", 2), ("learn_weeks", 104), ("workers", 1)):
-        if getattr(args, name) < low:
-            parser.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an integer >= {low}")
+    require_at_least(parser, args, {"seeds": 2, "learn_weeks": 104, "workers": 1})
     learned, settled, judged = measure(args.seeds, args.workers, args.learn_weeks, args.weeks)
     command = (
         f"python -m alignsim.experiments.settled_policies --seeds {args.seeds} --learn-weeks {args.learn_weeks}"

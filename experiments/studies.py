@@ -6,7 +6,9 @@ runs (``--from-runs``).
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,30 @@ def mean_with_ci(values: np.ndarray) -> list[float]:
     """[mean, 95% t-interval low, high] of one value per seed: a table row's three columns."""
     c = mean_ci(values)
     return [c.mean, c.ci_low, c.ci_high]
+
+
+def int_list(minimum: int, example: str) -> Callable[[str], tuple[int, ...]]:
+    """An argparse type: comma-separated integers, each at least ``minimum`` (``example`` in the message)."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            values = ()
+        if not values or min(values) < minimum:
+            raise argparse.ArgumentTypeError(
+                f"got {text!r}; allowed: comma-separated integers >= {minimum}, e.g. {example}"
+            )
+        return values
+
+    return parse
+
+
+def require_at_least(parser: argparse.ArgumentParser, args: argparse.Namespace, minimums: dict[str, int]) -> None:
+    """One usage line and exit 2 for the first option below its minimum (``minimums``: dest -> least value)."""
+    for name, low in minimums.items():
+        if getattr(args, name) < low:
+            parser.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an integer >= {low}")
 
 
 def provenance_line(command: str) -> str:
