@@ -43,7 +43,7 @@ from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.stats import mean_ci, paired_diff
-from alignsim.experiments.studies import provenance_line, run_in_processes, stored_runs
+from alignsim.experiments.studies import provenance_line, require_at_least, run_in_processes, stored_runs
 from alignsim.model.params import DEFAULTS
 
 if TYPE_CHECKING:
@@ -377,9 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         write(out, signal, grad, limits, stated)
         print(out / "README.md")
         return 0
-    for name in ("seeds", "gradient_seeds", "workers"):
-        if getattr(args, name) < (2 if name != "workers" else 1):
-            parser.error(f"--{name.replace('_', '-')} must be at least {2 if name != 'workers' else 1}")
+    require_at_least(parser, args, {"seeds": 2, "gradient_seeds": 2, "workers": 1})
     signal, grad, limits = measure(args.seeds, args.gradient_seeds, args.workers)
     command = (
         "python -m alignsim.experiments.shared_signal"

@@ -118,3 +118,17 @@ def test_limits_table_equals_hand_computation() -> None:
     assert small["aligned_signal"] == pytest.approx(0.15) and small["team_at_week_0"] == "6-8"
     assert as_is["placebo"] == 0.0
     assert "four pods (team of 6-8 at week 0): aligned signal +0.150" in ss.limits_reading(table.reset_index())[0]
+
+
+def test_bad_input_names_the_option_its_value_and_what_is_allowed(tmp_path, capsys) -> None:
+    out = tmp_path / "study"
+    for argv, option, value in (
+        (["--seeds", "1"], "--seeds", "1"),
+        (["--gradient-seeds", "0"], "--gradient-seeds", "0"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            ss.main([*argv, "--out", str(out)])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert f"{option}: got {value}; allowed: an integer >= 2" in err and "Traceback" not in err
+    assert not out.exists()  # nothing written
