@@ -1,8 +1,8 @@
 """Each KPI regime judged at the policies its learning settles on (issue 10, "policies settle before
 they are judged").
 
-``python -m alignsim.experiments.settled_policies [--seeds N] [--learn-weeks L] [--weeks H,...]
-[--workers W] [--out DIR]``. Why it exists: shared and placebo learners settle (their drift
+``python -m alignsim.experiments.settled_policies [--seeds N] [--learn-weeks L] [--long-learn-weeks LL]
+[--weeks H,...] [--workers W] [--out DIR]``. Why it exists: shared and placebo learners settle (their drift
 diagnostics sit at the noise level by year 10), siloed learners do not. Their personal counts (MQLs,
 meetings booked) keep rising as targeting widens and the bar falls, so the learner walks towards a
 bound for as long as it runs (``results/structure_x_kpi_10y``; ``results/sweep_status_quo_weeks``:
@@ -24,7 +24,10 @@ policies stop moving:
    end of learning* (its end centres: where it is, still moving) and *at the end of the drift*
    (those centres with every variable that still moves in at least ``DRIFTING_SHARE`` of the seeds of
    every structure put at the bound it moves towards: the place the learner approaches and, in logit
-   coordinates, never reaches). The second is an extrapolation; the two bracket where siloed settles.
+   coordinates, never reaches). The second is an extrapolation. A third reading measures instead of
+   extrapolating: siloed learns on for ``--long-learn-weeks`` (1040, twenty years) and is held at its
+   centres then and a year earlier; the firm value its last year of drift adds says whether it has
+   settled in what the comparison is about, even where a variable still creeps towards its bound.
 3. **Judged.** A fixed-policy run (learning off) over each horizon in ``--weeks`` (260, 520), every
    agent of a role put at week 0 at the role's settled value (hires join at it), beside the status
    quo's policies held. Same seed in every run of a structure and replicate, so contrasts are paired.
@@ -55,6 +58,8 @@ from alignsim.experiments.studies import (
 STRUCTURES = ("assembly_line", "pod")
 REGIMES = (("siloed", "reward"), ("shared", "reward"), ("siloed", "placebo"), ("shared", "placebo"))  # (kpi, learning)
 LEARN_WEEKS = 520
+LONG_LEARN_WEEKS = 1040  # siloed learning read again after 20 years: where its drift has got to, measured
+YEAR = 52
 WEEKS = (260, 520)
 ROOT_SEED = 1
 HEADROOM = 8  # market_headroom's default: the market of structure_x_kpi(_10y)
@@ -78,13 +83,36 @@ def learning_run(structure: str, kpi: str, learning: str, seed: int, weeks: int)
     model = GTMModel(structure, kpi, seed=seed, learning=learning, weeks=weeks, market_headroom=HEADROOM).run()
     key = {"structure": structure, "seed": seed, "regime": regime_name(kpi, learning), "weeks": weeks}
     diagnostics = model.learning_diagnostics()[["policy", "drift", "moved"]].reset_index()
+    diagnostics["value"] = _centres(model, diagnostics)
+    return {**key, "firm_value": model.summary()["firm_value"]}, diagnostics.drop(columns="policy").assign(**key)
+
+
+def long_learning_run(structure: str, seed: int, weeks: int) -> pd.DataFrame:
+    """Siloed learning over ``weeks`` (longer than the study's learning runs): per role and variable, the
+    mean policy centre at the end (``value``) and ``YEAR`` weeks before it (``value_year_before``), with
+    the end's drift diagnostics. The same run as :func:`learning_run` would make over ``weeks``."""
+    from alignsim.model import GTMModel
+
+    model = GTMModel(structure, "siloed", seed=seed, learning="reward", weeks=weeks, market_headroom=HEADROOM)
+    while model.week < weeks - YEAR:  # run() goes on from here: the same run, read a year before its end
+        model.step()
+    diagnostics = model.learning_diagnostics()[["policy"]].reset_index()  # the (role, variable) rows
+    before = _centres(model, diagnostics)
+    model.run()
+    diagnostics = model.learning_diagnostics()[["policy", "drift", "moved"]].reset_index()
+    diagnostics["value"], diagnostics["value_year_before"] = _centres(model, diagnostics), before
+    key = {"structure": structure, "seed": seed, "regime": "siloed", "weeks": weeks}
+    return diagnostics.drop(columns="policy").assign(**key)
+
+
+def _centres(model: object, rows: pd.DataFrame) -> list[float]:
+    """Each role's mean policy centre (not the perturbed policies in force) for every (role, variable) row."""
     centres = {
         (r.role, n): float(v)
         for r in model.rosters
         for n, v in zip(r.learner.names, r.learner.policy.mean(0), strict=True)
     }
-    diagnostics["value"] = [centres[(r, v)] for r, v in zip(diagnostics["role"], diagnostics["variable"], strict=True)]
-    return {**key, "firm_value": model.summary()["firm_value"]}, diagnostics.drop(columns="policy").assign(**key)
+    return [centres[(r, v)] for r, v in zip(rows["role"], rows["variable"], strict=True)]
 
 
 def bounds() -> pd.DataFrame:
@@ -125,6 +153,20 @@ def policy_sets(settled: pd.DataFrame, limit: pd.DataFrame) -> dict[tuple[str, i
     return out
 
 
+def long_set_name(weeks: int) -> str:
+    return f"siloed, after {weeks} weeks"
+
+
+def long_sets(long: pd.DataFrame) -> dict[tuple[str, int, str], pd.DataFrame]:
+    """Per (structure, seed, set): siloed policies at the end of the long learning and a year before it."""
+    out = {}
+    for (structure, seed, weeks), g in long.groupby(["structure", "seed", "weeks"], sort=True):
+        for column, at in (("value", weeks), ("value_year_before", weeks - YEAR)):
+            values = g[["role", "variable", column]].rename(columns={column: "value"}).reset_index(drop=True)
+            out[(structure, seed, long_set_name(int(at)))] = values
+    return out
+
+
 def judged_run(structure: str, seed: int, policy_set: str, values: pd.DataFrame | None, weeks: int) -> dict:
     """Firm value of a fixed-policy run with ``values`` held from week 0 (None: the status quo's)."""
     path = pd.DataFrame(columns=["week", "role", "variable", "value"]) if values is None else values.assign(week=0)
@@ -132,22 +174,44 @@ def judged_run(structure: str, seed: int, policy_set: str, values: pd.DataFrame 
     return {**key, "firm_value": replay(structure, HEADROOM, seed, path, weeks)}
 
 
+LONG_COLUMNS = [
+    "role",
+    "variable",
+    "drift",
+    "moved",
+    "value",
+    "value_year_before",
+    "structure",
+    "seed",
+    "regime",
+    "weeks",
+]
+
+
 def measure(
-    seeds: int, workers: int, learn_weeks: int = LEARN_WEEKS, horizons: tuple[int, ...] = WEEKS
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Learning runs (firm values), settled policies, and judged runs (one row each)."""
+    seeds: int,
+    workers: int,
+    learn_weeks: int = LEARN_WEEKS,
+    horizons: tuple[int, ...] = WEEKS,
+    long_learn_weeks: int = LONG_LEARN_WEEKS,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Learning runs (firm values), settled policies, judged runs (one row each), and the long siloed
+    learning's policies (none if ``long_learn_weeks`` is 0)."""
     cells = [(st, kpi, ln, seed_for(ROOT_SEED, r)) for st in STRUCTURES for r in range(seeds) for kpi, ln in REGIMES]
     weeks = sorted({learn_weeks, *horizons})
-    done = run_in_processes([(learning_run, *c, w) for w in weeks for c in cells], workers, "learning")
+    groups = sorted({(st, seed) for st, _, _, seed in cells})
+    longest = [(long_learning_run, st, seed, long_learn_weeks) for st, seed in groups] if long_learn_weeks else []
+    done = run_in_processes(longest + [(learning_run, *c, w) for w in weeks for c in cells], workers, "learning")
+    long = pd.concat(done[: len(longest)], ignore_index=True) if longest else pd.DataFrame(columns=LONG_COLUMNS)
+    done = done[len(longest) :]
     learned = pd.DataFrame([row for row, _ in done])
     settled = pd.concat([s for _, s in done], ignore_index=True)
     settled = settled[settled["weeks"] == learn_weeks].reset_index(drop=True)
-    sets = policy_sets(settled, end_of_drift(settled))
-    groups = sorted({(st, seed) for st, _, _, seed in cells})
+    sets = policy_sets(settled, end_of_drift(settled)) | long_sets(long)
     tasks = [(judged_run, st, seed, "status quo", None, h) for st, seed in groups for h in horizons]
     tasks += [(judged_run, st, seed, name, values, h) for (st, seed, name), values in sets.items() for h in horizons]
     judged = pd.DataFrame(run_in_processes(tasks, workers, "judged"))
-    return learned, settled, judged
+    return learned, settled, judged, long
 
 
 def policy_table(settled: pd.DataFrame, limit: pd.DataFrame) -> pd.DataFrame:
@@ -182,9 +246,9 @@ def value_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def contrast_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
-    """Paired by seed: each contrast of regimes learned, held at the settled policies, and with siloed
-    at the end of its drift."""
+def contrast_table(learned: pd.DataFrame, judged: pd.DataFrame, long_weeks: int = 0) -> pd.DataFrame:
+    """Paired by seed: each contrast of regimes learned, held at the settled policies, with siloed at the
+    end of its drift, and (``long_weeks`` > 0) with siloed held after its long learning."""
     learned_wide = learned.pivot_table(index=["structure", "weeks", "seed"], columns="regime", values="firm_value")
     held_wide = judged.pivot_table(index=["structure", "weeks", "seed"], columns="policy_set", values="firm_value")
     views = {
@@ -192,6 +256,9 @@ def contrast_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
         "settled, siloed held": held_wide.rename(columns={"siloed, held": "siloed"}),
         "settled, siloed at the end of its drift": held_wide.rename(columns={"siloed, end of drift": "siloed"}),
     }
+    if long_weeks:
+        name = long_set_name(long_weeks)
+        views[f"settled, siloed held after {long_weeks} weeks"] = held_wide.rename(columns={name: "siloed"})
     rows = []
     for view, wide in views.items():
         for (structure, weeks), g in wide.groupby(level=["structure", "weeks"]):
@@ -199,6 +266,41 @@ def contrast_table(learned: pd.DataFrame, judged: pd.DataFrame) -> pd.DataFrame:
                 rows.append([structure, weeks, name, view, *mean_with_ci((g[a] - g[b]).to_numpy()), len(g)])
     cols = ["structure", "weeks", "contrast", "view", "usd", "ci95_low", "ci95_high", "seeds"]
     return pd.DataFrame(rows, columns=cols).sort_values(["structure", "weeks", "contrast"], kind="stable")
+
+
+def settling_table(judged: pd.DataFrame, long_weeks: int) -> pd.DataFrame:
+    """Has siloed learning settled by ``long_weeks``? Per structure and horizon, paired by seed: the firm
+    value its last year of drift adds (held at the end minus held a year earlier), and the long end
+    against siloed held at the study's end of learning and against the end-of-drift extrapolation."""
+    wide = judged.pivot_table(index=["structure", "weeks", "seed"], columns="policy_set", values="firm_value")
+    end = long_set_name(long_weeks)
+    comparisons = (
+        ("its last year of drift", long_set_name(long_weeks - YEAR)),
+        ("beyond siloed held", "siloed, held"),
+        ("against the end of drift", "siloed, end of drift"),
+    )
+    rows = []
+    for (structure, weeks), g in wide.groupby(level=["structure", "weeks"]):
+        for what, other in comparisons:
+            rows.append([structure, weeks, what, *mean_with_ci((g[end] - g[other]).to_numpy()), len(g)])
+    return pd.DataFrame(
+        rows, columns=["structure", "weeks", "after_long_learning", "usd", "ci95_low", "ci95_high", "seeds"]
+    )
+
+
+def long_policy_table(settled: pd.DataFrame, long: pd.DataFrame, limit: pd.DataFrame) -> pd.DataFrame:
+    """Per structure and variable: siloed's mean centre at the study's end of learning and after the long
+    learning, the long run's last-year drift (policy units) and in how many seeds it still moves."""
+    silo = settled[settled["regime"] == "siloed"].assign(name=lambda f: f["role"] + "." + f["variable"])
+    frame = long.assign(name=long["role"] + "." + long["variable"], moved=long["moved"].astype(bool))
+    by = frame.groupby(["structure", "name"], sort=False)
+    out = pd.DataFrame({"at_end_of_learning": silo.groupby(["structure", "name"])["value"].mean()})
+    out["after_long_learning"] = by["value"].mean()
+    out["drift_last_year"] = by["drift"].mean()
+    out["moving"] = by["moved"].sum().astype(int).astype(str) + "/" + by["seed"].nunique().astype(str)
+    pinned = dict(zip(limit["role"] + "." + limit["variable"], limit["bound"], strict=True))
+    out["end_of_drift"] = [pinned.get(name, np.nan) for _, name in out.index]
+    return out.reset_index().rename(columns={"name": "variable"})
 
 
 def direction_table(settled: pd.DataFrame) -> pd.DataFrame:
@@ -238,55 +340,94 @@ def _md(frame: pd.DataFrame) -> str:
             return ""
         if column in usd:
             return f"{value / 1e6:+.1f}M"
-        return f"{value:+.4f}" if "minus" in column or column.endswith(("_low", "_high")) else f"{value:.3f}"
+        signed = "minus" in column or "drift" in column or column.endswith(("_low", "_high"))
+        return f"{value:+.4f}" if signed else f"{value:.3f}"
 
     rows = [[cell(c, v) for c, v in zip(frame.columns, row, strict=True)] for row in frame.itertuples(index=False)]
     return markdown_table([list(frame.columns), *rows])
 
 
-def reading(settled: pd.DataFrame, contrasts: pd.DataFrame, limit: pd.DataFrame) -> list[str]:
+def m(x: float) -> str:
+    return f"{x / 1e6:+.0f}M"
+
+
+def reading(
+    settled: pd.DataFrame,
+    contrasts: pd.DataFrame,
+    limit: pd.DataFrame,
+    long: pd.DataFrame,
+    settling: pd.DataFrame | None = None,
+) -> list[str]:
     """Plain sentences computed from the tables."""
-
-    def m(x: float) -> str:
-        return f"{x / 1e6:+.0f}M"
-
     per_seed = settled.groupby(["structure", "regime", "seed"])["moved"].sum().groupby(level=[0, 1]).mean()
     chance = 0.05 * settled.groupby(["structure", "regime", "seed"]).size().iloc[0]
     counts = "; ".join(f"{st} {regime} {n:.1f}" for (st, regime), n in per_seed.items())
     lines = [f"- Variables still moving at the end of learning, mean per seed ({chance:.2f} by chance): {counts}."]
     pinned = ", ".join(f"{r.role}.{r.variable} -> {r.bound:g}" for r in limit.itertuples(index=False))
     lines.append(f"- Siloed at the end of its drift pins: {pinned or 'nothing'}; every other variable as held.")
+    if len(long):
+        weeks = int(long["weeks"].iloc[0])
+        moving = long.assign(moved=long["moved"].astype(bool)).groupby(["structure", "seed"])["moved"].sum()
+        counts = "; ".join(f"{st} {n:.1f}" for st, n in moving.groupby(level=0).mean().items())
+        lines.append(f"- Siloed after {weeks} weeks of learning, variables still moving, mean per seed: {counts}.")
+        for r in settling.itertuples(index=False):
+            lines.append(
+                f"- {r.structure}, {r.weeks} weeks, siloed held after {weeks} weeks of learning,"
+                f" {r.after_long_learning}: {m(r.usd)} [{m(r.ci95_low)}, {m(r.ci95_high)}]."
+            )
     for (structure, weeks, contrast), g in contrasts.groupby(["structure", "weeks", "contrast"], sort=False):
         parts = [f"{v.view} {m(v.usd)} [{m(v.ci95_low)}, {m(v.ci95_high)}]" for v in g.itertuples(index=False)]
         lines.append(f"- {structure}, {weeks} weeks, {contrast}: " + "; ".join(parts) + ".")
     return lines
 
 
-def write(out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.DataFrame, provenance: str) -> None:
-    """Every run (``*_runs.csv``, ``settled.csv``), the tables as CSV and a README.md (written atomically)."""
+def write(
+    out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.DataFrame, long: pd.DataFrame, provenance: str
+) -> None:
+    """Every run (``*_runs.csv``, ``settled.csv``, ``long_settled.csv``), the tables as CSV and a README.md
+    (written atomically)."""
     learn_weeks = int(settled["weeks"].iloc[0])
+    long_weeks = int(long["weeks"].iloc[0]) if len(long) else 0
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "learning_runs.csv", learned.to_csv(index=False))
     atomic_write_text(out / "settled.csv", settled.to_csv(index=False))
     atomic_write_text(out / "judged_runs.csv", judged.to_csv(index=False))
+    atomic_write_text(out / "long_settled.csv", long.to_csv(index=False))
     limit = end_of_drift(settled)
     policies, values, contrasts = (
         policy_table(settled, limit),
         value_table(learned, judged),
-        contrast_table(learned, judged),
+        contrast_table(learned, judged, long_weeks),
     )
     structures, directions = structure_table(learned, judged), direction_table(settled)
     tables = (("policies", policies), ("firm_value", values), ("contrasts", contrasts), ("structures", structures))
     tables += (("directions", directions),)
+    settling = settling_table(judged, long_weeks) if long_weeks else None
+    if long_weeks:
+        tables += (("settling", settling), ("long_policies", long_policy_table(settled, long, limit)))
     for name, frame in tables:
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+    long_text = ""
+    if long_weeks:
+        long_text = (
+            f"\n\n## 6. Has siloed learning settled after {long_weeks} weeks?\n\n"
+            f"Siloed learns on for {long_weeks} weeks from the status quo (same seeds). Where its mean centres"
+            f" are then, against where they are after {learn_weeks} weeks and the end-of-drift bounds; the"
+            f" drift over its last year (policy units) and the seeds in which it is still beyond the noise"
+            " band:\n\n" + _md(dict(tables)["long_policies"]) + "\n\n"
+            f"Firm value, paired by seed: siloed held (learning off, from week 0) at its policies after"
+            f" {long_weeks} weeks minus the same a year earlier (what its last year of drift is worth), minus"
+            f" siloed held after {learn_weeks} weeks, and minus siloed at the end of its drift.\n\n" + _md(settling)
+        )
     text = (
         f"# Each KPI regime judged at the policies its learning settles on (learning {learn_weeks} weeks)\n\n"
         f"Produced by {provenance}. Default parameters, every cell starting from the status quo's learned"
         " policies; replicate r uses the seed of replicate r in `results/structure_x_kpi_10y`, paired across"
         " every run. Method: module docstring of `alignsim.experiments.settled_policies`. Firm value in USD"
         " (M = 10^6); intervals are 95% t-intervals of the mean over seeds.\n\n"
-        "## Reading (computed from the tables below)\n\n" + "\n".join(reading(settled, contrasts, limit)) + "\n\n"
+        "## Reading (computed from the tables below)\n\n"
+        + "\n".join(reading(settled, contrasts, limit, long, settling))
+        + "\n\n"
         f"## 1. Where each regime's policies settle (after {learn_weeks} weeks of learning)\n\n"
         "Mean policy centre over seeds; `*_moving`: seeds in which the variable still moves beyond the"
         " noise band over the last year (5% of seeds expected by chance); `siloed_end_of_drift`: the bound"
@@ -300,7 +441,7 @@ def write(out: Path, learned: pd.DataFrame, settled: pd.DataFrame, judged: pd.Da
         + _md(structures)
         + "\n\n## 5. Where each regime moves each variable, against the placebo on its own pay dates\n\n"
         f"End policy centre after {learn_weeks} weeks minus the placebo's (policy units), paired by seed,"
-        " with its 95% t-interval.\n\n" + _md(directions) + "\n"
+        " with its 95% t-interval.\n\n" + _md(directions) + long_text + "\n"
     )
     atomic_write_text(out / "README.md", text)
 
@@ -309,6 +450,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10, help="paired seeds (replicates 0..N-1 of the sweeps)")
     parser.add_argument("--learn-weeks", type=int, default=LEARN_WEEKS, help="length of the learning runs")
+    parser.add_argument(
+        "--long-learn-weeks",
+        type=int,
+        default=LONG_LEARN_WEEKS,
+        help="siloed learning read again after this many weeks (0: not run)",
+    )
     parser.add_argument("--weeks", type=int_list(26, "260,520"), default=WEEKS, help="judging horizons, e.g. 260,520")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default="results/settled_policies")
@@ -317,21 +464,28 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     if args.from_runs:
         try:
-            files = ("learning_runs.csv", "settled.csv", "judged_runs.csv")
-            (learned, settled, judged), stated = stored_runs(out, files, ". Default parameters, ")
+            files = ("learning_runs.csv", "settled.csv", "judged_runs.csv", "long_settled.csv")
+            (learned, settled, judged, long), stated = stored_runs(out, files, ". Default parameters, ")
         except UserError as exc:
             parser.error(str(exc))
-        write(out, learned, settled, judged, stated)
+        write(out, learned, settled, judged, long, stated)
         print(out / "README.md")
         return 0
     require_at_least(parser, args, {"seeds": 2, "learn_weeks": 104, "workers": 1})
-    learned, settled, judged = measure(args.seeds, args.workers, args.learn_weeks, args.weeks)
+    if args.long_learn_weeks and args.long_learn_weeks <= args.learn_weeks:
+        parser.error(
+            f"argument --long-learn-weeks: got {args.long_learn_weeks}; allowed: 0 (none) or more than"
+            f" --learn-weeks ({args.learn_weeks})"
+        )
+    learned, settled, judged, long = measure(
+        args.seeds, args.workers, args.learn_weeks, args.weeks, args.long_learn_weeks
+    )
     command = (
         f"python -m alignsim.experiments.settled_policies --seeds {args.seeds} --learn-weeks {args.learn_weeks}"
-        f" --weeks {','.join(map(str, args.weeks))} --workers {args.workers}"
-        + ("" if args.out == "results/settled_policies" else f" --out {args.out}")
+        f" --long-learn-weeks {args.long_learn_weeks} --weeks {','.join(map(str, args.weeks))}"
+        f" --workers {args.workers}" + ("" if args.out == "results/settled_policies" else f" --out {args.out}")
     )
-    write(out, learned, settled, judged, provenance_line(command))
+    write(out, learned, settled, judged, long, provenance_line(command))
     print(out / "README.md")
     return 0
 

@@ -167,3 +167,59 @@ def test_directions_are_against_the_placebo_on_the_same_pay_dates():
     row = sp.direction_table(settled).iloc[0]
     assert row["siloed_minus_placebo"] == pytest.approx((0.3 + 0.2) / 2)
     assert row["shared_minus_placebo"] == pytest.approx((-0.2 - 0.1) / 2)
+
+
+def test_the_long_learning_run_is_siloed_learning_read_at_its_end_and_a_year_before(siloed_run):
+    long = sp.long_learning_run("pod", SEED, WEEKS + sp.YEAR).set_index(["role", "variable"])
+    _, at_end = sp.learning_run("pod", "siloed", "reward", SEED, WEEKS + sp.YEAR)
+    at_end = at_end.set_index(["role", "variable"])
+    year_before = siloed_run[1].set_index(["role", "variable"])  # the same cell learning WEEKS weeks
+    np.testing.assert_array_equal(long["value"].to_numpy(), at_end.loc[long.index, "value"].to_numpy())
+    np.testing.assert_array_equal(long["value_year_before"].to_numpy(), year_before.loc[long.index, "value"].to_numpy())
+    assert list(long["moved"]) == list(at_end.loc[long.index, "moved"])
+    assert (long["value"] != long["value_year_before"]).any()  # a year of learning moves something
+    sets = sp.long_sets(long.reset_index())
+    assert set(sets) == {("pod", SEED, sp.long_set_name(WEEKS + sp.YEAR)), ("pod", SEED, sp.long_set_name(WEEKS))}
+
+
+def test_the_settling_table_and_the_long_view_match_a_hand_computation():
+    long, before = sp.long_set_name(1040), sp.long_set_name(1040 - sp.YEAR)
+    sets = {
+        long: (10, 14),
+        before: (9, 15),
+        "siloed, held": (6, 8),
+        "siloed, end of drift": (12, 20),
+        "shared": (30, 40),
+        "placebo_siloed": (11, 13),
+        "placebo_shared": (29, 41),
+    }
+    judged = pd.DataFrame(
+        [["pod", 260, seed, name, v[seed]] for name, v in sets.items() for seed in (0, 1)],
+        columns=["structure", "weeks", "seed", "policy_set", "firm_value"],
+    )
+    table = sp.settling_table(judged, 1040).set_index("after_long_learning")["usd"]
+    assert table["its last year of drift"] == pytest.approx(((10 - 9) + (14 - 15)) / 2)
+    assert table["beyond siloed held"] == pytest.approx(((10 - 6) + (14 - 8)) / 2)
+    assert table["against the end of drift"] == pytest.approx(((10 - 12) + (14 - 20)) / 2)
+    learned = pd.DataFrame(
+        [
+            ["pod", 260, seed, r, sets[r][seed]]
+            for r in ("shared", "placebo_siloed", "placebo_shared")
+            for seed in (0, 1)
+        ]
+        + [["pod", 260, seed, "siloed", 0] for seed in (0, 1)],
+        columns=["structure", "weeks", "seed", "regime", "firm_value"],
+    )
+    view = sp.contrast_table(learned, judged, 1040).set_index(["contrast", "view"])["usd"]
+    assert view[("shared - siloed", "settled, siloed held after 1040 weeks")] == pytest.approx((20 + 26) / 2)
+    assert view[("siloed - placebo", "settled, siloed held after 1040 weeks")] == pytest.approx((-1 + 1) / 2)
+    assert "settled, siloed held after 1040 weeks" not in set(sp.contrast_table(learned, judged)["view"])  # 0: none
+
+
+def test_a_long_learning_no_longer_than_the_learning_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        sp.main(["--learn-weeks", "520", "--long-learn-weeks", "300", "--out", str(tmp_path / "x")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--long-learn-weeks: got 300; allowed: 0 (none) or more than --learn-weeks (520)" in err
+    assert not (tmp_path / "x").exists()
