@@ -11,7 +11,8 @@ Where results go (nothing overwrites earlier results unless asked):
     compare    --out, else ./alignsim-out/structure_x_kpi-<design hash>/ (a new folder per design).
     sweep      --out, else ./alignsim-out/<spec name>-<design hash>/ (also sensitivity, discover).
     reproduce  --out (default results/): recomputes every run in a staging folder and swaps the
-               finished experiments in; --resume reuses stored runs and says so.
+               finished experiments in; --resume reuses stored runs and says so; --studies reruns
+               the learning studies instead, each writing its folder when all its runs are done.
 A folder holding another design is refused; --force replaces it.
 """
 
@@ -169,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         " spec hash matches, and the output and README.md say how many.",
     )
     rep.add_argument("--quick", action="store_true", help="only the reduced reproduction (about a minute)")
+    rep.add_argument(
+        "--studies",
+        action="store_true",
+        help="instead of the preset experiments, rerun the learning studies (learning_diagnostics.md, shared_signal,"
+        " policy_attribution, policy_attribution_5y, settled_policies) with the commands their READMEs record,"
+        " one after another (about an hour on 2 cores); each writes its files once all its runs have finished",
+    )
     rep.add_argument("--out", default="results", help="results folder (default results)")
     mode = rep.add_mutually_exclusive_group()
     mode.add_argument(

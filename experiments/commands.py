@@ -615,8 +615,20 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    """``alignsim reproduce [--quick] [--resume]``: the preset experiments and results/README.md."""
+    """``alignsim reproduce [--quick] [--resume]``: the preset experiments and results/README.md;
+    ``--studies``: the learning studies instead."""
     from alignsim.experiments.reproduce import reproduce
+
+    if args.studies:
+        from alignsim.experiments.reproduce_studies import reproduce_studies
+
+        for option in ("quick", "resume"):
+            if getattr(args, option):
+                raise UserError(
+                    f"option --{option}: not with --studies; allowed: --studies alone (each study reruns all its"
+                    " runs) or the preset experiments with --quick/--resume"
+                )
+        return reproduce_studies(Path(args.out), progress=not args.no_progress)
 
     return reproduce(
         Path(args.out),
