@@ -21,39 +21,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from alignsim import __version__
+from alignsim.experiments.argparsing import EXIT_USAGE
+from alignsim.experiments.argparsing import OneLineParser as _Parser
+from alignsim.experiments.argparsing import int_at_least as _int_at_least
 from alignsim.experiments.errors import SystemFailureError, UserError, one_line
 
 EXIT_FAILED_RUNS = 1
 EXIT_SYSTEM = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line on stderr and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        """Report a usage error on one line and exit 2."""
-        sys.stderr.write(f"{self.prog}: error: {one_line(message)}\n")
-        sys.exit(EXIT_USAGE)
-
-
-def _int_at_least(minimum: int):
-    """An argparse type: an integer >= ``minimum``, with the one-line error the CLI uses."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer >= {minimum}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"got {value}; allowed: an integer >= {minimum}")
-        return value
-
-    return parse
 
 
 _positive_int, _nonneg_int = _int_at_least(1), _int_at_least(0)

@@ -440,7 +440,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"argument DIR: {args.dir!r} has no manifest.json; allowed: an experiment folder alignsim wrote"
         )
     if args.out:
+        if Path(args.out).is_dir():
+            raise UserError(f"option --out: {args.out!r} is a folder; allowed: a file path for the HTML report")
         check_output_dir(Path(args.out).parent, option="--out")
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # as every other --out: made when missing
     target = write_report(folder, Path(args.out) if args.out else None)
     print(f"wrote {target}")
     return EXIT_OK
@@ -532,6 +535,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     check_engine_options(args.engine, args.workers, args.scheduler)
     stem = path.name.removesuffix(".toml").removesuffix(".calibrated")
     out = Path(args.out) if args.out else Path("alignsim-out") / f"calibrate-{stem}"
+    check_output_dir(out, option="--out")
     cal = calibrate(profile, settings, out, args.engine, args.workers, args.scheduler, not args.no_progress, args.force)
     write_outputs(cal, out)
     print(summary_text(cal))
@@ -622,11 +626,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if args.studies:
         from alignsim.experiments.reproduce_studies import reproduce_studies
 
-        for option in ("quick", "resume"):
-            if getattr(args, option):
+        given = {"quick": args.quick, "resume": args.resume, "engine": args.engine != "local"}
+        given |= {"workers": args.workers is not None, "scheduler": args.scheduler is not None}
+        for option, used in given.items():
+            if used:
                 raise UserError(
                     f"option --{option}: not with --studies; allowed: --studies alone (each study reruns all its"
-                    " runs) or the preset experiments with --quick/--resume"
+                    f" runs, on the workers its recorded command names) or the preset experiments with --{option}"
                 )
         return reproduce_studies(Path(args.out), progress=not args.no_progress)
 

@@ -10,15 +10,15 @@ drift over the last 52 weeks, and in how many seeds that drift left the placebo 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from alignsim.experiments.argparsing import int_at_least
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.report import markdown_table
-from alignsim.experiments.studies import provenance_line
+from alignsim.experiments.studies import check_study_options, provenance_line, study_parser
 from alignsim.model import GTMModel
 
 CELLS = [(s, k) for s in ("assembly_line", "pod") for k in ("siloed", "shared")]
@@ -59,11 +59,12 @@ def _fmt(value: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=6)
-    parser.add_argument("--weeks", type=int, default=260)
-    parser.add_argument("--out", default="results/learning_diagnostics.md")
+    parser = study_parser(__doc__)
+    parser.add_argument("--seeds", type=int_at_least(1), default=6, help="seeds per cell")
+    parser.add_argument("--weeks", type=int_at_least(1), default=260, help="length of every run")
+    parser.add_argument("--out", default="results/learning_diagnostics.md", help="the Markdown file written")
     args = parser.parse_args(argv)
+    check_study_options(parser, Path(args.out), out_is_file=True, params={"--weeks": ("weeks", (args.weeks,))})
     frame = table(diagnostics(args.seeds, args.weeks))
     command = f"python -m alignsim.experiments.learning_report --seeds {args.seeds} --weeks {args.weeks}"
     text = (

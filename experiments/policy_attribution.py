@@ -35,23 +35,23 @@ with the accounts). Same seeds in every cell, so the market-size contrasts are p
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 
 from alignsim.experiments.agent_replay import decomposition_run
+from alignsim.experiments.argparsing import int_at_least, int_list
 from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.spec import seed_for
 from alignsim.experiments.studies import (
-    int_list,
+    check_study_options,
     mean_with_ci,
     provenance_line,
-    require_at_least,
     run_in_processes,
     stored_runs,
+    study_parser,
 )
 
 STRUCTURES = ("assembly_line", "pod")
@@ -382,11 +382,11 @@ def write(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=6, help="paired seeds (replicates 0..N-1 of the sweeps)")
-    parser.add_argument("--weeks", type=int, default=WEEKS, help="length of every run")
+    parser = study_parser(__doc__)
+    parser.add_argument("--seeds", type=int_at_least(2), default=6, help="paired seeds (replicates 0..N-1)")
+    parser.add_argument("--weeks", type=int_at_least(26), default=WEEKS, help="length of every run")
     parser.add_argument("--headrooms", type=int_list(1, "4,8,12"), default=HEADROOMS, help="market sizes, e.g. 4,8,12")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int_at_least(1), default=2)
     parser.add_argument("--out", default="results/policy_attribution")
     parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's run files")
     args = parser.parse_args(argv)
@@ -400,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         write(out, *frames, stated, args.weeks)
         print(out / "README.md")
         return 0
-    require_at_least(parser, args, {"seeds": 2, "weeks": 26, "workers": 1})
+    params = {"--weeks": ("weeks", (args.weeks,)), "--headrooms": ("market_headroom", args.headrooms)}
+    check_study_options(parser, out, params=params)
     learning, paths, replays, decomposition = measure(args.seeds, args.workers, args.weeks, args.headrooms)
     command = (
         f"python -m alignsim.experiments.policy_attribution --seeds {args.seeds} --weeks {args.weeks}"

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from alignsim.experiments.errors import SystemFailureError, UserError
+from alignsim.experiments.fileio import check_output_dir
 from alignsim.experiments.metadata import REPO_ROOT
 
 #: (output under results/, the command its README records)
@@ -68,13 +69,18 @@ def reproduce_studies(out: Path, progress: bool = True) -> int:
         SystemFailureError: the interpreter cannot be started.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"option --out: {str(out)!r} is a file; allowed: a folder path")
+    check_output_dir(out)
+    for name, _ in STUDIES:  # a study's own output path of the wrong kind would fail only after its runs
+        target = out / name
+        if target.exists() and target.is_dir() == name.endswith(".md"):
+            kind = "a file" if name.endswith(".md") else "a folder"
+            raise UserError(f"option --out: {str(target)!r} is in the way; allowed: {kind} there, or nothing")
     if not (REPO_ROOT / "pyproject.toml").is_file():
         raise UserError(
             "reproduce --studies: alignsim is not installed from a checkout; allowed: run it in a clone of the"
             " project (pip install -e .), where results/ lives"
         )
+    finished: list[str] = []
     for name, command in STUDIES:
         argv = study_argv(command, name, out.resolve())
         if progress:
@@ -84,11 +90,18 @@ def reproduce_studies(out: Path, progress: bool = True) -> int:
             done = subprocess.run(argv, cwd=REPO_ROOT, check=False)
         except OSError as exc:
             raise SystemFailureError(f"reproduce --studies: cannot start {argv[0]}: {exc}") from exc
+        except KeyboardInterrupt as exc:
+            exc.advice = (
+                f"interrupted during {name}, whose earlier output is left as it was; rewritten:"
+                f" {', '.join(finished) or 'none'}. Rerunning --studies starts again from the first study"
+            )
+            raise
         if done.returncode != 0:
             print(
                 f"reproduce --studies: {name} failed (exit {done.returncode}); the studies after it were not run",
                 file=sys.stderr,
             )
             return 1
+        finished.append(name)
         print(f"reproduce --studies: {name} done in {time.perf_counter() - clock:.0f} s", file=sys.stderr)
     return 0

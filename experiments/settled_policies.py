@@ -35,24 +35,24 @@ policies stop moving:
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from alignsim.experiments.argparsing import int_at_least, int_list
 from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.policy_attribution import replay
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.spec import seed_for
 from alignsim.experiments.studies import (
-    int_list,
+    check_study_options,
     mean_with_ci,
     provenance_line,
-    require_at_least,
     run_in_processes,
     stored_runs,
+    study_parser,
 )
 
 STRUCTURES = ("assembly_line", "pod")
@@ -447,17 +447,19 @@ def write(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="paired seeds (replicates 0..N-1 of the sweeps)")
-    parser.add_argument("--learn-weeks", type=int, default=LEARN_WEEKS, help="length of the learning runs")
+    parser = study_parser(__doc__)
+    parser.add_argument("--seeds", type=int_at_least(2), default=10, help="paired seeds (replicates 0..N-1)")
+    parser.add_argument(
+        "--learn-weeks", type=int_at_least(104), default=LEARN_WEEKS, help="length of the learning runs"
+    )
     parser.add_argument(
         "--long-learn-weeks",
-        type=int,
+        type=int_at_least(0),
         default=LONG_LEARN_WEEKS,
         help="siloed learning read again after this many weeks (0: not run)",
     )
     parser.add_argument("--weeks", type=int_list(26, "260,520"), default=WEEKS, help="judging horizons, e.g. 260,520")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int_at_least(1), default=2)
     parser.add_argument("--out", default="results/settled_policies")
     parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's run files")
     args = parser.parse_args(argv)
@@ -471,7 +473,10 @@ def main(argv: list[str] | None = None) -> int:
         write(out, learned, settled, judged, long, stated)
         print(out / "README.md")
         return 0
-    require_at_least(parser, args, {"seeds": 2, "learn_weeks": 104, "workers": 1})
+    lengths = {"--learn-weeks": ("weeks", (args.learn_weeks,)), "--weeks": ("weeks", args.weeks)}
+    if args.long_learn_weeks:
+        lengths["--long-learn-weeks"] = ("weeks", (args.long_learn_weeks,))
+    check_study_options(parser, out, params=lengths)
     if args.long_learn_weeks and args.long_learn_weeks <= args.learn_weeks:
         parser.error(
             f"argument --long-learn-weeks: got {args.long_learn_weeks}; allowed: 0 (none) or more than"

@@ -32,18 +32,24 @@ Writes the CSVs and a README.md with the tables, the command and provenance.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from alignsim.experiments.argparsing import int_at_least
 from alignsim.experiments.errors import UserError
 from alignsim.experiments.fileio import atomic_write_text
 from alignsim.experiments.report import markdown_table
 from alignsim.experiments.stats import mean_ci, paired_diff
-from alignsim.experiments.studies import provenance_line, require_at_least, run_in_processes, stored_runs
+from alignsim.experiments.studies import (
+    check_study_options,
+    provenance_line,
+    run_in_processes,
+    stored_runs,
+    study_parser,
+)
 from alignsim.model.params import DEFAULTS
 
 if TYPE_CHECKING:
@@ -359,10 +365,10 @@ def write(out: Path, signal: pd.DataFrame, grad: pd.DataFrame, limits: pd.DataFr
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=16, help="paired seeds for the signal and horizon runs")
-    parser.add_argument("--gradient-seeds", type=int, default=6, help="paired seeds for the firm-value gradient")
-    parser.add_argument("--workers", type=int, default=2)
+    parser = study_parser(__doc__)
+    parser.add_argument("--seeds", type=int_at_least(2), default=16, help="paired seeds, signal and horizon runs")
+    parser.add_argument("--gradient-seeds", type=int_at_least(2), default=6, help="paired seeds, firm-value gradient")
+    parser.add_argument("--workers", type=int_at_least(1), default=2)
     parser.add_argument("--out", default="results/shared_signal")
     parser.add_argument("--from-runs", action="store_true", help="rebuild the tables from OUT's *_runs.csv")
     args = parser.parse_args(argv)
@@ -377,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         write(out, signal, grad, limits, stated)
         print(out / "README.md")
         return 0
-    require_at_least(parser, args, {"seeds": 2, "gradient_seeds": 2, "workers": 1})
+    check_study_options(parser, out)
     signal, grad, limits = measure(args.seeds, args.gradient_seeds, args.workers)
     command = (
         "python -m alignsim.experiments.shared_signal"

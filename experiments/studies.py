@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from alignsim.experiments.argparsing import OneLineParser
 from alignsim.experiments.engines import open_executor
-from alignsim.experiments.errors import UserError
+from alignsim.experiments.errors import SystemFailureError, UserError, one_line
+from alignsim.experiments.fileio import check_output_dir, existing_ancestor
 from alignsim.experiments.metadata import git_commit, versions
+from alignsim.experiments.scenario import check_params
 from alignsim.experiments.stats import mean_ci
 
 
@@ -35,28 +37,39 @@ def mean_with_ci(values: np.ndarray) -> list[float]:
     return [c.mean, c.ci_low, c.ci_high]
 
 
-def int_list(minimum: int, example: str) -> Callable[[str], tuple[int, ...]]:
-    """An argparse type: comma-separated integers, each at least ``minimum`` (``example`` in the message)."""
-
-    def parse(text: str) -> tuple[int, ...]:
-        try:
-            values = tuple(int(v) for v in text.split(","))
-        except ValueError:
-            values = ()
-        if not values or min(values) < minimum:
-            raise argparse.ArgumentTypeError(
-                f"got {text!r}; allowed: comma-separated integers >= {minimum}, e.g. {example}"
-            )
-        return values
-
-    return parse
+def study_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A study's parser: its description is the module docstring's first line; usage errors are one line, exit 2."""
+    return OneLineParser(description=(doc or "").splitlines()[0] if doc else None)
 
 
-def require_at_least(parser: argparse.ArgumentParser, args: argparse.Namespace, minimums: dict[str, int]) -> None:
-    """One usage line and exit 2 for the first option below its minimum (``minimums``: dest -> least value)."""
-    for name, low in minimums.items():
-        if getattr(args, name) < low:
-            parser.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an integer >= {low}")
+def check_study_options(
+    parser: argparse.ArgumentParser,
+    out: Path,
+    out_is_file: bool = False,
+    params: dict[str, tuple[str, tuple]] | None = None,
+) -> None:
+    """Before any run: each model parameter an option sets is allowed (``params``: option -> (parameter,
+    values)), and ``out`` (a folder, or with ``out_is_file`` a file) can be written. A bad value exits 2
+    with one line naming the option, the value and what is allowed; a folder that cannot be written exits 1.
+    """
+    try:
+        for option, (name, values) in (params or {}).items():
+            for value in values:
+                check_params({name: value}, f"option {option}")
+        if out_is_file:
+            if out.is_dir():
+                raise UserError(f"option --out: {str(out)!r} is a folder; allowed: a file path")
+            where = existing_ancestor(out.parent)
+            if not where.is_dir():
+                raise UserError(f"option --out: {str(out)!r} lies inside the file {str(where)!r}; allowed: a file path")
+            check_output_dir(out.parent)
+        else:
+            check_output_dir(out)
+    except UserError as exc:
+        parser.error(str(exc))
+    except SystemFailureError as exc:
+        sys.stderr.write(f"{parser.prog}: error: {one_line(exc)}\n")
+        raise SystemExit(1) from None
 
 
 def provenance_line(command: str) -> str:
@@ -77,6 +90,19 @@ def stored_runs(
     missing = [f for f in (*run_files, "README.md") if not (out / f).is_file()]
     if missing:
         raise UserError(f"--from-runs: {out} has no {', '.join(missing)} (run the study into --out first)")
-    frames = [pd.read_csv(out / f, keep_default_na=keep_default_na) for f in run_files]
-    text = (out / "README.md").read_text()
+    frames = []
+    for f in run_files:
+        try:
+            frames.append(pd.read_csv(out / f, keep_default_na=keep_default_na))
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise UserError(
+                f"--from-runs: {str(out / f)!r} is not a run file (pandas: {exc}); allowed: the files the study"
+                " wrote into --out"
+            ) from None
+    text = (out / "README.md").read_text(errors="replace")
+    if "Produced by " not in text or provenance_ends_before not in text.split("Produced by ")[1]:
+        raise UserError(
+            f"--from-runs: {str(out / 'README.md')!r} does not state how the runs were produced ('Produced by ...');"
+            " allowed: the README the study wrote into --out"
+        )
     return frames, text.split("Produced by ")[1].split(provenance_ends_before)[0]

@@ -60,12 +60,39 @@ def test_a_failing_study_stops_the_rest_and_is_named(tmp_path, monkeypatch, caps
     assert f"{rs.STUDIES[1][0]} failed (exit 3)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("option", ["--quick", "--resume"])
-def test_studies_with_an_option_of_the_experiments_is_refused(tmp_path, monkeypatch, capsys, option):
+@pytest.mark.parametrize(
+    "given", [["--quick"], ["--resume"], ["--engine", "dask"], ["--workers", "3"], ["--scheduler", "tcp://x:1"]]
+)
+def test_studies_with_an_option_of_the_experiments_is_refused(tmp_path, monkeypatch, capsys, given):
     recorder = Recorder()
     monkeypatch.setattr(rs.subprocess, "run", recorder)
     out = tmp_path / "r"
-    assert main(["reproduce", "--studies", option, "--out", str(out)]) == 2
+    assert main(["reproduce", "--studies", *given, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert f"option {option}: not with --studies" in err and "Traceback" not in err
+    assert f"option {given[0]}: not with --studies" in err and f"with {given[0]}" in err and "Traceback" not in err
     assert not recorder.calls and not out.exists()
+
+
+def test_an_output_path_of_the_wrong_kind_is_refused_before_any_study_runs(tmp_path, monkeypatch, capsys):
+    recorder = Recorder()
+    monkeypatch.setattr(rs.subprocess, "run", recorder)
+    (tmp_path / "policy_attribution").write_text("x")  # a file where a study writes a folder
+    assert main(["reproduce", "--studies", "--out", str(tmp_path)]) == 2
+    assert "policy_attribution' is in the way; allowed: a folder there" in capsys.readouterr().err
+    assert not recorder.calls
+
+
+def test_an_interrupt_says_which_studies_were_rewritten(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def interrupted_second(argv, cwd, check):
+        calls.append(argv)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(rs.subprocess, "run", interrupted_second)
+    assert main(["reproduce", "--studies", "--out", str(tmp_path), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    first, second = rs.STUDIES[0][0], rs.STUDIES[1][0]
+    assert f"interrupted during {second}" in err and f"rewritten: {first}." in err and "resume" not in err
