@@ -119,14 +119,22 @@ def build_parser() -> argparse.ArgumentParser:
     _force_option(sweep)
     _engine_options(sweep)
 
-    for name, what in (
-        ("sensitivity", "Morris or Sobol indices of firm value and each design contrast over the plausible ranges"),
-        ("discover", "scenario discovery: the regions of the plausible ranges where each design wins"),
+    for name, designs, what in (
+        (
+            "sensitivity",
+            "'morris' or 'sobol'",
+            "Morris or Sobol indices of firm value and each design contrast over the plausible ranges",
+        ),
+        (
+            "discover",
+            "'morris', 'sobol' or 'lhs'",
+            "scenario discovery: the regions of the plausible ranges where each design wins",
+        ),
     ):
         gsa = sub.add_parser(
             name,
-            help=f"run a sampled spec (design morris, sobol or lhs) and report {what}",
-            description=f"Run (or resume) a sampled spec (design = 'morris', 'sobol' or 'lhs': every design at every"
+            help=f"run a sampled spec (design {designs}) and report {what}",
+            description=f"Run (or resume) a sampled spec (design = {designs}: every design at every"
             f" point, same seeds) and write {what}, with the tables, charts and findings.md (the same runs serve"
             " both commands).",
         )
