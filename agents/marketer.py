@@ -51,10 +51,13 @@ class Marketer(StaffAgent):
         keep = p["keep_share_narrow"] + (p["keep_share_broad"] - p["keep_share_narrow"]) * breadth
         keep = keep * (1.0 - staff.lending)
         signal = pr.fit[reached] + cls.fit_signal_noise_sd(model)[marketer] * pr.signal_noise[reached]
-        order = np.lexsort((-signal, marketer))
+        order = cls._by_marketer_best_first(-signal, marketer, len(keep))
         counts = np.bincount(marketer, minlength=len(keep))
-        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[marketer[order]]
-        chosen = np.sort(order[rank < np.floor(keep * counts + 0.5)[marketer[order]]])
+        group = marketer[order]
+        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[group]
+        picked = np.zeros(len(order), dtype=bool)  # the kept prospects in index order (a mask: no sort needed)
+        picked[order[rank < np.floor(keep * counts + 0.5)[group]]] = True
+        chosen = np.flatnonzero(picked)
         kept, owner = reached[chosen], marketer[chosen]
         junk = pr.junk_draw[kept] < p["mql_definition_gap"] * breadth[owner]
         created = model.week + pr.arrival[kept]
@@ -78,6 +81,20 @@ class Marketer(StaffAgent):
         )
         model.tally["mqls"] += len(kept)
         model.tally["reached"] += len(reached)  # programme spend with program_cost_basis = "reach"
+
+    @staticmethod
+    def _by_marketer_best_first(neg_signal: np.ndarray, marketer: np.ndarray, n_marketers: int) -> np.ndarray:
+        """``np.lexsort((neg_signal, marketer))``: by marketer, then by ``neg_signal``, ties in index order.
+
+        The same permutation, about twice as fast: when every ``neg_signal`` is distinct (no ties, no
+        NaN; checked, else lexsort) the order by signal is unique, so numpy's fast unstable argsort gives
+        it, and a stable radix sort of the small marketer indices then groups it by marketer.
+        """
+        order = np.argsort(neg_signal)
+        ranked = neg_signal[order]
+        if n_marketers <= np.iinfo(np.int16).max and (ranked[1:] > ranked[:-1]).all():
+            return order[np.argsort(marketer[order].astype(np.int16), kind="stable")]
+        return np.lexsort((neg_signal, marketer))
 
     @classmethod
     def fit_signal_noise_sd(cls, model: GTMModel) -> np.ndarray:
