@@ -440,7 +440,12 @@ class RoleLearner:
         # measured from one member of the group, so rewards every peer shares give exactly 0, not rounding error
         centred = r - r[first][inverse]
         total = np.bincount(inverse, centred, len(size))
-        _, mate, mate_size = np.unique(np.stack([inverse, team]), axis=1, return_inverse=True, return_counts=True)
+        if m and team.dtype.kind == "i" and team.min() >= 0:
+            # the columns (inverse, team) as one integer ordered alike: the same labels from a 1-d unique (~3x faster)
+            key = inverse * (int(team.max()) + 1) + team
+            _, mate, mate_size = np.unique(key, return_inverse=True, return_counts=True)
+        else:
+            _, mate, mate_size = np.unique(np.stack([inverse, team]), axis=1, return_inverse=True, return_counts=True)
         mate = mate.ravel()
         mate_total = np.bincount(mate, centred, len(mate_size))
         peers = size[inverse] - mate_size[mate]
