@@ -89,16 +89,18 @@ class CSM(StaffAgent):
         return np.repeat(members, counts)
 
     @classmethod
-    def work_books(cls, model: GTMModel) -> None:
+    def work_books(cls, model: GTMModel, cust: np.ndarray | None = None) -> None:
         """Every CSM answers its customers' tickets, then splits the hours left between adoption and relationship.
 
         One call for all CSMs (each works only its own book, through the ``csm`` owner column).
         M1 (seed 000): poor-fit customers open more tickets and can realise less value.
         M9 (seeds 001, 003): relationship work makes a customer happy while its champion
         stays (champion turnover itself is a customer process, :func:`alignsim.model.customers.champions`).
+        ``cust``: the customer rows, ``where(State.CUSTOMER)``, if the caller has them.
         """
         p, acc, staff = model.p, model.accounts, model.csms
-        cust = acc.where(State.CUSTOMER)
+        if cust is None:
+            cust = acc.where(State.CUSTOMER)
         owner = acc.csm[cust]
         fit_gap = p["fit_effect"] * (0.5 - acc.fit[cust])
         tickets = p["ticket_hours_per_customer_week"] * np.maximum(1.0 + 2.0 * fit_gap, 0.0)

@@ -84,7 +84,7 @@ class SDR(StaffAgent):
         passed = agrees & ((score >= threshold) | (p["sdr_threshold_effect"] == 0.0))
         acc.touch_week[work] = touch
         acc.sdr[work] = owner
-        acc.state[work] = np.where(passed, State.SQL, State.DISQUALIFIED)
+        acc.state[work] = np.where(passed, int(State.SQL), int(State.DISQUALIFIED))  # int: an IntEnum is slower
         sql = work[passed]
         acc.sql_week[sql] = touch[passed]
         acc.ready_week[sql] = touch[passed] + model.handoff_delay

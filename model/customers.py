@@ -63,16 +63,17 @@ def incidents(m: GTMModel) -> None:
     m.tally["incidents"] += 1
 
 
-def champions(m: GTMModel) -> None:
+def champions(m: GTMModel, cust: np.ndarray | None = None) -> None:
     """M9 (seeds 001, 003): a customer's champion may leave; the relationship built with them is lost.
 
     Only value realised survives a new decision-maker ("happy" vs "successful" customers). Each
     champion's tenure is exponential with the weekly hazard of ``champion_turnover_per_year``, drawn
     from the customer's own key (counter = champions it has had), so departures are the same events
-    in every cell.
+    in every cell. ``cust``: the customer rows, ``where(State.CUSTOMER)``, if the caller has them.
     """
     acc = m.accounts
-    cust = acc.where(State.CUSTOMER)
+    if cust is None:
+        cust = acc.where(State.CUSTOMER)
     left = cust[acc.champion_leaves_week[cust] < m.week + 1]
     acc.relationship[left] = 0.0
     acc.champions_lost[left] += 1
@@ -88,10 +89,14 @@ def schedule_champion_departure(m: GTMModel, rows: np.ndarray, since_week: np.nd
     acc.champion_leaves_week[rows] = since_week + tenure
 
 
-def accrue_week(m: GTMModel) -> None:
-    """A week passes for every customer: incident damage fades and a week of subscription revenue is collected."""
+def accrue_week(m: GTMModel, cust: np.ndarray | None = None) -> None:
+    """A week passes for every customer: incident damage fades and a week of subscription revenue is collected.
+
+    ``cust``: the customer rows, ``where(State.CUSTOMER)``, if the caller has them.
+    """
     acc = m.accounts
-    cust = acc.where(State.CUSTOMER)
+    if cust is None:
+        cust = acc.where(State.CUSTOMER)
     acc.incident_damage[cust] *= INCIDENT_MEMORY_PER_WEEK
     acc.revenue_usd[cust] += acc.mrr_usd[cust] * 12.0 / 52.0
     m.tally["revenue_usd"] += acc.mrr_usd[cust].sum() * 12.0 / 52.0
@@ -134,7 +139,7 @@ def churn_probability(m: GTMModel, rows: np.ndarray, saved: np.ndarray | None = 
     return -np.expm1(term_years * np.log1p(-theta))
 
 
-def renewals(m: GTMModel) -> None:
+def renewals(m: GTMModel, cust: np.ndarray | None = None) -> None:
     """M10 (seed 003): customers whose contract ends this week renew (maybe expand or contract) or churn.
 
     M14 (seeds 001, 003): a renewal save (:func:`save_fraction`) keeps the logo but is bought
@@ -146,9 +151,12 @@ def renewals(m: GTMModel) -> None:
     ``expansion_relationship_weight`` (0 by default; 1 = a happy but unsuccessful customer expands
     like a successful one). So renewal saves keep logos this quarter while adoption builds the
     revenue that grows, which is what a CSM paid on reported logo retention can neglect.
+
+    ``cust``: the customer rows, ``where(State.CUSTOMER)``, if the caller has them.
     """
     p, acc = m.p, m.accounts
-    cust = acc.where(State.CUSTOMER)
+    if cust is None:
+        cust = acc.where(State.CUSTOMER)
     due = cust[acc.renewal_week[cust] < m.week + 1]
     if len(due) == 0:
         return

@@ -230,10 +230,11 @@ class GTMModel(mesa.Model):
         self._sdrs_work()
         self._aes_work()
         self._close_deals()  # same_week: only deals opened this week whose cycle already ended (under a week)
-        CSM.work_books(self)
-        customers.champions(self)
-        customers.accrue_week(self)
-        customers.renewals(self)
+        cust = self.accounts.where(State.CUSTOMER)  # one scan for the four: no state changes before renewals
+        CSM.work_books(self, cust)
+        customers.champions(self, cust)
+        customers.accrue_week(self, cust)
+        customers.renewals(self, cust)
         self.accounts.compact()
         self.week += 1
         if self.learning_mode != "off" and self.week % self.p["review_weeks"] == 0:
@@ -279,7 +280,7 @@ class GTMModel(mesa.Model):
             if len(queue) and free[members].sum() > 0:
                 AE.work_queue(self, team, queue, free)
             if self.ae_trouble[team] and len(queue):  # M8: lent help takes what the AEs could not
-                AE.help_work_queue(self, team, queue[self.accounts.state[queue] == State.SQL], int(carried[team]))
+                AE.help_work_queue(self, team, queue[self.accounts.state[queue] == int(State.SQL)], int(carried[team]))
         queues.expire_unworked(self, sqls, State.SQL)
 
     # ---------------------------------------------------------------- learning
