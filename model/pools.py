@@ -133,7 +133,9 @@ class AccountPool:
         since; terminal states are absorbing, so no row in ``state`` is missed.
         """
         rows = self._candidates()
-        return rows[self.state[rows] == int(state)]  # int: comparing with an IntEnum is ~3x slower
+        # int: comparing with an IntEnum is ~3x slower; compress: faster than a boolean index at the
+        # middling shares of the live rows that most states hold (no branch on each element)
+        return rows.compress(self.state[rows] == int(state))
 
     def count_live(self) -> np.ndarray:
         """Rows currently in each non-terminal state, indexed by :class:`State`, in one scan.
