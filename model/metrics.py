@@ -202,6 +202,8 @@ class WeeklySeries:
         self.retention = {"nrr": np.nan, "grr": np.nan}
         self.churn_weeks: list[float] = []  # week of each churn, and the churner's acquisition week
         self.churn_acquired: list[float] = []
+        # the same two columns as one growing array (rows: week, acquired), read every week by trailing_churn
+        self._churns = np.empty((2, 256))
 
     def start_week(self, m: GTMModel) -> None:
         t = m.week
@@ -224,7 +226,13 @@ class WeeklySeries:
         self.data["churned"][t] += churned.sum()
         lost = due[churned]
         self.churn_weeks.extend([float(t)] * len(lost))
-        self.churn_acquired.extend(acc.acquired_week[lost].tolist())
+        acquired = acc.acquired_week[lost]
+        self.churn_acquired.extend(acquired.tolist())
+        n, k = len(self.churn_weeks), len(lost)
+        if n > self._churns.shape[1]:
+            self._churns = np.concatenate((self._churns, np.empty((2, max(n, 2 * self._churns.shape[1])))), axis=1)
+        self._churns[0, n - k : n] = float(t)
+        self._churns[1, n - k : n] = acquired
         self.data["due_term_weeks"][t] += acc.contract_weeks[due].sum()
         np.add.at(self.outcomes[t], acc.pod[due], 1.0)
         survived_before = acc.renewals[due] - ~churned  # the renewers' count already includes this renewal
@@ -242,6 +250,11 @@ class WeeklySeries:
         bucket = np.minimum(acc.renewals[kept] - 1, self.TENURE_BUCKETS - 1)  # the count includes this renewal
         for row, values in enumerate((np.ones(len(kept)), mrr_before, acc.mrr_usd[kept], acc.contract_weeks[kept])):
             self.renewed_by_tenure[row] += np.bincount(bucket, values, self.TENURE_BUCKETS)
+
+    def churns(self) -> tuple[np.ndarray, np.ndarray]:
+        """``churn_weeks`` and ``churn_acquired`` as arrays (views: do not modify)."""
+        n = len(self.churn_weeks)
+        return self._churns[0, :n], self._churns[1, :n]
 
     def outcomes_seen(self, before_week: float) -> np.ndarray:
         """Renewal outcomes per pod recorded before ``before_week`` (M11 feedback)."""
@@ -323,7 +336,7 @@ def trailing_churn(series: WeeklySeries, end: int) -> tuple[float, float]:
     if end < YEAR_WEEKS or not base:
         return float(annual), np.nan
     # same cohort: only churners who were already customers when the window began
-    weeks, acquired = np.asarray(series.churn_weeks), np.asarray(series.churn_acquired)
+    weeks, acquired = series.churns()
     lost = np.count_nonzero((weeks >= start) & (acquired < start))
     return float(annual), float(lost / base)
 
