@@ -29,6 +29,7 @@ from alignsim.experiments.errors import SystemFailureError, UserError, one_line
 from alignsim.experiments.fileio import (
     atomic_write_files,
     check_output_dir,
+    check_output_file,
     check_utf8,
     describe,
     json_text,
@@ -440,9 +441,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"argument DIR: {args.dir!r} has no manifest.json; allowed: an experiment folder alignsim wrote"
         )
     if args.out:
-        if Path(args.out).is_dir():
-            raise UserError(f"option --out: {args.out!r} is a folder; allowed: a file path for the HTML report")
-        check_output_dir(Path(args.out).parent, option="--out")
+        check_output_file(Path(args.out), allowed="a file path for the HTML report")
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # as every other --out: made when missing
     target = write_report(folder, Path(args.out) if args.out else None)
     print(f"wrote {target}")

@@ -197,6 +197,23 @@ def check_output_dir(path: Path, option: str = "--out", append: Iterable[str] = 
             )
 
 
+def check_output_file(path: Path, option: str = "--out", allowed: str = "a file path") -> None:
+    """:func:`check_output_dir` for an output file: ``path`` is not a folder nor inside a file, and its
+    folder is or can become a folder we can write (nothing is created).
+
+    Raises:
+        UserError: naming ``option`` and ``path`` (exit code 2).
+        SystemFailureError: the folder cannot be written (exit code 1).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"option {option}: {str(path)!r} is a folder; allowed: {allowed}")
+    where = existing_ancestor(path.parent)
+    if not where.is_dir():
+        raise UserError(f"option {option}: {str(path)!r} lies inside the file {str(where)!r}; allowed: {allowed}")
+    check_output_dir(path.parent, option=option)
+
+
 def free_bytes(path: Path) -> int | None:
     """Free space on the disk holding ``path`` (or its nearest existing parent), or None if unknown."""
     try:

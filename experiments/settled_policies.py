@@ -402,23 +402,22 @@ def write(
     structures, directions = structure_table(learned, judged), direction_table(settled)
     tables = (("policies", policies), ("firm_value", values), ("contrasts", contrasts), ("structures", structures))
     tables += (("directions", directions),)
-    settling = settling_table(judged, long_weeks) if long_weeks else None
+    settling, long_text = None, ""
     if long_weeks:
-        tables += (("settling", settling), ("long_policies", long_policy_table(settled, long, limit)))
-    for name, frame in tables:
-        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
-    long_text = ""
-    if long_weeks:
+        settling, long_policies = settling_table(judged, long_weeks), long_policy_table(settled, long, limit)
+        tables += (("settling", settling), ("long_policies", long_policies))
         long_text = (
             f"\n\n## 6. Has siloed learning settled after {long_weeks} weeks?\n\n"
             f"Siloed learns on for {long_weeks} weeks from the status quo (same seeds). Where its mean centres"
             f" are then, against where they are after {learn_weeks} weeks and the end-of-drift bounds; the"
             f" drift over its last year (policy units) and the seeds in which it is still beyond the noise"
-            " band:\n\n" + _md(dict(tables)["long_policies"]) + "\n\n"
+            " band:\n\n" + _md(long_policies) + "\n\n"
             f"Firm value, paired by seed: siloed held (learning off, from week 0) at its policies after"
             f" {long_weeks} weeks minus the same a year earlier (what its last year of drift is worth), minus"
             f" siloed held after {learn_weeks} weeks, and minus siloed at the end of its drift.\n\n" + _md(settling)
         )
+    for name, frame in tables:
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
     text = (
         f"# Each KPI regime judged at the policies its learning settles on (learning {learn_weeks} weeks)\n\n"
         f"Produced by {provenance}. Default parameters, every cell starting from the status quo's learned"

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from alignsim.experiments.argparsing import OneLineParser
 from alignsim.experiments.engines import open_executor
 from alignsim.experiments.errors import SystemFailureError, UserError, one_line
-from alignsim.experiments.fileio import check_output_dir, existing_ancestor
+from alignsim.experiments.fileio import check_output_dir, check_output_file
 from alignsim.experiments.metadata import git_commit, versions
 from alignsim.experiments.scenario import check_params
 from alignsim.experiments.stats import mean_ci
@@ -39,7 +39,7 @@ def mean_with_ci(values: np.ndarray) -> list[float]:
 
 def study_parser(doc: str | None) -> argparse.ArgumentParser:
     """A study's parser: its description is the module docstring's first line; usage errors are one line, exit 2."""
-    return OneLineParser(description=(doc or "").splitlines()[0] if doc else None)
+    return OneLineParser(description=doc.splitlines()[0] if doc else None)
 
 
 def check_study_options(
@@ -56,15 +56,7 @@ def check_study_options(
         for option, (name, values) in (params or {}).items():
             for value in values:
                 check_params({name: value}, f"option {option}")
-        if out_is_file:
-            if out.is_dir():
-                raise UserError(f"option --out: {str(out)!r} is a folder; allowed: a file path")
-            where = existing_ancestor(out.parent)
-            if not where.is_dir():
-                raise UserError(f"option --out: {str(out)!r} lies inside the file {str(where)!r}; allowed: a file path")
-            check_output_dir(out.parent)
-        else:
-            check_output_dir(out)
+        (check_output_file if out_is_file else check_output_dir)(out)
     except UserError as exc:
         parser.error(str(exc))
     except SystemFailureError as exc:
