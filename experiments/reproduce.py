@@ -51,6 +51,7 @@ FULL_PLAN: list[tuple[str, dict[str, Any]]] = [
     ("sweep_sales_cycle_scale", {}),
     ("sweep_shared_kpi_weight", {}),
     ("sweep_shared_reward_horizon_weeks", {}),
+    ("sweep_shared_signal_strength", {}),
     ("sweep_champion_turnover_per_year", {}),
     ("sweep_contract_weeks", {}),
     ("sweep_incidents_per_year", {}),
