@@ -17,6 +17,9 @@ import numpy as np
 from scipy import stats as sps
 
 CONFIDENCE = 0.95
+#: a paired difference whose s.d. is at most this many units in the last place of the largest value
+#: is constant up to rounding (a difference b - a of values near x carries rounding error ~ spacing(x))
+ROUNDING_ULPS = 8
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,12 @@ def paired_diff(a: np.ndarray, b: np.ndarray, confidence: float = CONFIDENCE) ->
     """Paired difference ``b - a`` (same replicates, same order).
 
     Pairs with a non-finite value are dropped. t and p follow ``scipy.stats.ttest_rel(b, a)``;
-    Cohen's d_z is the mean difference over the s.d. of the differences (NaN if that is 0).
+    Cohen's d_z is the mean difference over the s.d. of the differences (NaN if that is 0). A
+    difference that is the same in every pair up to floating-point rounding (s.d. within
+    :data:`ROUNDING_ULPS` units in the last place of the largest value) counts as constant: t is
+    then infinite with the difference's sign (p = 0), or NaN if the difference itself is within
+    rounding of 0 (two cells with the same values), instead of a t of 1e14, or of ±1, computed from
+    rounding noise (for which scipy warns of catastrophic cancellation).
     """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
@@ -87,14 +95,18 @@ def paired_diff(a: np.ndarray, b: np.ndarray, confidence: float = CONFIDENCE) ->
     d = mean_ci(b - a, confidence)
     if d.n < 2:
         return PairedDiff(d.n, d.mean, math.nan, math.nan, math.nan, math.nan, math.nan, _mean(a), _mean(b))
-    t, p = _ttest_rel(b, a, d)
-    dz = d.mean / d.sd if d.sd > 0 else math.nan
+    rounding = ROUNDING_ULPS * float(np.spacing(max(np.abs(a).max(), np.abs(b).max())))
+    constant = d.sd <= rounding
+    t, p = _ttest_rel(b, a, d, constant, zero=constant and abs(d.mean) <= rounding)
+    dz = math.nan if constant else d.mean / d.sd
     return PairedDiff(d.n, d.mean, d.ci_low, d.ci_high, t, p, dz, _mean(a), _mean(b))
 
 
-def _ttest_rel(b: np.ndarray, a: np.ndarray, d: MeanCI) -> tuple[float, float]:
-    if d.sd == 0:
-        return (math.nan, math.nan) if d.mean == 0 else (math.copysign(math.inf, d.mean), 0.0)
+def _ttest_rel(b: np.ndarray, a: np.ndarray, d: MeanCI, constant: bool, zero: bool) -> tuple[float, float]:
+    if zero:  # the same values up to rounding: no difference to test
+        return math.nan, math.nan
+    if constant:
+        return math.copysign(math.inf, d.mean), 0.0
     result = sps.ttest_rel(b, a)
     return float(result.statistic), float(result.pvalue)
 

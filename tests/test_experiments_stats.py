@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -50,6 +51,24 @@ def test_paired_diff_matches_ttest_rel():
 def test_paired_diff_constant_difference():
     d = stats.paired_diff([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])
     assert d.mean_diff == 1.0 and d.p_value == 0.0 and math.isnan(d.cohens_dz)
+
+
+def test_paired_diff_constant_up_to_rounding_is_constant():
+    # the quick reproduction's churn rates: b - a is 1/60 in every pair, but not bit for bit
+    a = np.array([0.1, 0.35, 0.7, 0.05])
+    b = a + 1.0 / 60.0
+    assert np.std(b - a, ddof=1) > 0  # rounding noise, which ttest_rel turns into t ~ 1e14 with a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = stats.paired_diff(a, b)
+    assert d.t == math.inf and d.p_value == 0.0 and math.isnan(d.cohens_dz)
+    assert d.mean_diff == pytest.approx(1.0 / 60.0)
+    # the same values up to rounding (a difference of 1e-17): nothing to test, not t = +-1 or inf
+    same = stats.paired_diff(np.array([0.3, 0.7, 0.1]), np.array([0.1 + 0.2, 0.7, 0.1]))
+    assert 0 < abs(same.mean_diff) < 1e-16 and math.isnan(same.t) and math.isnan(same.p_value)
+    # a real, if tiny, spread is still tested
+    small = stats.paired_diff(a, b + np.array([0.0, 1e-9, -1e-9, 2e-9]))
+    assert math.isfinite(small.t) and small.p_value < 1e-6
 
 
 def _two_by_two(seed=1, n=6, inter=2.0):
