@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         + markdown_table([list(frame.columns), *[[_fmt(v) for v in row] for row in frame.itertuples(index=False)]])
         + "\n"
     )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # check_study_options accepts a folder still to be made
     atomic_write_text(Path(args.out), text)
     print(args.out)
     return 0

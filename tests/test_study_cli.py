@@ -81,6 +81,15 @@ def test_report_out_at_a_folder_is_refused_and_a_missing_parent_is_made(tmp_path
     assert target.is_file()
 
 
+def test_learning_report_out_in_a_missing_folder_is_written_there(tmp_path):
+    # the folder check accepts a folder still to be made; the write used to fail after every run
+    from alignsim.experiments import learning_report
+
+    target = tmp_path / "new" / "dir" / "learning.md"
+    assert learning_report.main(["--seeds", "1", "--weeks", "4", "--out", str(target)]) == 0
+    assert target.read_text().startswith("# Learning diagnostics (1 seeds per cell, 4 weeks")
+
+
 def test_calibrate_out_at_a_file_is_refused_before_the_first_wave(tmp_path, capsys, monkeypatch):
     from alignsim.experiments import calibrate
 
