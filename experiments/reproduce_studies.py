@@ -14,6 +14,7 @@ its README gives the commands).
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -81,13 +82,15 @@ def reproduce_studies(out: Path, progress: bool = True) -> int:
             " project (pip install -e .), where results/ lives"
         )
     finished: list[str] = []
+    # the studies draw their progress bars with tqdm, which reads TQDM_DISABLE from the environment
+    env = None if progress else {**os.environ, "TQDM_DISABLE": "1"}
     for name, command in STUDIES:
         argv = study_argv(command, name, out.resolve())
         if progress:
             print(f"reproduce --studies: {name}: {shlex.join(argv[1:])}", file=sys.stderr)
         clock = time.perf_counter()
         try:
-            done = subprocess.run(argv, cwd=REPO_ROOT, check=False)
+            done = subprocess.run(argv, cwd=REPO_ROOT, check=False, env=env)
         except OSError as exc:
             raise SystemFailureError(f"reproduce --studies: cannot start {argv[0]}: {exc}") from exc
         except KeyboardInterrupt as exc:

@@ -35,10 +35,12 @@ def test_the_argv_is_the_recorded_command_and_only_another_out_changes_it(tmp_pa
 class Recorder:
     def __init__(self, fail_at: int | None = None) -> None:
         self.calls: list[tuple[list[str], Path]] = []
+        self.envs: list[dict[str, str] | None] = []
         self.fail_at = fail_at
 
-    def __call__(self, argv, cwd, check):
+    def __call__(self, argv, cwd, check, env=None):
         self.calls.append((argv, cwd))
+        self.envs.append(env)
         code = 3 if len(self.calls) - 1 == self.fail_at else 0
         return subprocess.CompletedProcess(argv, code)
 
@@ -50,6 +52,15 @@ def test_every_study_runs_in_order_from_the_project_root(tmp_path, monkeypatch):
     assert [argv[2] for argv, _ in recorder.calls] == [command.split()[2] for _, command in rs.STUDIES]
     assert [argv[-1] for argv, _ in recorder.calls] == [str(tmp_path.resolve() / name) for name, _ in rs.STUDIES]
     assert {cwd for _, cwd in recorder.calls} == {REPO_ROOT}
+    assert all(env["TQDM_DISABLE"] == "1" for env in recorder.envs)  # --no-progress reaches the studies' bars
+
+
+def test_the_studies_show_their_progress_bars_unless_told_not_to(tmp_path, monkeypatch):
+    recorder = Recorder()
+    monkeypatch.setattr(rs.subprocess, "run", recorder)
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert main(["reproduce", "--studies", "--out", str(tmp_path)]) == 0
+    assert recorder.envs == [None] * len(rs.STUDIES)  # the environment is inherited as it is
 
 
 def test_a_failing_study_stops_the_rest_and_is_named(tmp_path, monkeypatch, capsys):
@@ -85,7 +96,7 @@ def test_an_output_path_of_the_wrong_kind_is_refused_before_any_study_runs(tmp_p
 def test_an_interrupt_says_which_studies_were_rewritten(tmp_path, monkeypatch, capsys):
     calls = []
 
-    def interrupted_second(argv, cwd, check):
+    def interrupted_second(argv, cwd, check, env=None):
         calls.append(argv)
         if len(calls) == 2:
             raise KeyboardInterrupt
