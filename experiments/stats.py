@@ -17,9 +17,9 @@ import numpy as np
 from scipy import stats as sps
 
 CONFIDENCE = 0.95
-#: a paired difference whose s.d. is at most this many units in the last place of the largest value
-#: is constant up to rounding (a difference b - a of values near x carries rounding error ~ spacing(x))
-ROUNDING_ULPS = 8
+#: pair differences within this share of the larger of the two values differenced are floating-point
+#: rounding (the same quantity summed in another order: ~1e-15 in results/), not effects (>= 6e-7 there)
+ROUNDING_RTOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,10 @@ def paired_diff(a: np.ndarray, b: np.ndarray, confidence: float = CONFIDENCE) ->
 
     Pairs with a non-finite value are dropped. t and p follow ``scipy.stats.ttest_rel(b, a)``;
     Cohen's d_z is the mean difference over the s.d. of the differences (NaN if that is 0). A
-    difference that is the same in every pair up to floating-point rounding (s.d. within
-    :data:`ROUNDING_ULPS` units in the last place of the largest value) counts as constant: t is
-    then infinite with the difference's sign (p = 0), or NaN if the difference itself is within
-    rounding of 0 (two cells with the same values), instead of a t of 1e14, or of ±1, computed from
+    difference that is the same in every pair up to floating-point rounding (each pair's difference
+    within :data:`ROUNDING_RTOL` of its own values from the mean difference) counts as constant: t is
+    then infinite with the difference's sign (p = 0), or NaN if every pair's difference is itself
+    rounding (two cells with the same values), instead of a t of 1e14, or of ±1, computed from
     rounding noise (for which scipy warns of catastrophic cancellation).
     """
     a = np.asarray(a, dtype=float)
@@ -95,9 +95,9 @@ def paired_diff(a: np.ndarray, b: np.ndarray, confidence: float = CONFIDENCE) ->
     d = mean_ci(b - a, confidence)
     if d.n < 2:
         return PairedDiff(d.n, d.mean, math.nan, math.nan, math.nan, math.nan, math.nan, _mean(a), _mean(b))
-    rounding = ROUNDING_ULPS * float(np.spacing(max(np.abs(a).max(), np.abs(b).max())))
-    constant = d.sd <= rounding
-    t, p = _ttest_rel(b, a, d, constant, zero=constant and abs(d.mean) <= rounding)
+    diff, rounding = b - a, ROUNDING_RTOL * np.maximum(np.abs(a), np.abs(b))
+    constant = bool(np.all(np.abs(diff - d.mean) <= rounding))
+    t, p = _ttest_rel(b, a, d, constant, zero=bool(np.all(np.abs(diff) <= rounding)))
     dz = math.nan if constant else d.mean / d.sd
     return PairedDiff(d.n, d.mean, d.ci_low, d.ci_high, t, p, dz, _mean(a), _mean(b))
 

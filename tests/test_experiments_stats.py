@@ -69,6 +69,10 @@ def test_paired_diff_constant_up_to_rounding_is_constant():
     # a real, if tiny, spread is still tested
     small = stats.paired_diff(a, b + np.array([0.0, 1e-9, -1e-9, 2e-9]))
     assert math.isfinite(small.t) and small.p_value < 1e-6
+    # ... judged against each pair's own values, so one large replicate does not swallow the others
+    mixed_a = np.array([1e12, 0.5, 0.4, 0.3])
+    mixed = stats.paired_diff(mixed_a, mixed_a + np.array([0.0, 1e-4, 2e-4, 1.5e-4]))
+    assert math.isfinite(mixed.t) and mixed.p_value < 0.1
 
 
 def _two_by_two(seed=1, n=6, inter=2.0):
