@@ -92,10 +92,11 @@ def paired_diff(a: np.ndarray, b: np.ndarray, confidence: float = CONFIDENCE) ->
         raise ValueError(f"paired samples differ in length: {a.shape} vs {b.shape}")
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
-    d = mean_ci(b - a, confidence)
+    diff = b - a
+    d = mean_ci(diff, confidence)
     if d.n < 2:
         return PairedDiff(d.n, d.mean, math.nan, math.nan, math.nan, math.nan, math.nan, _mean(a), _mean(b))
-    diff, rounding = b - a, ROUNDING_RTOL * np.maximum(np.abs(a), np.abs(b))
+    rounding = ROUNDING_RTOL * np.maximum(np.abs(a), np.abs(b))
     constant = bool(np.all(np.abs(diff - d.mean) <= rounding))
     t, p = _ttest_rel(b, a, d, constant, zero=bool(np.all(np.abs(diff) <= rounding)))
     dz = math.nan if constant else d.mean / d.sd
