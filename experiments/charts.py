@@ -171,7 +171,9 @@ def read_timeseries(exp: Experiment, metrics: list[str]) -> pd.DataFrame:
     for chunk in pd.read_csv(path, chunksize=500_000, **EXACT_FLOATS):
         parts.append(chunk[chunk["metric"].isin(metrics)])
     frame = pd.concat(parts) if parts else pd.DataFrame(columns=["run_id", "week", "metric", "value"])
-    frame["cell"] = frame["run_id"].str.split("-").str[0].astype(int)
+    # run ids repeat once per row: parse each distinct id once ("<cell>-<replicate>")
+    codes, ids = pd.factorize(frame["run_id"])
+    frame["cell"] = np.array([int(str(i).split("-")[0]) for i in ids], dtype=int)[codes]
     return frame
 
 
