@@ -200,10 +200,10 @@ class WeeklySeries:
         self.outcomes = np.zeros((weeks + 1, n_pods))
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.retention = {"nrr": np.nan, "grr": np.nan}
-        self.churn_weeks: list[float] = []  # week of each churn, and the churner's acquisition week
-        self.churn_acquired: list[float] = []
-        # the same two columns as one growing array (rows: week, acquired), read every week by trailing_churn
+        # week of each churn and the churner's acquisition week (rows), in a growing array read every week
+        # by trailing_churn; the first _n_churns columns are filled
         self._churns = np.empty((2, 256))
+        self._n_churns = 0
 
     def start_week(self, m: GTMModel) -> None:
         t = m.week
@@ -225,10 +225,9 @@ class WeeklySeries:
         self.data["due"][t] += len(due)
         self.data["churned"][t] += churned.sum()
         lost = due[churned]
-        self.churn_weeks.extend([float(t)] * len(lost))
         acquired = acc.acquired_week[lost]
-        self.churn_acquired.extend(acquired.tolist())
-        n, k = len(self.churn_weeks), len(lost)
+        k = len(lost)
+        n = self._n_churns = self._n_churns + k
         if n > self._churns.shape[1]:
             self._churns = np.concatenate((self._churns, np.empty((2, max(n, 2 * self._churns.shape[1])))), axis=1)
         self._churns[0, n - k : n] = float(t)
@@ -252,8 +251,8 @@ class WeeklySeries:
             self.renewed_by_tenure[row] += np.bincount(bucket, values, self.TENURE_BUCKETS)
 
     def churns(self) -> tuple[np.ndarray, np.ndarray]:
-        """``churn_weeks`` and ``churn_acquired`` as arrays (views: do not modify)."""
-        n = len(self.churn_weeks)
+        """The week of every churn so far and the churner's acquisition week (views: do not modify)."""
+        n = self._n_churns
         return self._churns[0, :n], self._churns[1, :n]
 
     def outcomes_seen(self, before_week: float) -> np.ndarray:

@@ -443,12 +443,12 @@ _TABLE = [
     _p(
         "cost",
         "program_cost_per_reached_usd",
-        277.0,
+        286.0,
         "USD/prospect",
         0.0,
         1e6,
         "programme spend per prospect reached, with program_cost_basis = reach; the default spends what"
-        " 900 USD per MQL spends at the status quo's learned breadth (0.64: 31% of reached prospects kept)",
+        " 900 USD per MQL spends at the status quo's learned breadth (0.67: 32% of reached prospects kept)",
         "assumed (matched to program_cost_per_lead_usd)",
     ),
     # --- capacities ---------------------------------------------------------------------

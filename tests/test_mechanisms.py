@@ -260,7 +260,7 @@ def test_programme_spend_equals_hand_computation() -> None:
     assert programme_usd({**p, "program_cost_basis": "reach"}, 10, 40) == 277.0 * 40
     m = run(0, weeks=13, program_cost_basis="reach")
     d = m.series.data
-    payroll = d["sm_cost_usd"][:13] - 277.0 * d["reached"][:13]
+    payroll = d["sm_cost_usd"][:13] - m.p["program_cost_per_reached_usd"] * d["reached"][:13]
     assert np.all(payroll > 0) and np.ptp(payroll[:4]) == 0.0  # what is left is the (unchanged) payroll
 
 
