@@ -61,7 +61,8 @@ class Param:
         Raises:
             ValueError: naming the parameter, the value and what is allowed.
         """
-        bad = ValueError(f"parameter {self.name!r}: got {value!r}; allowed: {self.allowed()}")
+        shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:20]}... ({len(repr(value))} characters)"
+        bad = ValueError(f"parameter {self.name!r}: got {shown}; allowed: {self.allowed()}")
         if self.kind == "choice":
             if value not in self.choices:
                 raise bad
@@ -76,7 +77,7 @@ class Param:
             raise bad
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too large for a float
             raise bad from None
         if not math.isfinite(number) or not (self.low <= number <= self.high):
             raise bad

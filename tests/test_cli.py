@@ -131,6 +131,7 @@ BAD_SCENARIO_PARAM = "n_aes = 5\nwibble = 2\n"
         (["run", "--scenario", "{bad_scenario}"], "unknown parameter 'wibble'"),
         (["run", "--scenario", "missing.toml"], "scenario 'missing.toml': no such file"),
         (["run", "--seed", "-1"], "argument --seed: got -1"),
+        (["run", "--scenario", "{huge_int}"], "parameter 'n_pods': got 9999999999"),
         (["sweep", "{bad_toml}"], "malformed TOML"),
         (["sweep", "{empty_factor}"], "factor 'structure': got []"),
         (["sweep", "{bad_metric}"], "unknown summary metric 'joy'"),
@@ -149,6 +150,7 @@ def test_user_errors_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypat
         "bad_metric": BAD_METRIC,
         "bad_scenario": BAD_SCENARIO_PARAM,
         "a_file": "x",
+        "huge_int": "n_pods = " + "9" * 400 + "\n",  # too large for a float
     }
     for name, text in files.items():
         (tmp_path / f"{name}.toml").write_text(text)
