@@ -246,3 +246,19 @@ def test_calibrate_refuses_an_out_holding_other_results(tmp_path, capsys):
     assert main(fresh) == 2  # a wave's factor holds at most 1,000 values: said of --points, before any run
     assert "option --points: got 1024; allowed: a power of 2 from 4 to 512" in capsys.readouterr().err
     assert not (tmp_path / "cal").exists()
+
+
+def test_reproduce_refuses_to_replace_what_it_did_not_write(tmp_path, capsys):
+    out = tmp_path / "mine"
+    (out / "quick").mkdir(parents=True)
+    (out / "quick" / "README.md").write_text("# My notes\n")
+    argv = ["reproduce", "--quick", "--out", str(out), "--workers", "1", "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "was not written by alignsim reproduce" in err and err.count("\n") == 1
+    assert sorted(p.name for p in out.rglob("*")) == ["README.md", "quick"]
+    (out / "quick" / "README.md").unlink()
+    (out / "quick" / "structure_x_kpi").mkdir()
+    (out / "quick" / "structure_x_kpi" / "notes.txt").write_text("x")
+    assert main(argv) == 2
+    assert "holds something other than an experiment" in capsys.readouterr().err
