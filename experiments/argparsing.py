@@ -22,19 +22,27 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``minimum``, with the one-line error the CLI uses."""
+def int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum`` (and <= ``maximum``), with the one-line error the CLI uses."""
+    allowed = f"an integer >= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum:,}]"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer >= {minimum}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"got {value}; allowed: an integer >= {minimum}")
+            raise argparse.ArgumentTypeError(f"got {text!r}; allowed: {allowed}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"got {value}; allowed: {allowed}")
         return value
 
     return parse
+
+
+def path_text(text: str) -> str:
+    """An argparse type: a path, which an empty string is not (it would silently mean "not given")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: a file or folder path")
+    return text
 
 
 def int_list(minimum: int, example: str) -> Callable[[str], tuple[int, ...]]:
@@ -45,9 +53,9 @@ def int_list(minimum: int, example: str) -> Callable[[str], tuple[int, ...]]:
             values = tuple(int(v) for v in text.split(","))
         except ValueError:
             values = ()
-        if not values or min(values) < minimum:
+        if not values or min(values) < minimum or len(set(values)) < len(values):
             raise argparse.ArgumentTypeError(
-                f"got {text!r}; allowed: comma-separated integers >= {minimum}, e.g. {example}"
+                f"got {text!r}; allowed: distinct comma-separated integers >= {minimum}, e.g. {example}"
             )
         return values
 

@@ -6,6 +6,7 @@ interrupted calibration resumes from the runs it has, and the same seed gives th
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,30 @@ def point_params(knobs: list[Knob], row: np.ndarray) -> dict[str, Any]:
     return out
 
 
+#: what a calibration folder holds besides its wave-N folders (calibration_report.write_outputs)
+CALIBRATION_FILES = frozenset({"calibration.md", "observed_vs_simulated.csv", "parameters.csv"})
+
+
+def check_calibration_folder(out: Path) -> None:
+    """Refuse an ``out`` that holds anything but a calibration's waves and report (another experiment's
+    results, a user's files), before a run is made or a file written.
+
+    Raises:
+        UserError: naming the folder and what it may hold.
+    """
+    if not out.is_dir():
+        return
+    foreign = sorted(
+        e.name for e in out.iterdir() if e.name not in CALIBRATION_FILES and not re.fullmatch(r"wave-\d+", e.name)
+    )
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise UserError(
+            f"option --out: {str(out)!r} holds {shown}, not a calibration's; allowed: a new or empty folder,"
+            " or one a calibration wrote (wave-N folders, calibration.md, parameters.csv, observed_vs_simulated.csv)"
+        )
+
+
 def calibrate(
     profile: Profile,
     settings: Settings,
@@ -120,6 +145,7 @@ def calibrate(
     from alignsim.experiments.runner import run_sweep
 
     settings.check()
+    check_calibration_folder(out)
     yearly = sorted({"grr", "nrr"} & set(profile.observed))
     if yearly and settings.weeks < 52:
         raise UserError(
@@ -205,9 +231,3 @@ def impossible_message(cal: Calibration) -> str:
         " can reach together: check the definitions (alignsim init) and the profile's business inputs, or widen"
         " the [tolerance] of a KPI measured loosely"
     )
-
-
-def raise_if_impossible(cal: Calibration) -> None:
-    """Raise :class:`UserError` with :func:`impossible_message` if no point is acceptable."""
-    if not cal.feasible:
-        raise UserError(impossible_message(cal))

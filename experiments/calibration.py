@@ -69,6 +69,8 @@ KNOBS: tuple[Knob, ...] = (
     Knob("market_fit_mean", 0.2, 0.8, False, ("annual_logo_churn", "grr", "win_rate")),
     Knob("sdr_leads_per_week", 4.0, 60.0, True, ("speed_to_lead_hours",)),
 )
+#: most Sobol points per wave: each point is a level of the wave's factors, at most MAX_LEVELS (1,000) of them
+MAX_POINTS = 512
 #: mean annual churn propensities searched (churn_beta = alpha * (1 - c) / c)
 CHURN_SEARCHED = (0.01, 0.6)
 
@@ -97,8 +99,11 @@ class Settings:
 
     def check(self) -> None:
         """Raise :class:`UserError` naming the option that is out of range."""
-        if self.points < 4 or self.points & (self.points - 1):
-            raise UserError(f"option --points: got {self.points}; allowed: a power of 2 >= 4 (Sobol points per wave)")
+        if self.points < 4 or self.points & (self.points - 1) or self.points > MAX_POINTS:
+            raise UserError(
+                f"option --points: got {self.points}; allowed: a power of 2 from 4 to {MAX_POINTS}"
+                " (Sobol points per wave; a wave's factor holds at most 1,000 values)"
+            )
         if self.replicates < 2:
             raise UserError(f"option --reps: got {self.replicates}; allowed: an integer >= 2 (replicate noise needs 2)")
         if not 13 <= self.weeks <= 260:

@@ -26,6 +26,7 @@ from alignsim import __version__
 from alignsim.experiments.argparsing import EXIT_USAGE
 from alignsim.experiments.argparsing import OneLineParser as _Parser
 from alignsim.experiments.argparsing import int_at_least as _int_at_least
+from alignsim.experiments.argparsing import path_text as _path
 from alignsim.experiments.errors import SystemFailureError, UserError, one_line
 
 EXIT_FAILED_RUNS = 1
@@ -84,22 +85,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_nonneg_int, default=1, help="model seed (default 1)")
     run.add_argument("--weeks", help="horizon in weeks (default 260)")
     _set_option(run)
-    run.add_argument("--scenario", help="scenario TOML file or preset name (experiments/scenarios)")
-    run.add_argument("--out", help="folder for summary.json and timeseries.csv")
+    run.add_argument("--scenario", type=_path, help="scenario TOML file or preset name (experiments/scenarios)")
+    run.add_argument("--out", type=_path, help="folder for summary.json and timeseries.csv")
     run.add_argument(
         "--yes", action="store_true", help="start even a run estimated to need more memory or disk than is free"
     )
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     cmp_ = sub.add_parser("compare", help="the 2 x 2 structure x KPI with replicates (common random numbers)")
     cmp_.add_argument("--reps", type=_positive_int, default=10, help="replicates per cell (default 10)")
     cmp_.add_argument("--seed", type=_nonneg_int, default=1, help="root seed (default 1)")
     cmp_.add_argument("--weeks", type=_positive_int, default=None, help="horizon in weeks (default: spec's)")
     cmp_.add_argument(
-        "--scenario", help="scenario TOML file or preset name for every cell (default: experiments/scenarios/default)"
+        "--scenario",
+        type=_path,
+        help="scenario TOML file or preset name for every cell (default: experiments/scenarios/default)",
     )
     _set_option(cmp_)
     cmp_.add_argument(
         "--out",
+        type=_path,
         help="output folder (default ./alignsim-out/structure_x_kpi-<design hash>: one folder per design,"
         " so a rerun of the same command resumes and a different one never collides)",
     )
@@ -109,10 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run an experiment spec (TOML)")
     sweep.add_argument("spec", help="spec file, or a preset name from experiments/specs")
     sweep.add_argument(
-        "--scenario", help="scenario or company profile for every cell (replaces the spec's base.scenario)"
+        "--scenario", type=_path, help="scenario or company profile for every cell (replaces the spec's base.scenario)"
     )
     sweep.add_argument(
         "--out",
+        type=_path,
         help="output folder (default ./alignsim-out/<spec name>-<design hash>; never results/:"
         " use 'alignsim reproduce' for that)",
     )
@@ -139,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
             " both commands).",
         )
         gsa.add_argument("spec", help="spec file, or a preset name from experiments/specs (e.g. global_morris)")
-        gsa.add_argument("--out", help="output folder (default ./alignsim-out/<spec name>-<design hash>)")
+        gsa.add_argument("--out", type=_path, help="output folder (default ./alignsim-out/<spec name>-<design hash>)")
         _force_option(gsa)
         _engine_options(gsa)
 
@@ -162,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         " policy_attribution, policy_attribution_5y, settled_policies) with the commands their READMEs record,"
         " one after another (about an hour on 2 cores); each writes its files once all its runs have finished",
     )
-    rep.add_argument("--out", default="results", help="results folder (default results)")
+    rep.add_argument("--out", type=_path, default="results", help="results folder (default results)")
     mode = rep.add_mutually_exclusive_group()
     mode.add_argument(
         "--resume",
@@ -177,14 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="write one self-contained HTML report of an experiment folder (and a PDF where Chromium is installed)",
     )
     html.add_argument("dir", help="experiment folder (e.g. results/structure_x_kpi)")
-    html.add_argument("--out", help="HTML file to write (default DIR/report.html)")
+    html.add_argument("--out", type=_path, help="HTML file to write (default DIR/report.html)")
 
     exp = sub.add_parser(
         "export", help="write an experiment folder's tables as parquet files or one xlsx workbook (besides the CSVs)"
     )
     exp.add_argument("dir", help="experiment folder")
     exp.add_argument("--format", required=True, help="parquet or xlsx (needs: pip install 'alignsim[export]')")
-    exp.add_argument("--out", help="folder to write into (default DIR/export)")
+    exp.add_argument("--out", type=_path, help="folder to write into (default DIR/export)")
 
     dash = sub.add_parser(
         "dashboard", help="the model in the browser (Mesa SolaraViz; needs: pip install 'alignsim[viz]')"
@@ -213,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--reps", type=_positive_int, default=3, help="replicates per point, same seeds (default 3)")
     cal.add_argument("--seed", type=_nonneg_int, default=1, help="root seed (default 1)")
     cal.add_argument("--weeks", type=_positive_int, default=52, help="weeks simulated per run: the KPIs' window (52)")
-    cal.add_argument("--out", help="folder for the waves and the report (default ./alignsim-out/calibrate-<profile>)")
+    cal.add_argument(
+        "--out", type=_path, help="folder for the waves and the report (default ./alignsim-out/calibrate-<profile>)"
+    )
     _force_option(cal)
     _engine_options(cal)
 

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alignsim.experiments.errors import SystemFailureError, UserError, one_line
+from alignsim.experiments.errors import SystemFailureError, UserError, one_line, shown
 from alignsim.experiments.fileio import (
     atomic_write_files,
     check_output_dir,
@@ -89,11 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         check_output_dir(out)
+        check_run_folder(out)
     estimate = budget.estimate_design([params], 1, 1, out, n_metrics=40, ts_every=1, n_ts=40)
     budget.check(estimate, "this run", args.yes)
-    from alignsim.model import GTMModel
-
-    model = GTMModel(seed=args.seed, **params).run()
+    model = _run_with_progress(args.seed, params, show=not args.no_progress)
     summary = {k: float(v) for k, v in model.summary().items()}
     frame = model.timeseries()
     print(summary_table(summary))
@@ -112,6 +111,57 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise
         print(f"\nwrote {out / 'summary.json'} and {out / 'timeseries.csv'}", file=sys.stderr)
     return EXIT_OK
+
+
+def _run_with_progress(seed: int, params: dict[str, Any], show: bool) -> Any:
+    """The run, with a progress bar (weeks, ETA) on stderr; a status-quo start counts as its weeks in one step."""
+    from tqdm import tqdm
+
+    from alignsim.model import GTMModel
+    from alignsim.model.model import starts_from_status_quo
+
+    before = params["status_quo_weeks"] if starts_from_status_quo(params) else 0
+    with tqdm(
+        total=before + params["weeks"], unit="week", file=sys.stderr, disable=not show, dynamic_ncols=True
+    ) as bar:
+        bar.set_description("status quo" if before else "run")
+        model = GTMModel(seed=seed, **params)  # learns the status quo first, when the run starts from it
+        bar.update(before)
+        bar.set_description("run")
+        while model.running and model.week < params["weeks"]:
+            model.step()
+            bar.update(1)
+        model.release()  # what GTMModel.run() ends with
+    return model
+
+
+RUN_FILES = ("summary.json", "timeseries.csv")
+
+
+def check_run_folder(out: Path) -> None:
+    """Refuse an ``out`` holding anything but an earlier ``alignsim run``'s two files (which a run replaces).
+
+    Raises:
+        UserError: the folder holds other files (an experiment's results, a user's own), or a summary.json
+            that no ``alignsim run`` wrote.
+    """
+    if not out.is_dir():
+        return
+    other = sorted(e.name for e in out.iterdir() if e.name not in RUN_FILES)
+    summary = out / RUN_FILES[0]
+    if not other and summary.exists():
+        try:
+            record = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            record = None
+        if not (isinstance(record, dict) and {"summary", "params", "seed"} <= set(record)):
+            other = [RUN_FILES[0] + " (not written by alignsim run)"]
+    if other:
+        shown_names = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+        raise UserError(
+            f"option --out: {str(out)!r} holds {shown_names}; allowed: a new or empty folder, or one an earlier"
+            f" alignsim run wrote ({' and '.join(RUN_FILES)}, which this run replaces)"
+        )
 
 
 def cmd_params(args: argparse.Namespace) -> int:
@@ -237,6 +287,8 @@ def read_folder_manifest(out: Path) -> dict[str, Any] | None:
 def describe_difference(manifest: dict[str, Any], spec: Any) -> str:
     """In plain words, what the stored design has that this one does not (or vice versa)."""
     old = manifest.get("spec") or {}
+    if not isinstance(old, dict):  # a hand-edited manifest
+        return f"its manifest's spec is {shown(old)}, not a table"
     new = spec.raw
     diffs = []
     for key in sorted(set(old) | set(new), key=lambda k: (k in ("base", "factors"), k)):
@@ -244,7 +296,7 @@ def describe_difference(manifest: dict[str, Any], spec: Any) -> str:
             continue
         a, b = old.get(key), new.get(key)
         if isinstance(a, dict) or isinstance(b, dict):
-            a, b = a or {}, b or {}
+            a, b = (a if isinstance(a, dict) else {"": a}), (b if isinstance(b, dict) else {"": b})
             for sub in sorted(set(a) | set(b)):
                 if a.get(sub) != b.get(sub):
                     diffs.append(f"{key}.{sub} {_show(a.get(sub))} there, {_show(b.get(sub))} here")
@@ -420,7 +472,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         from alignsim.experiments.spec import read_toml, resolve_spec_path
 
         path = resolve_spec_path(args.spec)
-        base = dict(read_toml(path, "spec").get("base", {}))
+        base = read_toml(path, "spec").get("base", {})
+        if not isinstance(base, dict):  # as load_spec would say, before --scenario is merged into it
+            raise UserError(f"spec {path.name}: field 'base': got {shown(base)}; allowed: a table of parameters")
+        base = dict(base)
         given = Path(args.scenario)
         base["scenario"] = str(given.resolve()) if given.is_file() else args.scenario
         overrides = {"base": base}
@@ -440,6 +495,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UserError(
             f"argument DIR: {args.dir!r} has no manifest.json; allowed: an experiment folder alignsim wrote"
         )
+    if not (folder / "runs.csv").is_file():  # as plot: a report of no runs would say "n/a" everywhere
+        raise UserError(
+            f"argument DIR: {args.dir!r} has no runs.csv, so there is nothing to report; allowed: a folder whose"
+            " sweep has run (rerun it with alignsim sweep/compare --out)"
+        )
     if args.out:
         check_output_file(Path(args.out), allowed="a file path for the HTML report")
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # as every other --out: made when missing
@@ -452,8 +512,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     """``alignsim export DIR --format parquet|xlsx``."""
     from alignsim.experiments.export import export
 
-    if args.out:
-        check_output_dir(Path(args.out), option="--out")
+    # the default folder, DIR/export, is checked as an explicit --out is (it may be a file)
+    check_output_dir(Path(args.out) if args.out else Path(args.dir) / "export", option="--out")
     for path in export(Path(args.dir), args.format, Path(args.out) if args.out else None):
         print(path)
     return EXIT_OK
@@ -468,6 +528,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise UserError('dashboard: the browser front end is not installed; allowed: pip install "alignsim[viz]" first')
     if not 1 <= args.port <= 65535:
         raise UserError(f"option --port: got {args.port}; allowed: an integer in [1, 65535]")
+    try:  # an address the server could not bind would end in pages of the server's warnings
+        socket.getaddrinfo(args.host, args.port)
+    except (OSError, UnicodeError):
+        raise UserError(
+            f"option --host: got {args.host!r}; allowed: an address or host name of this machine (e.g. 127.0.0.1)"
+        ) from None
     cmd = [
         sys.executable,
         "-m",
@@ -512,7 +578,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``alignsim calibrate PROFILE``: history-match today's organisation, report, write the calibrated profile."""
-    from alignsim.experiments.calibrate import calibrate, calibrated_path, raise_if_impossible
+    from alignsim.experiments.calibrate import calibrate, calibrated_path, impossible_message
     from alignsim.experiments.calibration import Settings
     from alignsim.experiments.calibration_report import calibrated_profile_text, summary_text, write_outputs
     from alignsim.experiments.fileio import atomic_write_text
@@ -538,7 +604,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cal = calibrate(profile, settings, out, args.engine, args.workers, args.scheduler, not args.no_progress, args.force)
     write_outputs(cal, out)
     print(summary_text(cal))
-    raise_if_impossible(cal)
+    if not cal.feasible:  # an outcome, not bad input: the report says how close each point came (exit 1)
+        sys.stderr.write(
+            f"alignsim calibrate: {impossible_message(cal)}; no calibrated profile written"
+            f" (how close each point came: {out / 'calibration.md'})\n"
+        )
+        return EXIT_FAILED_RUNS
     target = calibrated_path(path)
     atomic_write_text(target, calibrated_profile_text(cal))
     print(f"wrote {target} (report: {out / 'calibration.md'})")

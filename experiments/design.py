@@ -30,12 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from alignsim.experiments.errors import UserError
+from alignsim.experiments.errors import UserError, shown
 
 SAMPLED_DESIGNS = ("lhs", "sobol", "morris")
 #: the factor that numbers the sample points in cells and runs.csv
 POINT = "point"
 SAMPLE_KEYS = {"inputs", "n", "seed", "levels"}
+#: finest Morris grid accepted (a grid finer than the sample has points gains nothing)
+MAX_MORRIS_LEVELS = 1_000
 #: most points a sampled design may have (each is run in every factor combination)
 MAX_POINTS = 5_000
 
@@ -113,8 +115,11 @@ def parse_sample(method: str, raw: Any, where: str) -> Sample:
     n = _positive(raw.get("n"), field("n"))
     seed = _positive(raw.get("seed", 0), field("seed"), low=0)
     levels = _positive(raw.get("levels", 4), field("levels"), low=2)
-    if levels % 2:
-        raise UserError(f"{field('levels')}: got {levels}; allowed: an even integer >= 2 (Morris needs an even grid)")
+    if levels % 2 or levels > MAX_MORRIS_LEVELS:
+        raise UserError(
+            f"{field('levels')}: got {shown(levels)}; allowed: an even integer from 2 to {MAX_MORRIS_LEVELS}"
+            " (Morris needs an even grid; 4 to 8 is usual)"
+        )
     n_points = {"lhs": n, "sobol": n * (len(ranges) + 2), "morris": n * (len(ranges) + 1)}[method]
     if n_points > MAX_POINTS:
         raise UserError(f"{field('n')}: gives {n_points:,} points; allowed: at most {MAX_POINTS:,} (a smaller n)")
@@ -166,5 +171,5 @@ def _inputs(value: Any, parameter_ranges: Any, where: str) -> dict[str, tuple[fl
 
 def _positive(value: Any, where: str, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise UserError(f"{where}: got {value!r}; allowed: an integer >= {low}")
+        raise UserError(f"{where}: got {shown(value)}; allowed: an integer >= {low}")
     return value

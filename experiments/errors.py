@@ -1,5 +1,7 @@
 """User-facing errors, reported as one line on stderr: UserError (exit code 2), SystemFailureError (exit 1)."""
 
+import math
+
 
 class UserError(ValueError):
     """Bad input from the user (a spec, scenario, parameter or option).
@@ -11,6 +13,22 @@ class UserError(ValueError):
 def one_line(message: object) -> str:
     """Collapse a message onto one line (TOML and model errors may span lines)."""
     return " ".join(str(message).split())
+
+
+def shown(value: object, width: int = 40) -> str:
+    """``repr(value)`` for an error message, shortened past ``width`` characters (a 400-digit number)."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:20]}... ({len(text)} characters)"
+
+
+def finite_number(value: object) -> bool:
+    """A real number (not a bool) that is finite as a float; an integer too large for a float is not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 class SystemFailureError(RuntimeError):

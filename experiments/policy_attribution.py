@@ -49,6 +49,7 @@ from alignsim.experiments.studies import (
     check_study_options,
     mean_with_ci,
     provenance_line,
+    rebuild_from_runs,
     run_in_processes,
     stored_runs,
     study_parser,
@@ -395,9 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run_files = ("learning_runs.csv", "paths.csv", "replay_runs.csv", "decomposition_runs.csv")
             frames, stated = stored_runs(out, run_files, ". Siloed KPIs, ", keep_default_na=False)
+            rebuild_from_runs(out, lambda folder: write(folder, *frames, stated, args.weeks))
         except UserError as exc:
             parser.error(str(exc))
-        write(out, *frames, stated, args.weeks)
         print(out / "README.md")
         return 0
     params = {"--weeks": ("weeks", (args.weeks,)), "--headrooms": ("market_headroom", args.headrooms)}

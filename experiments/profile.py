@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alignsim.experiments.errors import UserError, one_line
+from alignsim.experiments.errors import UserError, finite_number, one_line, shown
 
 SEGMENTS = ("smb", "mid-market", "enterprise")
 #: prospect mix (share_smb, share_enterprise) of each segment
@@ -82,7 +82,7 @@ class Field:
 
     def check(self, value: Any, where: str) -> Any:
         """The value, typed; a :class:`UserError` naming the field if it is not allowed."""
-        bad = UserError(f"{where}: field '{self.name}': got {value!r}; allowed: {self.allowed()}")
+        bad = UserError(f"{where}: field '{self.name}': got {shown(value)}; allowed: {self.allowed()}")
         if self.kind == "choice":
             if value not in self.choices:
                 raise bad
@@ -91,7 +91,7 @@ class Field:
             if not isinstance(value, bool):
                 raise bad
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if not finite_number(value):
             raise bad
         if self.kind == "int" and int(value) != value:
             raise bad
@@ -374,10 +374,10 @@ def _observed(data: dict[str, Any], where: str) -> tuple[dict[str, float], dict[
                     " (alignsim init lists them)"
                 )
             low, high = (kpi.low, kpi.high) if section == "observed" else (0.0, math.inf)
-            ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+            ok = finite_number(value)
             if not ok or not low <= value <= high or (section == "tolerance" and value <= 0):
                 allowed = f"a number in [{low:g}, {high:g}] ({kpi.unit})" if section == "observed" else "a number > 0"
-                raise UserError(f"{where}: field '{section}.{key}': got {value!r}; allowed: {allowed}")
+                raise UserError(f"{where}: field '{section}.{key}': got {shown(value)}; allowed: {allowed}")
             target[key] = float(value)
     if "grr" in observed and "nrr" in observed and observed["nrr"] < observed["grr"]:
         raise UserError(

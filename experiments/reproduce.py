@@ -81,6 +81,8 @@ QUICK_DIR = "quick"
 REPORTED = "structure_x_kpi"
 #: where a reproduction computes before it replaces anything in the results folder
 STAGING = ".alignsim-staging"
+#: the first line of the README.md a reproduction writes (how a folder it wrote is recognised)
+README_TITLE = "# Results"
 
 
 def load_plan(plan: list[tuple[str, dict[str, Any]]]) -> list[spec_mod.Spec]:
@@ -93,6 +95,29 @@ def load_plan(plan: list[tuple[str, dict[str, Any]]]) -> list[spec_mod.Spec]:
             continue
         specs.append(spec_mod.load_spec(name, overrides=overrides))
     return specs
+
+
+def _refuse_foreign(roots: list[Path], experiments: list[Path]) -> None:
+    """Refuse to replace what no reproduction wrote: a README.md of someone else's in a folder whose
+    README a reproduction writes (``roots``), or a folder in an experiment's place without the
+    manifest.json an experiment has.
+
+    Raises:
+        UserError: naming the file or folder.
+    """
+    for readme in (root / "README.md" for root in roots):
+        if not readme.is_file() or readme.read_text(errors="replace").startswith(README_TITLE):
+            continue
+        raise UserError(
+            f"option --out: {str(readme)!r} was not written by alignsim reproduce and would be replaced;"
+            " allowed: a new or empty folder, or one a reproduction wrote (results/)"
+        )
+    for folder in experiments:
+        if folder.is_dir() and any(folder.iterdir()) and not (folder / "manifest.json").is_file():
+            raise UserError(
+                f"option --out: {str(folder)!r} holds something other than an experiment (no manifest.json)"
+                " and would be replaced; allowed: a new or empty folder, or one a reproduction wrote (results/)"
+            )
 
 
 def reproduce(
@@ -135,6 +160,7 @@ def reproduce(
     for part in (out, stage, *(out / rel for _, rel in jobs)):
         if part.exists() and not part.is_dir():
             raise UserError(f"option --out: {str(part)!r} is a file; allowed: a folder of experiment folders")
+    _refuse_foreign([out / QUICK_DIR] if quick else [out, out / QUICK_DIR], [out / rel for _, rel in jobs])
     check_engine_options(engine, workers, scheduler)
     if progress:
         print(f"reproduce: {estimate.line()} (rough estimate)", file=sys.stderr)
@@ -285,7 +311,7 @@ def _preamble(
         else "The experiments are the preset specs in experiments/specs/."
     )
     return (
-        f"# Results{' (quick)' if quick else ''}\n\nProduced by `{what}` (started {started},"
+        f"{README_TITLE}{' (quick)' if quick else ''}\n\nProduced by `{what}` (started {started},"
         f" {total_s:.0f} s wall time; {vers}; git commit {commit}).\n{origin}\n{note}\n\n"
         "Intervals are 95% confidence intervals of the mean (Student t over replicates); differences"
         " are paired by replicate (common random numbers: replicate r uses the same seed in every cell)."

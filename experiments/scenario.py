@@ -52,6 +52,8 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise UserError(
             f"{what} {str(path)!r}: not UTF-8 text (bad byte at offset {exc.start}); allowed: a UTF-8 TOML file"
         ) from None
+    except ValueError as exc:  # tomllib's int() past Python's 4,300-digit limit for an integer
+        raise UserError(f"{what} {str(path)!r}: unreadable value: {one_line(exc)}; allowed: valid TOML") from None
     except IsADirectoryError:
         raise UserError(f"{what} {str(path)!r}: is a folder; allowed: a TOML file") from None
     except OSError as exc:

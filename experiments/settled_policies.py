@@ -50,6 +50,7 @@ from alignsim.experiments.studies import (
     check_study_options,
     mean_with_ci,
     provenance_line,
+    rebuild_from_runs,
     run_in_processes,
     stored_runs,
     study_parser,
@@ -467,9 +468,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             files = ("learning_runs.csv", "settled.csv", "judged_runs.csv", "long_settled.csv")
             (learned, settled, judged, long), stated = stored_runs(out, files, ". Default parameters, ")
+            rebuild_from_runs(out, lambda folder: write(folder, learned, settled, judged, long, stated))
         except UserError as exc:
             parser.error(str(exc))
-        write(out, learned, settled, judged, long, stated)
         print(out / "README.md")
         return 0
     lengths = {"--learn-weeks": ("weeks", (args.learn_weeks,)), "--weeks": ("weeks", args.weeks)}

@@ -46,6 +46,7 @@ from alignsim.experiments.stats import mean_ci, paired_diff
 from alignsim.experiments.studies import (
     check_study_options,
     provenance_line,
+    rebuild_from_runs,
     run_in_processes,
     stored_runs,
     study_parser,
@@ -378,9 +379,9 @@ def main(argv: list[str] | None = None) -> int:
             (signal, grad, limits), stated = stored_runs(
                 out, ("signal_runs.csv", "gradient_runs.csv", "limits_runs.csv"), ". Default parameters"
             )
+            rebuild_from_runs(out, lambda folder: write(folder, signal, grad, limits, stated))
         except UserError as exc:
             parser.error(str(exc))
-        write(out, signal, grad, limits, stated)
         print(out / "README.md")
         return 0
     check_study_options(parser, out)

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from alignsim.experiments.design import POINT, SAMPLED_DESIGNS, Sample, parse_sample
-from alignsim.experiments.errors import UserError
+from alignsim.experiments.errors import UserError, finite_number, shown
 from alignsim.experiments.scenario import check_params, full_params, load_scenario_and_draws, read_toml
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
@@ -71,6 +71,8 @@ TOP_KEYS = {
 DEFAULT_TS_EVERY_WEEKS = 4
 #: most levels one factor may have (a list or a {start, stop, num} range), checked before anything is allocated
 MAX_LEVELS = 1_000
+#: replicates per cell a spec may ask for (a million runs a cell is far past any budget; bigger numbers overflow it)
+MAX_REPLICATES = 1_000_000
 #: most cells a design may have (each cell holds a full parameter set), checked before the cells are built
 MAX_CELLS = 20_000
 
@@ -216,7 +218,7 @@ def parse_spec(raw: dict[str, Any], base_dir: Path | None = None, where: str = "
         raise UserError(f"{where}: unknown field {unknown[0]!r}; allowed: {', '.join(sorted(TOP_KEYS))}")
     name = _name(raw, where)
     design = _choice(raw.get("design", "cross"), ("cross", "zip", *SAMPLED_DESIGNS), f"{where}: field 'design'")
-    replicates = _int(raw.get("replicates", 1), 1, f"{where}: field 'replicates'")
+    replicates = _int(raw.get("replicates", 1), 1, f"{where}: field 'replicates'", MAX_REPLICATES)
     root_seed = _int(raw.get("root_seed", 0), 0, f"{where}: field 'root_seed'")
     metrics = _names(raw.get("metrics"), SUMMARY_METRICS, f"{where}: field 'metrics'", "summary metric")
     ts_every = _int(
@@ -292,9 +294,10 @@ def _choice(value: Any, allowed: tuple[str, ...], where: str) -> str:
     return value
 
 
-def _int(value: Any, low: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise UserError(f"{where}: got {value!r}; allowed: an integer >= {low}")
+def _int(value: Any, low: int, where: str, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high:,}]"
+        raise UserError(f"{where}: got {shown(value)}; allowed: {allowed}")
     return value
 
 
@@ -359,8 +362,8 @@ def _expand_range(value: dict[str, Any], kind: str, where: str) -> list[Any]:
     if set(value) != {"start", "stop", "num"}:
         raise UserError(f"{where}: got keys {sorted(value)}; allowed: exactly start, stop, num")
     start, stop, num = value["start"], value["stop"], value["num"]
-    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (start, stop)):
-        raise UserError(f"{where}: got start={start!r}, stop={stop!r}; allowed: numbers")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and finite_number(x) for x in (start, stop)):
+        raise UserError(f"{where}: got start={shown(start)}, stop={shown(stop)}; allowed: finite numbers")
     if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= MAX_LEVELS:
         raise UserError(f"{where}: field 'num': got {num!r}; allowed: an integer in [1, {MAX_LEVELS:,}]")
     points = np.linspace(float(start), float(stop), num)

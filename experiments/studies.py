@@ -7,7 +7,11 @@ runs (``--from-runs``).
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +102,28 @@ def stored_runs(
             " allowed: the README the study wrote into --out"
         )
     return frames, text.split("Produced by ")[1].split(provenance_ends_before)[0]
+
+
+def rebuild_from_runs(out: Path, write: Callable[[Path], None]) -> None:
+    """``write`` a study's tables and README from its stored runs, all or nothing.
+
+    ``write(folder)`` runs into a staging folder inside ``out``; only when it succeeds are its files moved
+    into ``out`` (one rename each). Run files that are not the study's (a column missing, a value of the
+    wrong kind) leave ``out`` as it was.
+
+    Raises:
+        UserError: the run files cannot be read back (naming the folder and what went wrong).
+    """
+    staging = Path(tempfile.mkdtemp(prefix=".from-runs-", dir=out))
+    try:
+        try:
+            write(staging)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise UserError(
+                f"--from-runs: the run files in {str(out)!r} are not the study's ({type(exc).__name__}:"
+                f" {one_line(exc)}); allowed: the files the study wrote into --out"
+            ) from None
+        for path in sorted(staging.iterdir()):
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

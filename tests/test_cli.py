@@ -132,6 +132,14 @@ BAD_SCENARIO_PARAM = "n_aes = 5\nwibble = 2\n"
         (["run", "--scenario", "missing.toml"], "scenario 'missing.toml': no such file"),
         (["run", "--seed", "-1"], "argument --seed: got -1"),
         (["run", "--scenario", "{huge_int}"], "parameter 'n_pods': got 9999999999"),
+        (["run", "--scenario", "{digits_5000}"], "unreadable value"),
+        (["run", "--out", ""], "argument --out: got ''; allowed: a file or folder path"),
+        (["run", "--scenario", " "], "argument --scenario: got ' '"),
+        (["compare", "--out", ""], "argument --out: got ''"),
+        (["sweep", "{base_not_table}", "--scenario", "default"], "field 'base': got 3; allowed: a table"),
+        (["sweep", "{levels_huge}"], "field 'sample.levels': got 10000000000"),
+        (["sweep", "{reps_huge}"], "field 'replicates': got 99999999999"),
+        (["dashboard", "--host", "999.1.1.1", "--port", "8799"], "option --host: got '999.1.1.1'"),
         (["sweep", "{bad_toml}"], "malformed TOML"),
         (["sweep", "{empty_factor}"], "factor 'structure': got []"),
         (["sweep", "{bad_metric}"], "unknown summary metric 'joy'"),
@@ -151,6 +159,11 @@ def test_user_errors_one_line_exit_2_nothing_written(tmp_path, capsys, monkeypat
         "bad_scenario": BAD_SCENARIO_PARAM,
         "a_file": "x",
         "huge_int": "n_pods = " + "9" * 400 + "\n",  # too large for a float
+        "digits_5000": "n_pods = " + "9" * 5000 + "\n",  # past Python's limit for reading an integer
+        "base_not_table": 'name = "x"\nbase = 3\n[factors]\nstructure = ["pod"]\n',
+        "levels_huge": 'name = "x"\ndesign = "morris"\n[sample]\ninputs = ["handoff_context_loss"]\nn = 2\n'
+        'levels = 100000000000000000000\n[factors]\nstructure = ["pod"]\n',
+        "reps_huge": 'name = "x"\nreplicates = ' + "9" * 40 + '\n[factors]\nstructure = ["pod"]\n',
     }
     for name, text in files.items():
         (tmp_path / f"{name}.toml").write_text(text)
@@ -182,3 +195,70 @@ def test_error_in_a_real_process_has_no_traceback(tmp_path):
         "alignsim run: error: option --set: parameter 'n_aes': got '0'; allowed: an integer in [1, 400]\n"
     )
     assert not (tmp_path / "x").exists()
+
+
+def _run_out(tmp_path: Path, out: Path) -> int:
+    return main(["run", "--weeks", "4", "--set", "status_quo_weeks=13", "--no-progress", "--out", str(out)])
+
+
+def test_run_out_replaces_its_own_files_and_refuses_anything_else(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _run_out(tmp_path, out) == 0 and _run_out(tmp_path, out) == 0  # a rerun replaces its two files
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json", "timeseries.csv"]
+    foreign = tmp_path / "experiment"
+    foreign.mkdir()
+    (foreign / "manifest.json").write_text("{}")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "summary.json").write_text('{"my": "notes"}')
+    capsys.readouterr()
+    for folder in (foreign, mine):
+        before = {p.name: p.read_bytes() for p in folder.iterdir()}
+        assert _run_out(tmp_path, folder) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "option --out:" in err and "allowed: a new or empty folder" in err, err
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_report_and_export_refuse_what_they_cannot_use(tmp_path, capsys):
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{}")
+    assert main(["report", str(folder), "--out", str(tmp_path / "r.html")]) == 2  # no runs.csv: nothing to report
+    assert "has no runs.csv" in capsys.readouterr().err and not (tmp_path / "r.html").exists()
+    (folder / "export").write_text("a file where the default export folder goes")
+    assert main(["export", str(folder), "--format", "parquet"]) == 2
+    assert "is a file; allowed: a folder path" in capsys.readouterr().err
+
+
+def test_calibrate_refuses_an_out_holding_other_results(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    profile = tmp_path / "p.toml"
+    assert main(["init"]) == 0
+    profile.write_text(capsys.readouterr().out)
+    argv = ["calibrate", str(profile), "--waves", "1", "--points", "4", "--reps", "2", "--out", str(out)]
+    assert main([*argv, "--no-progress", "--workers", "1"]) == 2
+    assert "holds manifest.json, not a calibration's" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    fresh = ["calibrate", str(profile), "--points", "1024", "--out", str(tmp_path / "cal"), "--no-progress"]
+    assert main(fresh) == 2  # a wave's factor holds at most 1,000 values: said of --points, before any run
+    assert "option --points: got 1024; allowed: a power of 2 from 4 to 512" in capsys.readouterr().err
+    assert not (tmp_path / "cal").exists()
+
+
+def test_reproduce_refuses_to_replace_what_it_did_not_write(tmp_path, capsys):
+    out = tmp_path / "mine"
+    (out / "quick").mkdir(parents=True)
+    (out / "quick" / "README.md").write_text("# My notes\n")
+    argv = ["reproduce", "--quick", "--out", str(out), "--workers", "1", "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "was not written by alignsim reproduce" in err and err.count("\n") == 1
+    assert sorted(p.name for p in out.rglob("*")) == ["README.md", "quick"]
+    (out / "quick" / "README.md").unlink()
+    (out / "quick" / "structure_x_kpi").mkdir()
+    (out / "quick" / "structure_x_kpi" / "notes.txt").write_text("x")
+    assert main(argv) == 2
+    assert "holds something other than an experiment" in capsys.readouterr().err

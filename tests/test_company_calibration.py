@@ -264,7 +264,7 @@ status_quo_weeks = 13
 
 @pytest.mark.parametrize(
     ("observed", "tolerance", "code"),
-    [("win_rate = 0.2", "win_rate = 0.2", 0), ("speed_to_lead_hours = 2", "speed_to_lead_hours = 1", 2)],
+    [("win_rate = 0.2", "win_rate = 0.2", 0), ("speed_to_lead_hours = 2", "speed_to_lead_hours = 1", 1)],
 )
 def test_calibrate_cli_writes_the_calibrated_profile_or_says_impossible(
     observed: str, tolerance: str, code: int, tmp_path: Path, capsys

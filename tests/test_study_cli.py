@@ -26,6 +26,7 @@ CASES = [
     ("policy_attribution", ["--headrooms", "8,200"], "option --headrooms: parameter 'market_headroom': got 200"),
     ("policy_attribution", ["--workers", "0"], "argument --workers: got 0; allowed: an integer >= 1"),
     ("policy_attribution", ["--out", "{file}"], "is a file; allowed: a folder path"),
+    ("policy_attribution", ["--headrooms", "4,4"], "argument --headrooms: got '4,4'; allowed: distinct"),
     ("settled_policies", ["--weeks", "260,99999"], "option --weeks: parameter 'weeks': got 99999; allowed:"),
     ("settled_policies", ["--learn-weeks", "99999"], "option --learn-weeks: parameter 'weeks': got 99999"),
     ("settled_policies", ["--long-learn-weeks", "5000"], "option --long-learn-weeks: parameter 'weeks': got 5000"),
@@ -53,7 +54,7 @@ def test_bad_input_to_a_study_is_one_line_exit_2_before_any_run(study, argv, exp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing written
 
 
-@pytest.mark.parametrize("damage", ["empty run file", "no provenance"])
+@pytest.mark.parametrize("damage", ["empty run file", "no provenance", "other columns"])
 def test_from_runs_on_damaged_files_is_one_line_exit_2(damage, tmp_path, capsys):
     from alignsim.experiments import shared_signal
 
@@ -61,8 +62,11 @@ def test_from_runs_on_damaged_files_is_one_line_exit_2(damage, tmp_path, capsys)
     shutil.copytree(REPO_ROOT / "results" / "shared_signal", out)
     if damage == "empty run file":
         (out / "signal_runs.csv").write_text("")
-    else:
+    elif damage == "no provenance":
         (out / "README.md").write_text("# a README someone rewrote\n")
+    else:  # well-formed CSVs that are not the study's: the tables cannot be built, nothing is replaced
+        for name in ("signal_runs.csv", "gradient_runs.csv", "limits_runs.csv"):
+            (out / name).write_text("a,b\n1,2\n")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(SystemExit) as stop:
         shared_signal.main(["--from-runs", "--out", str(out)])
