@@ -248,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args.command, exc, EXIT_SYSTEM)
     except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM, which the runner turns into a KeyboardInterrupt)
         what = f"stopped by {exc}" if str(exc) else "interrupted"
-        message = one_line(getattr(exc, "advice", "")) or f"{what}; rerun the same command to resume"
+        resume = "nothing was written (a run has nothing to resume)" if args.command == "run" else None
+        message = one_line(getattr(exc, "advice", "")) or f"{what}; {resume or 'rerun the same command to resume'}"
         sys.stderr.write(f"alignsim {args.command}: {message}\n")
         return EXIT_INTERRUPTED
     except OSError as exc:  # a read or write the command could not get past (full disk, permissions, network)

@@ -71,8 +71,9 @@ TOP_KEYS = {
 DEFAULT_TS_EVERY_WEEKS = 4
 #: most levels one factor may have (a list or a {start, stop, num} range), checked before anything is allocated
 MAX_LEVELS = 1_000
-#: replicates per cell a spec may ask for (a million runs a cell is far past any budget; bigger numbers overflow it)
-MAX_REPLICATES = 1_000_000
+#: replicates per cell a spec may ask for: far past any budget (which --yes may still override), short of
+#: the numbers that overflow the budget's arithmetic
+MAX_REPLICATES = 1_000_000_000
 #: most cells a design may have (each cell holds a full parameter set), checked before the cells are built
 MAX_CELLS = 20_000
 
