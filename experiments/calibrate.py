@@ -24,7 +24,7 @@ from alignsim.experiments.calibration import (
     sobol_box,
     wave_spec,
 )
-from alignsim.experiments.errors import UserError
+from alignsim.experiments.errors import UserError, listed
 from alignsim.experiments.profile import Profile
 
 
@@ -105,9 +105,8 @@ def check_calibration_folder(out: Path) -> None:
         e.name for e in out.iterdir() if e.name not in CALIBRATION_FILES and not re.fullmatch(r"wave-\d+", e.name)
     )
     if foreign:
-        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
         raise UserError(
-            f"option --out: {str(out)!r} holds {shown}, not a calibration's; allowed: a new or empty folder,"
+            f"option --out: {str(out)!r} holds {listed(foreign)}, not a calibration's; allowed: a new or empty folder,"
             " or one a calibration wrote (wave-N folders, calibration.md, parameters.csv, observed_vs_simulated.csv)"
         )
 

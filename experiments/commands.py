@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alignsim.experiments.errors import SystemFailureError, UserError, one_line, shown
+from alignsim.experiments.errors import SystemFailureError, UserError, listed, one_line, shown
 from alignsim.experiments.fileio import (
     atomic_write_files,
     check_output_dir,
@@ -157,9 +157,8 @@ def check_run_folder(out: Path) -> None:
         if not (isinstance(record, dict) and {"summary", "params", "seed"} <= set(record)):
             other = [RUN_FILES[0] + " (not written by alignsim run)"]
     if other:
-        shown_names = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
         raise UserError(
-            f"option --out: {str(out)!r} holds {shown_names}; allowed: a new or empty folder, or one an earlier"
+            f"option --out: {str(out)!r} holds {listed(other)}; allowed: a new or empty folder, or one an earlier"
             f" alignsim run wrote ({' and '.join(RUN_FILES)}, which this run replaces)"
         )
 

@@ -21,6 +21,11 @@ def shown(value: object, width: int = 40) -> str:
     return text if len(text) <= width else f"{text[:20]}... ({len(text)} characters)"
 
 
+def listed(names: list[str], most: int = 3) -> str:
+    """The first ``most`` of ``names``, comma-separated, with "..." if there are more (for a one-line message)."""
+    return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
+
+
 def finite_number(value: object) -> bool:
     """A real number (not a bool) that is finite as a float; an integer too large for a float is not."""
     if isinstance(value, bool) or not isinstance(value, int | float):

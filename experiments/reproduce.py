@@ -106,12 +106,11 @@ def _refuse_foreign(roots: list[Path], experiments: list[Path]) -> None:
         UserError: naming the file or folder.
     """
     for readme in (root / "README.md" for root in roots):
-        if not readme.is_file() or readme.read_text(errors="replace").startswith(README_TITLE):
-            continue
-        raise UserError(
-            f"option --out: {str(readme)!r} was not written by alignsim reproduce and would be replaced;"
-            " allowed: a new or empty folder, or one a reproduction wrote (results/)"
-        )
+        if readme.is_file() and not readme.read_text(errors="replace").startswith(README_TITLE):
+            raise UserError(
+                f"option --out: {str(readme)!r} was not written by alignsim reproduce and would be replaced;"
+                " allowed: a new or empty folder, or one a reproduction wrote (results/)"
+            )
     for folder in experiments:
         if folder.is_dir() and any(folder.iterdir()) and not (folder / "manifest.json").is_file():
             raise UserError(
@@ -151,6 +150,7 @@ def reproduce(
     if not quick:
         jobs = [(s, Path(s.name)) for s in load_plan(FULL_PLAN)] + jobs
     stage = out / STAGING
+    roots = [out / QUICK_DIR] if quick else [out, out / QUICK_DIR]  # the folders whose README.md it writes
     if out.exists() and not out.is_dir():
         raise UserError(f"option --out: {str(out)!r} is a file; allowed: a folder path")
     check_output_dir(out)
@@ -160,7 +160,7 @@ def reproduce(
     for part in (out, stage, *(out / rel for _, rel in jobs)):
         if part.exists() and not part.is_dir():
             raise UserError(f"option --out: {str(part)!r} is a file; allowed: a folder of experiment folders")
-    _refuse_foreign([out / QUICK_DIR] if quick else [out, out / QUICK_DIR], [out / rel for _, rel in jobs])
+    _refuse_foreign(roots, [out / rel for _, rel in jobs])
     check_engine_options(engine, workers, scheduler)
     if progress:
         print(f"reproduce: {estimate.line()} (rough estimate)", file=sys.stderr)
@@ -192,7 +192,6 @@ def reproduce(
         raise SystemFailureError(f"{reason}; {_left_as_it_was(out, stage, 'stopped')}") from None
     total = time.perf_counter() - clock
     _swap_in(out, stage, [rel for _, rel in jobs])
-    roots = [out / QUICK_DIR] if quick else [out, out / QUICK_DIR]
     for root in roots:
         mine = [(s, out / rel) for s, rel in jobs if (out / rel).parent == root]
         mine_counts = {out / rel: c for rel, c in counts.items() if (out / rel).parent == root}

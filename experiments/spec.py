@@ -363,7 +363,7 @@ def _expand_range(value: dict[str, Any], kind: str, where: str) -> list[Any]:
     if set(value) != {"start", "stop", "num"}:
         raise UserError(f"{where}: got keys {sorted(value)}; allowed: exactly start, stop, num")
     start, stop, num = value["start"], value["stop"], value["num"]
-    if not all(isinstance(x, int | float) and not isinstance(x, bool) and finite_number(x) for x in (start, stop)):
+    if not all(finite_number(x) for x in (start, stop)):
         raise UserError(f"{where}: got start={shown(start)}, stop={shown(stop)}; allowed: finite numbers")
     if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= MAX_LEVELS:
         raise UserError(f"{where}: field 'num': got {num!r}; allowed: an integer in [1, {MAX_LEVELS:,}]")
