@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, ClassVar
 
 import mesa
@@ -12,6 +13,11 @@ from alignsim.model.policy_learning import RoleLearner
 
 if TYPE_CHECKING:
     from alignsim.model.model import GTMModel
+
+
+def _policy_in_force(agent: StaffAgent, name: str) -> float:
+    """Decision variable ``name`` in force for ``agent`` this week (what the policy collector records)."""
+    return float(agent.model.roster(agent.role).policy(name)[agent.index])
 
 
 class StaffAgent(mesa.Agent):
@@ -49,12 +55,11 @@ class StaffAgent(mesa.Agent):
         # exploration stream of this person: the same in every cell (common random numbers)
         self.exploration_rng = agent_rng(model.seed, self.role, index)
 
-    def __getattr__(self, name: str) -> float:
-        # Only reached for attributes not found normally: expose decision variables.
-        model = self.__dict__.get("model")
-        if model is not None and name in type(self).POLICY:
-            return float(model.roster(self.role).policy(name)[self.index])
-        raise AttributeError(name)
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Each decision variable of a role reads as a property (``agent.breadth``): the policy in force."""
+        super().__init_subclass__(**kwargs)
+        for name in cls.POLICY:
+            setattr(cls, name, property(functools.partial(_policy_in_force, name=name), doc=f"{name} in force"))
 
     @classmethod
     def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alignsim.agents.base import StaffAgent
+from alignsim.model.compiled import kernel
 from alignsim.model.pools import State
 
 if TYPE_CHECKING:
@@ -101,43 +102,21 @@ class CSM(StaffAgent):
         p, acc, staff = model.p, model.accounts, model.csms
         if cust is None:
             cust = acc.where(State.CUSTOMER)
-        owner = acc.csm[cust]
-        fit_gap = p["fit_effect"] * (0.5 - acc.fit[cust])
-        tickets = p["ticket_hours_per_customer_week"] * np.maximum(1.0 + 2.0 * fit_gap, 0.0)
-        tickets *= 1.0 + acc.incident_damage[cust]
-        free = np.maximum(staff.capacity * (1.0 - staff.lending) - np.bincount(owner, tickets, staff.n), 0.0)
-        adoption = staff.policy("adoption_share")
-        weight = np.where(model.week - acc.acquired_week[cust] < ONBOARDING_WEEKS, ONBOARDING_WEIGHT, 1.0)
-        adoption_hours = (free * adoption)[owner] * weight / np.bincount(owner, weight, staff.n)[owner]
-        relationship_hours = cls._renewal_hours(model, cust, owner, free * (1.0 - adoption))
-        potential = 1.0 - POTENTIAL_SLOPE * fit_gap
-        context_factor = 0.5 + 0.5 * acc.context[cust]
-        rate = p["adoption_base_rate"] + p["adoption_rate_per_hour"] * adoption_hours * context_factor
-        value = acc.value_realised[cust]
-        acc.value_realised[cust] = value + np.minimum(rate, 1.0) * (potential - value)
-        rel = acc.relationship[cust]
-        gain = p["relationship_rate_per_hour"] * relationship_hours * (1.0 - rel)
-        rel = rel + gain - p["relationship_decay_per_week"] * rel
-        acc.relationship[cust] = np.clip(rel, 0.0, 1.0)
+        _work_books(
+            cust, acc.csm[cust], acc.fit, acc.incident_damage, acc.acquired_week, acc.context, acc.value_realised,
+            acc.relationship, staff.capacity * (1.0 - staff.lending), staff.policy("adoption_share"), model.week,
+            p["fit_effect"], p["ticket_hours_per_customer_week"], p["adoption_base_rate"],
+            p["adoption_rate_per_hour"], p["relationship_rate_per_hour"], p["relationship_decay_per_week"],
+            _save_terms(model),
+        )  # fmt: skip
 
     @staticmethod
     def _renewal_hours(model: GTMModel, cust: np.ndarray, owner: np.ndarray, hours: np.ndarray) -> np.ndarray:
-        """Each CSM's renewal/relationship ``hours`` spread over its book, per customer.
+        """Each CSM's renewal/relationship ``hours`` spread over its book, per customer (M14).
 
-        M14 (seeds 001, 003: CS paid on renewals): with renewal saves on, a customer whose renewal
-        falls within ``save_window_weeks`` gets ``SAVE_WEIGHT`` times the hours of another, and they
-        count toward its renewal save (:func:`alignsim.model.customers.save_fraction`). Off
-        (``renewal_save_effect=0``), the hours are spread evenly and no save is made.
+        See :func:`_spread_renewal_hours`.
         """
-        p, acc = model.p, model.accounts
-        if p["renewal_save_effect"] == 0.0:
-            return hours[owner] / np.bincount(owner, minlength=len(hours))[owner]
-        window = acc.renewal_week[cust] - model.week < p["save_window_weeks"]
-        weight = np.where(window, SAVE_WEIGHT, 1.0)
-        per_customer = hours[owner] * weight / np.bincount(owner, weight, len(hours))[owner]
-        up = cust[window]
-        acc.save_hours[up] += per_customer[window]
-        return per_customer
+        return _spread_renewal_hours(cust, owner, hours, *_save_terms(model))
 
     @classmethod
     def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:
@@ -155,3 +134,94 @@ class CSM(StaffAgent):
             base = np.bincount(owner, churned | (acc.renewals[rows] > snap["renewals"]), n)
         lost = np.bincount(owner, churned, n)
         return 1.0 - np.divide(lost, base, out=np.zeros(n), where=base > 0)
+
+
+def _save_terms(model: GTMModel) -> tuple[np.ndarray, np.ndarray, int, float, float]:
+    """What M14's renewal saves read: (renewal week and save hours columns, week, effect, window)."""
+    p, acc = model.p, model.accounts
+    return acc.renewal_week, acc.save_hours, model.week, float(p["renewal_save_effect"]), float(p["save_window_weeks"])
+
+
+@kernel
+def _work_books(
+    cust, owner, fit, incident_damage, acquired_week, context, value_realised, relationship,
+    hours_on_hand, adoption, week, fit_effect, ticket_hours, adoption_base_rate, adoption_rate_per_hour,
+    relationship_rate_per_hour, relationship_decay, save_terms,
+):  # fmt: skip
+    """The week's CSM work on customer rows ``cust`` (owners ``owner``), in place on the account columns.
+
+    Per customer: tickets ``ticket_hours * max(1 + 2 fit_gap, 0) * (1 + incident damage)``, fit_gap
+    ``fit_effect * (0.5 - fit)`` (M1). Per CSM: hours free after its book's tickets, ``max(hours_on_hand -
+    tickets, 0)``, split ``adoption`` / ``1 - adoption``. Adoption hours go to the book pro rata, a customer
+    in its first ``ONBOARDING_WEEKS`` weighted ``ONBOARDING_WEIGHT``; value realised moves toward the
+    potential ``1 - POTENTIAL_SLOPE * fit_gap`` at rate ``base + per_hour * hours * (0.5 + 0.5 context)``
+    (at most 1). Relationship hours (:func:`_spread_renewal_hours`) raise the relationship by
+    ``rate_per_hour * hours * (1 - rel)``, which decays by ``relationship_decay`` a week, within [0, 1] (M9).
+    Sums run in row order, as ``np.bincount`` does, so the figures equal the numpy expressions bit for bit.
+    """
+    n, n_staff = len(cust), len(hours_on_hand)
+    fit_gap = np.empty(n)
+    weight = np.empty(n)
+    tickets = np.zeros(n_staff)
+    weights = np.zeros(n_staff)
+    for i in range(n):
+        c = cust[i]
+        fit_gap[i] = fit_effect * (0.5 - fit[c])
+        tickets[owner[i]] += ticket_hours * _at_least_zero(1.0 + 2.0 * fit_gap[i]) * (1.0 + incident_damage[c])
+        weight[i] = ONBOARDING_WEIGHT if week - acquired_week[c] < ONBOARDING_WEEKS else 1.0
+        weights[owner[i]] += weight[i]
+    adoption_hours = np.empty(n_staff)
+    other_hours = np.empty(n_staff)
+    for s in range(n_staff):
+        free = _at_least_zero(hours_on_hand[s] - tickets[s])
+        adoption_hours[s] = free * adoption[s]
+        other_hours[s] = free * (1.0 - adoption[s])
+    relationship_hours = _spread_renewal_hours(cust, owner, other_hours, *save_terms)
+    for i in range(n):
+        c, o = cust[i], owner[i]
+        potential = 1.0 - POTENTIAL_SLOPE * fit_gap[i]
+        rate = adoption_base_rate + adoption_rate_per_hour * (adoption_hours[o] * weight[i] / weights[o]) * (
+            0.5 + 0.5 * context[c]
+        )
+        value = value_realised[c]
+        value_realised[c] = value + _at_most_one(rate) * (potential - value)
+        rel = relationship[c]
+        rel = rel + relationship_rate_per_hour * relationship_hours[i] * (1.0 - rel) - relationship_decay * rel
+        relationship[c] = _at_most_one(_at_least_zero(rel))
+
+
+@kernel
+def _spread_renewal_hours(cust, owner, hours, renewal_week, save_hours, week, save_effect, save_window):
+    """Each CSM's renewal/relationship ``hours`` spread over its book, per customer.
+
+    M14 (seeds 001, 003: CS paid on renewals): with renewal saves on, a customer whose renewal
+    falls within ``save_window`` weeks gets ``SAVE_WEIGHT`` times the hours of another, and they
+    count toward its renewal save (``save_hours``, read by :func:`alignsim.model.customers.save_fraction`).
+    Off (``save_effect == 0``), the hours are spread evenly and no save is made.
+    """
+    n, n_staff = len(cust), len(hours)
+    saving = save_effect != 0.0
+    weight = np.ones(n)
+    weights = np.zeros(n_staff)
+    for i in range(n):
+        if saving and renewal_week[cust[i]] - week < save_window:
+            weight[i] = SAVE_WEIGHT
+        weights[owner[i]] += weight[i]
+    per_customer = np.empty(n)
+    for i in range(n):
+        per_customer[i] = hours[owner[i]] * weight[i] / weights[owner[i]]
+        if weight[i] == SAVE_WEIGHT:
+            save_hours[cust[i]] += per_customer[i]
+    return per_customer
+
+
+@kernel
+def _at_least_zero(x):
+    """``np.maximum(x, 0.0)``: NaN stays NaN."""
+    return 0.0 if x < 0.0 else x
+
+
+@kernel
+def _at_most_one(x):
+    """``np.minimum(x, 1.0)``: NaN stays NaN."""
+    return 1.0 if x > 1.0 else x

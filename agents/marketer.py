@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alignsim.agents.base import StaffAgent
+from alignsim.model.compiled import kernel
 from alignsim.model.pools import State
 from alignsim.model.rewards import passed_on_count
 
@@ -45,19 +46,14 @@ class Marketer(StaffAgent):
         # each marketer reaches a slice of the market as wide as its capacity (ramping hires: narrower)
         edges = np.cumsum(staff.capacity) / p["prospects_per_week"]
         pr = model.market.week(model.week, edges[-1])
-        reached = np.flatnonzero(pr.position < edges[-1])
-        marketer = np.searchsorted(edges, pr.position[reached], side="right")
         breadth = staff.policy("breadth")
         keep = p["keep_share_narrow"] + (p["keep_share_broad"] - p["keep_share_narrow"]) * breadth
         keep = keep * (1.0 - staff.lending)
-        signal = pr.fit[reached] + cls.fit_signal_noise_sd(model)[marketer] * pr.signal_noise[reached]
-        order = cls._by_marketer_best_first(-signal, marketer, len(keep))
-        counts = np.bincount(marketer, minlength=len(keep))
-        group = marketer[order]
-        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[group]
-        picked = np.zeros(len(order), dtype=bool)  # the kept prospects in index order (a mask: no sort needed)
-        picked[order[rank < np.floor(keep * counts + 0.5)[group]]] = True
-        chosen = np.flatnonzero(picked)
+        reached, marketer, neg_signal, counts = _read_prospects(
+            pr.position, pr.fit, pr.signal_noise, edges, cls.fit_signal_noise_sd(model)
+        )
+        order = np.argsort(neg_signal)  # numpy's sort is the fastest; ties are put in index order below
+        chosen = _keep_best(order, neg_signal, marketer, np.floor(keep * counts + 0.5))
         kept, owner = reached[chosen], marketer[chosen]
         junk = pr.junk_draw[kept] < p["mql_definition_gap"] * breadth[owner]
         created = model.week + pr.arrival[kept]
@@ -82,20 +78,6 @@ class Marketer(StaffAgent):
         model.tally["mqls"] += len(kept)
         model.tally["reached"] += len(reached)  # programme spend with program_cost_basis = "reach"
 
-    @staticmethod
-    def _by_marketer_best_first(neg_signal: np.ndarray, marketer: np.ndarray, n_marketers: int) -> np.ndarray:
-        """``np.lexsort((neg_signal, marketer))``: by marketer, then by ``neg_signal``, ties in index order.
-
-        The same permutation, about twice as fast: when every ``neg_signal`` is distinct (no ties, no
-        NaN; checked, else lexsort) the order by signal is unique, so numpy's fast unstable argsort gives
-        it, and a stable radix sort of the small marketer indices then groups it by marketer.
-        """
-        order = np.argsort(neg_signal)
-        ranked = neg_signal[order]
-        if n_marketers <= np.iinfo(np.int16).max and (ranked[1:] > ranked[:-1]).all():
-            return order[np.argsort(marketer[order].astype(np.int16), kind="stable")]
-        return np.lexsort((neg_signal, marketer))
-
     @classmethod
     def fit_signal_noise_sd(cls, model: GTMModel) -> np.ndarray:
         """M11: each marketer's fit-signal noise, sharpened by the renewal outcomes it has seen."""
@@ -109,3 +91,47 @@ class Marketer(StaffAgent):
     def siloed_kpi(cls, model: GTMModel, start: int, end: int) -> np.ndarray:
         """MQLs each marketer created in [start, end); without vanity KPIs only those that became SQLs (M13)."""
         return passed_on_count(model, "marketer", "created_week", "sql_week", start, end, model.marketers.n)
+
+
+@kernel
+def _read_prospects(position, fit, signal_noise, edges, noise_sd):  # noqa: ANN001, ANN202
+    """Which marketer reaches each of the week's prospects, and its fit signal (M1, M11).
+
+    Prospect ``i`` falls to the marketer whose slice of the market (``edges``, cumulative reach) holds
+    its position; the marketer reads its fit with its own noise ``noise_sd``.
+
+    Returns:
+        (prospects reached, their marketers, minus their fit signals, prospects reached per marketer).
+    """
+    reached = np.flatnonzero(position < edges[-1])
+    n = reached.shape[0]
+    marketer = np.empty(n, dtype=np.int64)
+    neg_signal = np.empty(n)
+    counts = np.zeros(edges.shape[0], dtype=np.int64)
+    for i in range(n):
+        j = reached[i]
+        marketer[i] = np.searchsorted(edges, position[j], side="right")
+        neg_signal[i] = -(fit[j] + noise_sd[marketer[i]] * signal_noise[j])
+        counts[marketer[i]] += 1
+    return reached, marketer, neg_signal, counts
+
+
+@kernel
+def _keep_best(order, neg_signal, marketer, quota):  # noqa: ANN001, ANN202
+    """Each marketer keeps its ``quota`` prospects with the best signal, ties to the earlier prospect.
+
+    ``order`` sorts ``neg_signal`` (any sort): with no ties it is the one order by signal; with ties a
+    stable sort replaces it. Returns the kept positions, ascending.
+    """
+    for k in range(1, order.shape[0]):
+        if not neg_signal[order[k - 1]] < neg_signal[order[k]]:  # a tie (or NaN): the order is not unique
+            order = np.argsort(neg_signal, kind="mergesort")
+            break
+    taken = np.zeros(quota.shape[0], dtype=np.int64)
+    picked = np.zeros(order.shape[0], dtype=np.bool_)
+    for i in order:
+        g = marketer[i]
+        if taken[g] < quota[g]:
+            picked[i] = True
+        taken[g] += 1
+    return np.flatnonzero(picked)

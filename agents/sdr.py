@@ -8,7 +8,8 @@ import numpy as np
 
 from alignsim.agents.base import StaffAgent
 from alignsim.model import draws
-from alignsim.model.draws import Event
+from alignsim.model.compiled import kernel, pairwise_sum
+from alignsim.model.draws import Event, uniform_words
 from alignsim.model.pools import State
 from alignsim.model.queues import GOLDEN, order_queue
 from alignsim.model.rewards import passed_on_count
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 SDR_INTENT_WEIGHT = 0.6  # BANT score = 0.6 intent + 0.4 fit (assumed)
 MEETING_ACCEPT_PER_INTENT = 1.5  # P(prospect takes the meeting) = min(1, 1.5 x intent) (assumed)
+FIT_WEIGHT = 1 - SDR_INTENT_WEIGHT
+SQL, DISQUALIFIED = int(State.SQL), int(State.DISQUALIFIED)
 
 
 class SDR(StaffAgent):
@@ -56,40 +59,32 @@ class SDR(StaffAgent):
         members = staff.teams[team]
         queue = order_queue(queue, acc.ready_week[queue], p["sdr_queue_order"], model.week)
         threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]
-        caps = np.append(staff.capacity[members] * (1.0 - staff.lending[members]), model.help_capacity[team])
-        thresholds = np.append(threshold[members], threshold[members].mean())
-        owners = np.append(members, -1)
-        total = caps.sum()
         rounding = draws.uniform_one(model.world_key, Event.WORK_ROUNDING, model.week * 4096 + team)
-        n = min(len(queue), int(total + rounding))  # stochastic rounding of fractional capacity
-        work, position = queue[:n], np.arange(n)
-        slot = np.searchsorted(np.cumsum(caps) / total, (position * GOLDEN) % 1.0, side="right")
-        touch = np.maximum(acc.ready_week[work], model.week + position / total)
-        cls._qualify(model, work, touch, owners[slot], thresholds[slot])
+        work, touch, owner, bar = _plan_touches(
+            queue, acc.ready_week, members, staff.capacity, staff.lending, threshold,
+            float(model.help_capacity[team]), rounding, model.week,
+        )  # fmt: skip
+        cls._qualify(model, work, touch, owner, bar)
 
     @classmethod
     def _qualify(
         cls, model: GTMModel, work: np.ndarray, touch: np.ndarray, owner: np.ndarray, threshold: np.ndarray
     ) -> None:
+        """The SDRs' BANT read of the leads ``work`` touched at ``touch``: meetings booked become SQLs (M3, M7)."""
         p, acc = model.p, model.accounts
-        wait = touch - acc.created_week[work]
-        acc.intent[work] *= np.exp(-p["lead_decay_per_week"] * wait)
-        noise_sd = p["sdr_signal_noise_sd"] / (0.5 + 0.5 * acc.context[work])
-        u = draws.uniform_events(acc.key[work], (Event.SDR_INTENT_NOISE, Event.SDR_FIT_NOISE, Event.MEETING))
-        intent_read = acc.intent[work] + noise_sd * draws.normal_of(u[:, 0])
-        fit_read = acc.fit[work] + noise_sd * draws.normal_of(u[:, 1])
-        score = SDR_INTENT_WEIGHT * intent_read + (1 - SDR_INTENT_WEIGHT) * fit_read
-        # a meeting is booked only if the SDR pursues it and the prospect agrees to meet
-        agrees = u[:, 2] < MEETING_ACCEPT_PER_INTENT * acc.intent[work]
-        passed = agrees & ((score >= threshold) | (p["sdr_threshold_effect"] == 0.0))
-        acc.touch_week[work] = touch
-        acc.sdr[work] = owner
-        acc.state[work] = np.where(passed, int(State.SQL), int(State.DISQUALIFIED))  # int: an IntEnum is slower
-        sql = work[passed]
-        acc.sql_week[sql] = touch[passed]
-        acc.ready_week[sql] = touch[passed] + model.handoff_delay
-        acc.context[sql] *= model.handoff_keep
-        model.tally["sqls"] += len(sql)
+        salts = draws.event_salts((Event.SDR_INTENT_NOISE, Event.SDR_FIT_NOISE, Event.MEETING))
+        wait, decay_exponent, u = _wait_and_luck(
+            work, touch, acc.created_week, acc.key, salts, p["lead_decay_per_week"]
+        )
+        # the transcendental functions stay numpy's (a compiled exp rounds differently: results would move)
+        decay = np.exp(decay_exponent)
+        noise = draws.normal_of(u[:, :2])
+        sqls = _book_meetings(
+            work, touch, owner, threshold, decay, noise, u[:, 2], acc.intent, acc.fit, acc.context, acc.touch_week,
+            acc.sdr, acc.state, acc.sql_week, acc.ready_week, p["sdr_signal_noise_sd"], p["sdr_threshold_effect"],
+            float(model.handoff_delay), model.handoff_keep,
+        )  # fmt: skip
+        model.tally["sqls"] += sqls
         model.tally["touched"] += len(work)
         model.tally["wait_weeks"] += float(wait.sum())
 
@@ -100,3 +95,105 @@ class SDR(StaffAgent):
         Without vanity KPIs (M13) only those an AE accepted at discovery by the time the trial is paid.
         """
         return passed_on_count(model, "sdr", "sql_week", "opp_end_week", start, end, model.sdrs.n)
+
+
+@kernel
+def _plan_touches(queue, ready_week, members, capacity, lending, threshold, help_capacity, rounding, week):  # noqa: ANN001, ANN202
+    """Which leads of the ordered ``queue`` the team touches this week, when, by whom and at what bar (M3, M8).
+
+    The team's capacity (its SDRs' own, less what they lend, plus the help lent to it, which works at
+    the team's mean threshold) is rounded stochastically to whole leads; the leads are spread over the
+    workers in proportion to capacity by a Weyl sequence, and lead ``i`` is touched ``i / capacity``
+    into the week (not before it is ready).
+
+    Returns:
+        (rows touched, touch week, owner (-1: lent help), threshold each is read against).
+    """
+    k = members.shape[0]
+    caps = np.empty(k + 1)
+    bars = np.empty(k + 1)
+    owners = np.empty(k + 1, dtype=np.int64)
+    for j in range(k):
+        caps[j] = capacity[members[j]] * (1.0 - lending[members[j]])
+        bars[j] = threshold[members[j]]
+        owners[j] = members[j]
+    caps[k] = help_capacity
+    bars[k] = pairwise_sum(bars[:k]) / k
+    owners[k] = -1
+    total = pairwise_sum(caps)
+    n = min(queue.shape[0], int(total + rounding))
+    edges = np.cumsum(caps) / total
+    work = queue[:n].copy()
+    touch = np.empty(n)
+    owner = np.empty(n, dtype=np.int64)
+    bar = np.empty(n)
+    for i in range(n):
+        # min: the last edge may round below 1 (numpy would have raised IndexError; a kernel must not read past)
+        slot = min(np.searchsorted(edges, (i * GOLDEN) % 1.0, side="right"), k)
+        owner[i] = owners[slot]
+        bar[i] = bars[slot]
+        at = week + i / total
+        ready = ready_week[work[i]]
+        touch[i] = at if at > ready else ready  # np.maximum: a NaN ready week stays NaN
+    return work, touch, owner, bar
+
+
+@kernel
+def _wait_and_luck(work, touch, created_week, key, salts, decay_per_week):  # noqa: ANN001, ANN202
+    """Each lead's wait before first touch, the exponent of its intent decay, and its three keyed uniforms."""
+    n = work.shape[0]
+    wait = np.empty(n)
+    exponent = np.empty(n)
+    keys = np.empty(n, dtype=np.uint64)
+    rate = -decay_per_week
+    for i in range(n):
+        wait[i] = touch[i] - created_week[work[i]]
+        exponent[i] = rate * wait[i]
+        keys[i] = key[work[i]]
+    return wait, exponent, uniform_words(keys, salts)
+
+
+@kernel
+def _book_meetings(  # noqa: ANN202, PLR0913
+    work,
+    touch,
+    owner,
+    threshold,
+    decay,
+    noise,
+    meeting_u,
+    intent,
+    fit,
+    context,
+    touch_week,
+    sdr,
+    state,
+    sql_week,
+    ready_week,
+    noise_sd,
+    threshold_effect,
+    handoff_delay,
+    handoff_keep,
+):  # noqa: ANN001
+    """The BANT read and the meeting, in place on the account columns; returns the SQLs booked.
+
+    Score = 0.6 intent read + 0.4 fit read, each read with noise that context reduces (M5); a meeting
+    is booked if the score clears the SDR's bar and the prospect agrees (odds 1.5 x intent after the wait).
+    """
+    sqls = 0
+    for i in range(work.shape[0]):
+        row = work[i]
+        intent[row] = intent[row] * decay[i]
+        sd = noise_sd / (0.5 + 0.5 * context[row])
+        score = SDR_INTENT_WEIGHT * (intent[row] + sd * noise[i, 0]) + FIT_WEIGHT * (fit[row] + sd * noise[i, 1])
+        agrees = meeting_u[i] < MEETING_ACCEPT_PER_INTENT * intent[row]
+        passed = agrees and (score >= threshold[i] or threshold_effect == 0.0)
+        touch_week[row] = touch[i]
+        sdr[row] = owner[i]
+        state[row] = SQL if passed else DISQUALIFIED
+        if passed:
+            sql_week[row] = touch[i]
+            ready_week[row] = touch[i] + handoff_delay
+            context[row] = context[row] * handoff_keep
+            sqls += 1
+    return sqls

@@ -16,35 +16,74 @@ import numpy as np
 from scipy.special import expit, logit
 
 from alignsim.model import draws
+from alignsim.model.compiled import kernel, pairwise_sum
 from alignsim.model.draws import Event
-from alignsim.model.pools import State
+from alignsim.model.pools import State, rows_before
 
 if TYPE_CHECKING:
     from alignsim.model.model import GTMModel
 
 INCIDENT_MEMORY_PER_WEEK = 0.97  # incident damage fades ~3% a week (assumed)
 MAX_LOGIT_SHIFT = 5.0
+CHURNED, CUSTOMER = int(State.CHURNED), int(State.CUSTOMER)
 
 
 def onboard(m: GTMModel, rows: np.ndarray) -> None:
     """Turn won opportunities into customers (the CSMs take them on next: :meth:`CSM.take_on`)."""
     acc = m.accounts
-    acc.state[rows] = State.CUSTOMER
-    acc.acquired_week[rows] = acc.opp_end_week[rows]
-    acc.renewal_week[rows] = acc.acquired_week[rows] + acc.contract_weeks[rows]
-    acc.mrr_usd[rows] = acc.list_acv_usd[rows] * (1.0 - acc.discount[rows]) / 12.0
-    acc.initial_mrr_usd[rows] = acc.mrr_usd[rows]
-    acc.context[rows] *= m.handoff_keep
-    acc.value_realised[rows] = 0.0
-    acc.relationship[rows] = 0.5 * acc.context[rows]
-    acc.incident_damage[rows] = 0.0
-    acc.renewals[rows] = 0
-    acc.champions_lost[rows] = 0
-    acc.save_hours[rows] = 0.0
+    new_mrr_usd = _start_contracts(
+        rows, acc.state, acc.acquired_week, acc.opp_end_week, acc.renewal_week, acc.contract_weeks, acc.mrr_usd,
+        acc.initial_mrr_usd, acc.list_acv_usd, acc.discount, acc.context, acc.value_realised, acc.relationship,
+        acc.incident_damage, acc.renewals, acc.champions_lost, acc.save_hours, m.handoff_keep,
+    )  # fmt: skip
     schedule_champion_departure(m, rows, acc.acquired_week[rows])
-    m.arr_usd += 12.0 * acc.mrr_usd[rows].sum()
+    m.arr_usd += 12.0 * new_mrr_usd
     m.tally["new_customers"] += len(rows)
-    m.tally["new_arr_usd"] += 12.0 * acc.mrr_usd[rows].sum()
+    m.tally["new_arr_usd"] += 12.0 * new_mrr_usd
+
+
+@kernel
+def _start_contracts(  # noqa: ANN202, PLR0913
+    rows,
+    state,
+    acquired_week,
+    opp_end_week,
+    renewal_week,
+    contract_weeks,
+    mrr_usd,
+    initial_mrr_usd,
+    list_acv_usd,
+    discount,
+    context,
+    value_realised,
+    relationship,
+    incident_damage,
+    renewals,
+    champions_lost,
+    save_hours,
+    handoff_keep,
+):  # noqa: ANN001
+    """The won ``rows`` become customers: a contract at list price less discount, a fresh account.
+
+    Returns the new MRR in all (USD).
+    """
+    mrr = np.empty(rows.shape[0])
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        state[r] = CUSTOMER
+        acquired_week[r] = opp_end_week[r]
+        renewal_week[r] = acquired_week[r] + contract_weeks[r]
+        mrr_usd[r] = list_acv_usd[r] * (1.0 - discount[r]) / 12.0
+        initial_mrr_usd[r] = mrr_usd[r]
+        context[r] = context[r] * handoff_keep  # the AE -> CSM hand-off (M5)
+        value_realised[r] = 0.0
+        relationship[r] = 0.5 * context[r]
+        incident_damage[r] = 0.0
+        renewals[r] = 0
+        champions_lost[r] = 0
+        save_hours[r] = 0.0
+        mrr[i] = mrr_usd[r]
+    return pairwise_sum(mrr)
 
 
 def incidents(m: GTMModel) -> None:
@@ -74,7 +113,7 @@ def champions(m: GTMModel, cust: np.ndarray | None = None) -> None:
     acc = m.accounts
     if cust is None:
         cust = acc.where(State.CUSTOMER)
-    left = cust[acc.champion_leaves_week[cust] < m.week + 1]
+    left = rows_before(cust, acc.champion_leaves_week, m.week + 1)
     acc.relationship[left] = 0.0
     acc.champions_lost[left] += 1
     schedule_champion_departure(m, left, acc.champion_leaves_week[left])
@@ -97,9 +136,19 @@ def accrue_week(m: GTMModel, cust: np.ndarray | None = None) -> None:
     acc = m.accounts
     if cust is None:
         cust = acc.where(State.CUSTOMER)
-    acc.incident_damage[cust] *= INCIDENT_MEMORY_PER_WEEK
-    acc.revenue_usd[cust] += acc.mrr_usd[cust] * 12.0 / 52.0
-    m.tally["revenue_usd"] += acc.mrr_usd[cust].sum() * 12.0 / 52.0
+    m.tally["revenue_usd"] += _accrue(cust, acc.incident_damage, acc.revenue_usd, acc.mrr_usd)
+
+
+@kernel
+def _accrue(cust, incident_damage, revenue_usd, mrr_usd):  # noqa: ANN001, ANN202
+    """Damage fades, a week's revenue is booked per customer; returns the week's revenue in all (USD)."""
+    mrr = np.empty(cust.shape[0])
+    for i in range(cust.shape[0]):
+        c = cust[i]
+        incident_damage[c] = incident_damage[c] * INCIDENT_MEMORY_PER_WEEK
+        revenue_usd[c] = revenue_usd[c] + mrr_usd[c] * 12.0 / 52.0
+        mrr[i] = mrr_usd[c]
+    return pairwise_sum(mrr) * 12.0 / 52.0
 
 
 def save_fraction(m: GTMModel, rows: np.ndarray) -> np.ndarray:
@@ -157,29 +206,80 @@ def renewals(m: GTMModel, cust: np.ndarray | None = None) -> None:
     p, acc = m.p, m.accounts
     if cust is None:
         cust = acc.where(State.CUSTOMER)
-    due = cust[acc.renewal_week[cust] < m.week + 1]
+    due = rows_before(cust, acc.renewal_week, m.week + 1)
     if len(due) == 0:
         return
     saved_due = save_fraction(m, due)
     churn = draws.uniform(acc.key[due], Event.CHURN, acc.renewals[due]) < churn_probability(m, due, saved_due)
-    lost, kept = due[churn], due[~churn]
-    m.arr_usd -= 12.0 * acc.mrr_usd[lost].sum()
-    acc.state[lost] = State.CHURNED
-    acc.churned_week[lost] = acc.renewal_week[lost]
-    saved = saved_due[~churn]
-    acc.save_hours[kept] = 0.0  # a save counts for the renewal it was made for
-    acc.renewals[kept] += 1
-    acc.renewal_week[kept] += acc.contract_weeks[kept]
-    surplus = acc.value_realised[kept] - acc.expectation[kept]
-    # M9: successful customers (value realised) expand; a relationship alone renews but buys little more.
-    # expansion_relationship_weight = 1 gates expansion by the relationship as much as by value (the old model).
-    gate = 1.0 - p["expansion_relationship_weight"] * (1.0 - acc.relationship[kept])
-    growth = p["expansion_per_renewal"] * np.clip(surplus + 0.5, 0.0, 1.0) * gate
-    shrink = p["contraction_per_renewal"] * np.clip(-surplus - 0.2, 0.0, 1.0)
-    years = acc.contract_weeks[kept] / 52.0  # expansion and contraction are annual rates
-    before = acc.mrr_usd[kept].copy()
-    concession = 1.0 - p["save_concession"] * saved
-    acc.mrr_usd[kept] = before * ((1.0 + growth) * (1.0 - shrink)) ** years * concession
+    lost_mrr_usd, kept, saved, base, years = _renew(
+        due, churn, saved_due, acc.state, acc.churned_week, acc.renewal_week, acc.save_hours, acc.renewals,
+        acc.contract_weeks, acc.value_realised, acc.expectation, acc.relationship, acc.mrr_usd,
+        p["expansion_relationship_weight"], p["expansion_per_renewal"], p["contraction_per_renewal"],
+    )  # fmt: skip
+    m.arr_usd -= 12.0 * lost_mrr_usd
+    before = acc.mrr_usd[kept]
+    # expansion and contraction are annual rates: compounded over the term (numpy's power: see compiled.py)
+    acc.mrr_usd[kept] = before * base**years * (1.0 - p["save_concession"] * saved)
     m.arr_usd += 12.0 * (acc.mrr_usd[kept] - before).sum()
     m.series.record_renewals(m, due, churn)
     m.series.record_expansion(m, kept, before)
+
+
+@kernel
+def _renew(  # noqa: ANN202, PLR0913
+    due,
+    churn,
+    saved_due,
+    state,
+    churned_week,
+    renewal_week,
+    save_hours,
+    renewals,
+    contract_weeks,
+    value_realised,
+    expectation,
+    relationship,
+    mrr_usd,
+    relationship_weight,
+    expansion,
+    contraction,
+):  # noqa: ANN001
+    """The renewals ``due``: the churned leave; the kept renew for another term (M9, M10, M14).
+
+    Returns:
+        (MRR lost, USD; the rows kept; their save fractions; their annual MRR growth factor
+        ``(1 + growth) (1 - shrink)``; their term in years).
+    """
+    n_kept = due.shape[0] - np.count_nonzero(churn)
+    lost_mrr = np.empty(due.shape[0] - n_kept)
+    kept = np.empty(n_kept, dtype=np.int64)
+    saved, base, years = np.empty(n_kept), np.empty(n_kept), np.empty(n_kept)
+    n_lost = k = 0
+    for i in range(due.shape[0]):
+        row = due[i]
+        if churn[i]:
+            lost_mrr[n_lost] = mrr_usd[row]
+            n_lost += 1
+            state[row] = CHURNED
+            churned_week[row] = renewal_week[row]
+            continue
+        kept[k], saved[k] = row, saved_due[i]
+        save_hours[row] = 0.0  # a save counts for the renewal it was made for
+        renewals[row] += 1
+        renewal_week[row] = renewal_week[row] + contract_weeks[row]
+        surplus = value_realised[row] - expectation[row]
+        # M9: successful customers (value realised) expand; a relationship alone renews but buys little more.
+        # expansion_relationship_weight = 1 gates expansion by the relationship as much as by value (the old model).
+        gate = 1.0 - relationship_weight * (1.0 - relationship[row])
+        growth = expansion * _unit_clip(surplus + 0.5) * gate
+        shrink = contraction * _unit_clip(-surplus - 0.2)
+        base[k] = (1.0 + growth) * (1.0 - shrink)
+        years[k] = contract_weeks[row] / 52.0
+        k += 1
+    return pairwise_sum(lost_mrr), kept, saved, base, years
+
+
+@kernel
+def _unit_clip(x):  # noqa: ANN001, ANN202
+    """``np.clip(x, 0.0, 1.0)``: NaN stays NaN."""
+    return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)

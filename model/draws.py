@@ -58,6 +58,7 @@ import functools
 from enum import IntEnum
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtri
 
 __all__ = [
@@ -240,6 +241,12 @@ def uniform(keys: np.ndarray, event: int, counter: int | np.ndarray = 0) -> np.n
         float64 array (dimensionless probability scale) of the broadcast shape of ``keys`` and ``counter``.
         Compare ``uniform(...) < p`` for a Bernoulli(p) event.
     """
+    if type(counter) is int and 0 <= counter < _MASK64 and type(keys) is np.ndarray and keys.dtype == np.uint64:
+        # the common case, compiled: one pass over the keys, the same words as the numpy path below
+        return _uniform_kernel(keys.reshape(-1), _event_salt(event), np.uint64(counter)).reshape(keys.shape)
+    c = _as_counter(counter)
+    if type(keys) is np.ndarray and keys.dtype == np.uint64 and keys.ndim == 1 and np.shape(c) == keys.shape:
+        return _uniform_counters_kernel(keys, _event_salt(event), c)
     return _unit(bits(keys, event, counter))
 
 
@@ -260,9 +267,13 @@ def uniform_events(keys: np.ndarray, events: tuple[int, ...], counter: int = 0) 
     c = _as_counter(counter)
     if np.ndim(c):
         raise TypeError(f"counter must be one non-negative int here, got an array of shape {np.shape(c)}")
-    salts = np.array([_event_salt(e) for e in events], dtype=np.uint64)
-    z = np.bitwise_xor(_as_keys(keys)[:, None], salts)  # a fresh array: the caller's keys are never modified
-    return _unit(_step(z, c))
+    return _uniform_events_kernel(_as_keys(keys), event_salts(tuple(events)), c)
+
+
+@functools.lru_cache(maxsize=64)
+def event_salts(events: tuple[int, ...]) -> np.ndarray:
+    """The salts of ``events`` as one uint64 array (for :func:`uniform_words`; cached, do not modify)."""
+    return np.array([_event_salt(e) for e in events], dtype=np.uint64)
 
 
 def uniform_one(key: np.ndarray | int, event: int, counter: int = 0) -> float:
@@ -368,3 +379,55 @@ def placebo_reward(root_seed: int | None, role: str, part: str, start_week: int,
     length, code = _role_code(role)
     key = (_PLACEBO_DOMAIN, length, code, _PART_CODE[part], int(start_week))
     return np.random.default_rng(np.random.SeedSequence(entropy=root_seed, spawn_key=key)).standard_normal(n)
+
+
+# --- compiled hash (numba): the same uint64 words as the numpy path, in one pass ------------------
+_U64_30, _U64_27, _U64_31, _U64_11, _U64_1, _U64_0 = (np.uint64(s) for s in (30, 27, 31, 11, 1, 0))
+
+
+@njit(cache=True, inline="always")
+def _mix64_word(z: np.uint64) -> np.uint64:
+    z ^= z >> _U64_30
+    z *= _M1
+    z ^= z >> _U64_27
+    z *= _M2
+    return z ^ (z >> _U64_31)
+
+
+@njit(cache=True, inline="always")
+def _uniform_word(key: np.uint64, salt: np.uint64, step: np.uint64) -> float:
+    z = _mix64_word(_mix64_word(key ^ salt) + step)
+    return np.float64(z >> _U64_11) * _U53
+
+
+@njit(cache=True)
+def _uniform_kernel(keys: np.ndarray, salt: np.uint64, counter: np.uint64) -> np.ndarray:
+    out = np.empty(keys.shape[0])
+    step = (counter + _U64_1) * _G
+    for i in range(keys.shape[0]):
+        out[i] = _uniform_word(keys[i], salt, step)
+    return out
+
+
+@njit(cache=True)
+def _uniform_counters_kernel(keys: np.ndarray, salt: np.uint64, counters: np.ndarray) -> np.ndarray:
+    out = np.empty(keys.shape[0])
+    for i in range(keys.shape[0]):
+        out[i] = _uniform_word(keys[i], salt, (counters[i] + _U64_1) * _G)
+    return out
+
+
+@njit(cache=True)
+def uniform_words(keys: np.ndarray, salts: np.ndarray) -> np.ndarray:
+    """Compiled :func:`uniform_events` at counter 0 for use inside kernels: column ``j`` for salt ``salts[j]``."""
+    return _uniform_events_kernel(keys, salts, _U64_0)
+
+
+@njit(cache=True)
+def _uniform_events_kernel(keys: np.ndarray, salts: np.ndarray, counter: np.uint64) -> np.ndarray:
+    out = np.empty((keys.shape[0], salts.shape[0]))
+    step = (counter + _U64_1) * _G
+    for i in range(keys.shape[0]):
+        for j in range(salts.shape[0]):
+            out[i, j] = _uniform_word(keys[i], salts[j], step)
+    return out

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alignsim.model.pools import State
+from alignsim.model.pools import State, rows_before
 
 if TYPE_CHECKING:
     from alignsim.agents.base import Roster
@@ -47,7 +47,7 @@ def ready(m: GTMModel, state: State) -> np.ndarray:
     """Rows in ``state`` whose routing delay has passed by the end of this week."""
     acc = m.accounts
     rows = acc.where(state)
-    return rows[acc.ready_week[rows] < m.week + 1]
+    return rows_before(rows, acc.ready_week, m.week + 1)
 
 
 def team_queue(m: GTMModel, rows: np.ndarray, roster: Roster, team: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from alignsim.agents.base import Roster
-from alignsim.model import queues
+from alignsim.model.compiled import kernel
 from alignsim.model.market import segment_values
 from alignsim.model.pools import State
 
@@ -62,8 +62,7 @@ def ask_for_help(m: GTMModel) -> None:
 def sdr_queue_in_trouble(m: GTMModel) -> np.ndarray:
     """Per SDR team: ready leads > ``help_trigger_weeks`` x the team's SDR capacity this week."""
     sdrs = m.sdrs
-    leads = queues.ready(m, State.LEAD)  # leads still in routing delay are no one's backlog yet
-    backlog = np.bincount(sdrs.team_of_pod[m.accounts.pod[leads]], minlength=len(sdrs.teams))
+    backlog = _ready_per_team(m, State.LEAD, sdrs)  # leads still in routing delay are no one's backlog yet
     capacity = np.array([sdrs.capacity[members].sum() for members in sdrs.teams])
     return backlog > m.p["help_trigger_weeks"] * capacity
 
@@ -75,9 +74,8 @@ def ae_queue_in_trouble(m: GTMModel) -> np.ndarray:
     first, a queue whose arrivals exceed what its AEs take keeps its excess small by letting it
     expire, so a backlog net of this week's free slots would rarely show the trouble it is in.
     """
-    acc, aes = m.accounts, m.aes
-    sqls = queues.ready(m, State.SQL)
-    backlog = np.bincount(aes.team_of_pod[acc.pod[sqls]], minlength=len(aes.teams))
+    aes = m.aes
+    backlog = _ready_per_team(m, State.SQL, aes)
     slots = np.array([np.floor(aes.capacity[members]).sum() for members in aes.teams])
     return backlog > m.p["help_trigger_weeks"] * slots / mean_cycle_weeks(m.p)
 
@@ -89,6 +87,13 @@ def carried_opportunities(m: GTMModel) -> np.ndarray:
     return np.bincount(aes.team_of_pod[acc.pod[opp[acc.ae[opp] < 0]]], minlength=len(aes.teams)).astype(float)
 
 
+def _ready_per_team(m: GTMModel, state: State, roster: Roster) -> np.ndarray:
+    """Rows in ``state`` whose routing delay has passed by the end of this week, per team of ``roster``."""
+    acc = m.accounts
+    rows = acc.where(state)
+    return _count_ready(rows, acc.ready_week, m.week + 1, roster.team_of_pod, acc.pod, len(roster.teams))
+
+
 def _ramp(roster: Roster) -> np.ndarray:
     """Each agent's share of its full capacity this week (a hire ramping up lends a ramping week)."""
     full = roster.full_capacity
@@ -97,14 +102,46 @@ def _ramp(roster: Roster) -> np.ndarray:
 
 def _offer(lender: Roster, helped: Roster) -> np.ndarray:
     """Person-weeks each of ``helped``'s teams would get if every lender lent its whole help_share."""
-    return np.bincount(helped.team_of_pod[lender.pod], lender.policy("help_share") * _ramp(lender), len(helped.teams))
+    lending = lender.policy("help_share")
+    return _lent_per_team(
+        lender.pod, helped.team_of_pod, lending, lender.capacity, lender.full_capacity, len(helped.teams)
+    )
 
 
 def _lend(lender: Roster, helped: Roster, scale: np.ndarray) -> np.ndarray:
     """Set ``lender.lending`` (its help_share x its team's ``scale``); the person-weeks lent to each team."""
-    team = helped.team_of_pod[lender.pod]
-    lender.lending = lender.policy("help_share") * scale[team]
-    return np.bincount(team, lender.lending * _ramp(lender), len(helped.teams))
+    lender.lending = _scaled_share(lender.pod, helped.team_of_pod, lender.policy("help_share"), scale)
+    return _lent_per_team(
+        lender.pod, helped.team_of_pod, lender.lending, lender.capacity, lender.full_capacity, len(helped.teams)
+    )
+
+
+@kernel
+def _count_ready(rows, ready_week, week_end, team_of_pod, pod, n_teams):  # noqa: ANN001, ANN202
+    counts = np.zeros(n_teams, dtype=np.int64)
+    for r in rows:
+        if ready_week[r] < week_end:
+            counts[team_of_pod[pod[r]]] += 1
+    return counts
+
+
+@kernel
+def _scaled_share(pod, team_of_pod, help_share, scale):  # noqa: ANN001, ANN202
+    """Each lender's ``help_share`` times the ``scale`` of the team it would help."""
+    out = np.empty(pod.shape[0])
+    for i in range(pod.shape[0]):
+        out[i] = help_share[i] * scale[team_of_pod[pod[i]]]
+    return out
+
+
+@kernel
+def _lent_per_team(pod, team_of_pod, lending, capacity, full_capacity, n_teams):  # noqa: ANN001, ANN202
+    """Person-weeks lent to each helped team: each lender's ``lending`` times its ramp (capacity / full)."""
+    out = np.zeros(n_teams)
+    for i in range(pod.shape[0]):
+        ramp = capacity[i] / full_capacity[i] if full_capacity[i] > 0 else 0.0
+        out[team_of_pod[pod[i]]] += lending[i] * ramp
+    return out
 
 
 def mean_cycle_weeks(p: dict[str, Any]) -> float:
