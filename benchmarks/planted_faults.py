@@ -68,18 +68,28 @@ class Fault:
 
 
 _TERM = "    term_years = acc.contract_weeks[rows] / 52.0\n"
-_WIN = "            + 0.5 * (acc.context[rows] - 0.5)\n        )"
-_GROWTH = '    growth = p["expansion_per_renewal"] * '
-_RATE = '        rate = p["adoption_base_rate"] + p["adoption_rate_per_hour"] * adoption_hours * context_factor\n'
+_WIN = "        return _win_logit(\n"
+_GROWTH = 'p["expansion_per_renewal"], '
+_RATE = 'p["adoption_base_rate"],\n            p["adoption_rate_per_hour"], '
 _KEEP = "        keep = keep * (1.0 - staff.lending)\n"
 _FREE = (
-    "        free = np.maximum(staff.capacity * (1.0 - staff.lending) - np.bincount(owner, tickets, staff.n), 0.0)\n"
+    'staff.capacity * (1.0 - staff.lending), staff.policy("adoption_share"), model.week,\n'
+    '            p["fit_effect"], p["ticket_hours_per_customer_week"], '
 )
 _SHARED = "        return per_head[roster.pod], shared_by\n"
 
 
 def _win(term: str) -> str:
-    return f"            + 0.5 * (acc.context[rows] - 0.5)\n            + {term}\n        )"
+    """The win log-odds the kernel returns, plus ``term``."""
+    return f"        return {term} + _win_logit(\n"
+
+
+def _free(factor: str) -> str:
+    """The CSMs' hours and ticket hours passed to the kernel both x ``factor``: their free hours x ``factor``."""
+    return (
+        f'staff.capacity * (1.0 - staff.lending) * {factor}, staff.policy("adoption_share"), model.week,\n'
+        f'            p["fit_effect"], p["ticket_hours_per_customer_week"] * {factor}, '
+    )
 
 
 FAULTS = (
@@ -89,10 +99,10 @@ FAULTS = (
     Fault("S2", "structure channel", "agents/ae.py", _WIN, _win('0.15 * (p["structure"] == "pod")'),
           "pods: win log-odds + 0.15"),
     Fault("S3", "structure channel", "model/customers.py", _GROWTH,
-          '    growth = (1.1 if p["structure"] == "pod" else 1.0) * p["expansion_per_renewal"] * ',
+          '(1.1 if p["structure"] == "pod" else 1.0) * p["expansion_per_renewal"], ',
           "pods: expansion x 1.1"),
     Fault("S4", "structure channel", "agents/csm.py", _RATE,
-          _RATE + '        rate = rate * (1.15 if p["structure"] == "pod" else 1.0)\n', "pods: adoption rate x 1.15"),
+          _RATE.replace('p["', '(1.15 if p["structure"] == "pod" else 1.0) * p["'), "pods: adoption rate x 1.15"),
     Fault("S5", "structure channel", "agents/marketer.py", _KEEP,
           _KEEP + '        keep = keep * (1.1 if p["structure"] == "pod" else 1.0)\n', "pods: marketers keep 10% more"),
     Fault("S6", "structure channel", "model/customers.py", _TERM,
@@ -101,14 +111,14 @@ FAULTS = (
     Fault("S7", "structure channel", "agents/ae.py", _WIN, _win("0.15 * (model.n_pods > 1)"),
           "several pods: win log-odds + 0.15"),
     Fault("S8", "structure channel", "agents/csm.py", _FREE,
-          _FREE + "        free = free * (1.1 if model.n_pods > 1 else 1.0)\n", "several pods: CSM hours x 1.1"),
+          _free("(1.1 if model.n_pods > 1 else 1.0)"), "several pods: CSM hours x 1.1"),
     Fault("S9", "structure channel", "agents/sdr.py",
           '        threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]\n',
           '        threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]\n'
           "        threshold = threshold * (0.9 if model.n_pods > 1 else 1.0)\n",
           "several pods: SDRs' bar x 0.9"),
-    Fault("S10", "structure channel", "agents/ae.py", "        acc.expectation[opp] = 1.0 + over\n",
-          "        acc.expectation[opp] = 1.0 + over * (0.8 if model.n_pods > 1 else 1.0)\n",
+    Fault("S10", "structure channel", "agents/ae.py", "OVERPROMISE_EXPECTATION,\n",
+          "OVERPROMISE_EXPECTATION * (0.8 if model.n_pods > 1 else 1.0),\n",
           "several pods: AEs over-promise 20% less at the same honesty"),
     Fault("S11", "structure channel", "agents/marketer.py", _KEEP,
           _KEEP + "        keep = keep * (1.1 if model.n_pods > 1 else 1.0)\n",
@@ -126,9 +136,9 @@ FAULTS = (
           '    theta = theta * (0.85 if (p["kpi"] == "shared" and m.learning_mode == "reward") else 1.0)\n' + _TERM,
           "shared, only while agents learn: churn x 0.85"),
     Fault("K4", "KPI channel", "agents/csm.py", _FREE,
-          _FREE + '        free = free * (1.1 if p["kpi"] == "shared" else 1.0)\n', "shared: CSM hours x 1.1"),
+          _free('(1.1 if p["kpi"] == "shared" else 1.0)'), "shared: CSM hours x 1.1"),
     Fault("K5", "KPI channel", "model/customers.py", _GROWTH,
-          '    growth = (1.1 if p["kpi"] == "shared" else 1.0) * p["expansion_per_renewal"] * ', "shared: expansion x 1.1"),
+          '(1.1 if p["kpi"] == "shared" else 1.0) * p["expansion_per_renewal"], ', "shared: expansion x 1.1"),
     Fault("K6", "KPI channel", "agents/marketer.py", _KEEP,
           _KEEP + '        keep = keep * (0.9 if p["kpi"] == "siloed" and model.learning_mode == "reward" else 1.0)\n',
           "siloed, only while agents learn: marketers keep 10% fewer"),
@@ -154,16 +164,16 @@ FAULTS = (
           '        shared_by = roster.pod.copy() if part == "shared" else None\n', "        shared_by = None\n",
           "shared reward: teammates judged as each other's peers (their shared pay cancels)"),
     # a decision variable that no longer acts (held at its role default)
-    Fault("D1", "decision variable inert", "agents/ae.py", '            + 4.0 * p["discount_effect"] * acc.discount[rows]\n',
-          '            + 4.0 * p["discount_effect"] * 0.1\n', "discount no longer moves the win odds"),
-    Fault("D2", "decision variable inert", "model/customers.py", "(1.0 - acc.discount[rows]) / 12.0", "(1.0 - 0.1) / 12.0",
+    Fault("D1", "decision variable inert", "agents/ae.py", "            + discount_weight * discount[r]\n",
+          "            + discount_weight * 0.1\n", "discount no longer moves the win odds"),
+    Fault("D2", "decision variable inert", "model/customers.py", "(1.0 - discount[r]) / 12.0", "(1.0 - 0.1) / 12.0",
           "discount no longer moves the price"),
-    Fault("D3", "decision variable inert", "agents/ae.py", '(1.0 - policy("honesty", owner))', "(1.0 - 0.8)",
+    Fault("D3", "decision variable inert", "agents/ae.py", "(1.0 - honesty)", "(1.0 - 0.8)",
           "honesty no longer acts"),
-    Fault("D4", "decision variable inert", "agents/ae.py", 'pushed = u[accept, 2] < policy("multi_year_push", owner)',
-          "pushed = u[accept, 2] < 0.2", "multi-year push no longer acts"),
-    Fault("D5", "decision variable inert", "agents/ae.py", 'accept = fit_read >= policy("qualify_out_threshold", owner)',
-          "accept = fit_read >= 0.25", "AE qualify-out threshold no longer acts"),
+    Fault("D4", "decision variable inert", "agents/ae.py", "u[i, 2] < push", "u[i, 2] < 0.2",
+          "multi-year push no longer acts"),
+    Fault("D5", "decision variable inert", "agents/ae.py", "if not fit_read >= bar:", "if not fit_read >= 0.25:",
+          "AE qualify-out threshold no longer acts"),
     Fault("D6", "decision variable inert", "agents/marketer.py",
           '        keep = p["keep_share_narrow"] + (p["keep_share_broad"] - p["keep_share_narrow"]) * breadth\n',
           '        keep = p["keep_share_narrow"] + (p["keep_share_broad"] - p["keep_share_narrow"]) * 0.5\n',
@@ -171,10 +181,10 @@ FAULTS = (
     Fault("D7", "decision variable inert", "agents/sdr.py",
           'threshold = staff.policy("qualification_threshold") * p["sdr_threshold_effect"]',
           'threshold = np.full(staff.n, 0.45) * p["sdr_threshold_effect"]', "SDR threshold no longer acts"),
-    Fault("D8", "decision variable inert", "agents/csm.py", '        adoption = staff.policy("adoption_share")\n',
-          "        adoption = np.full(staff.n, 0.5)\n", "CSM adoption share no longer acts"),
+    Fault("D8", "decision variable inert", "agents/csm.py", 'staff.policy("adoption_share"),', "np.full(staff.n, 0.5),",
+          "CSM adoption share no longer acts"),
     Fault("D9", "decision variable inert", "model/team_help.py",
-          '    lender.lending = lender.policy("help_share") * scale[team]\n', "    lender.lending = 0.05 * scale[team]\n",
+          "        out[i] = help_share[i] * scale[", "        out[i] = 0.05 * scale[",
           "help share no longer sets what is lent"),
     Fault("D10", "decision variable inert", "agents/marketer.py",
           '        junk = pr.junk_draw[kept] < p["mql_definition_gap"] * breadth[owner]\n',
@@ -189,7 +199,8 @@ FAULTS = (
     Fault("E3", "economics", "model/staffing.py",
           '    m.tally["hiring_cost_usd"] += count * m.p["hiring_cost_share"] * annual_cost_usd(m, roster)\n',
           "    pass\n", "hiring costs nothing"),
-    Fault("E4", "economics", "model/customers.py", "    acc.context[rows] *= m.handoff_keep\n", "",
+    Fault("E4", "economics", "model/customers.py",
+          "        context[r] = context[r] * handoff_keep  # the AE -> CSM hand-off (M5)\n", "",
           "no context lost at the AE -> CSM hand-off"),
     # subtler faults in the design's plumbing
     Fault("P1", "baseline", "model/model.py", '        if self.learning_mode == "placebo":\n',
