@@ -7,10 +7,12 @@ driver dies, however it dies (kill -9 included): on Linux the kernel sends them 
 (``prctl(PR_SET_PDEATHSIG)``), and everywhere a watchdog thread exits the process once its parent
 is gone. Ctrl-C is the driver's to handle, so workers ignore SIGINT.
 
-Memory stays flat over thousands of runs: the imported modules are moved out of the garbage
-collector's reach (``gc.freeze()``) once per process, and each finished model, which sits in
-reference cycles (model <-> agents, Mesa's registries), is collected right after its run
-(``gc.collect()``, a few milliseconds once the imports are frozen).
+Memory stays flat over thousands of runs: each finished model, which sits in reference cycles
+(model <-> agents, Mesa's registries), is collected right after its run (``gc.collect()``), and
+in a local pool worker whatever survives that collection (the imported modules, numba's compiled
+kernels loaded at the first run, the per-process caches) is moved out of the collector's reach
+(``gc.freeze()``). So a collection only walks the objects of the run just finished, not the whole
+process again (``benchmarks/README.md``, "Garbage collection in the workers").
 
 Test-only hook: if the environment variable ``ALIGNSIM_TEST_FAIL_RUNS`` holds a comma-separated
 list of run ids (e.g. ``"0-1,2-0"``), those runs raise ``RuntimeError`` before the model is built.
@@ -35,6 +37,9 @@ WATCHDOG_SECONDS = 0.25
 _PR_SET_PDEATHSIG = 1
 _ready = False
 _frozen = False
+#: a local pool worker runs one model at a time and nothing else (a Dask worker also runs Dask's own
+#: machinery, whose live objects must stay collectable): only there is the survivor of a run frozen
+_pool_worker = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ def run_task(task: Task) -> dict[str, Any]:
     finally:
         if _frozen:
             gc.collect()  # the finished model waits in reference cycles; without this RSS grows ~1 MiB per run
+            if _pool_worker:  # nothing else runs here: what survived is long-lived, and need not be walked again
+                gc.freeze()
 
 
 def run_tasks(tasks: list[Task]) -> list[dict[str, Any]]:
@@ -105,8 +112,10 @@ def init_worker(parent_pid: int) -> None:
         parent_pid: the driver's pid, taken before the pool started (a worker whose parent already
             changed was orphaned before it got here and exits at once).
     """
+    global _pool_worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid)
+    _pool_worker = True
     _prepare_process()
 
 
