@@ -9,7 +9,8 @@ so they include the model in progress.
 
 Modes (each in a fresh pool):
     fixed     the runner's path: ``engines.open_executor`` (workers started by ``init_worker``:
-              ``gc.freeze()`` after imports) and ``worker.run_task`` (``gc.collect()`` after every run).
+              ``gc.freeze()`` after imports) and ``worker.run_task`` (``gc.collect()`` after every run,
+              then ``gc.freeze()`` of what survived it).
     baseline  the same runs without either: a plain spawn pool calling ``worker._simulate``, i.e. the
               worker before issue 11 (finished models wait in reference cycles for the collector).
 

@@ -301,3 +301,36 @@ def test_a_replicates_cells_go_to_a_worker_in_batches_of_at_most_batch_runs():
     assert all(len({t.replicate for t in b}) == 1 for b in submitted)
     assert [t.run_id for b in submitted for t in b] == [t.run_id for t in tasks]
     assert sorted(store.added) == sorted(t.run_id for t in tasks)  # each recorded once (in completion order)
+
+
+def test_a_pool_worker_collects_each_model_before_freezing_what_survives(tmp_path, monkeypatch):
+    """A pool worker freezes what survives each run's collection (so the next collection walks only the
+    next run): the finished model must be gone before the freeze, or its reference cycles would never be
+    collected and a worker's memory would grow by a model a run."""
+    import gc
+    import weakref
+
+    from alignsim.experiments import worker
+    from alignsim.experiments.runner import tasks_for
+    from alignsim.model import model as model_module
+
+    built = []
+    original_init = model_module.GTMModel.__init__
+
+    def recording_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        built.append(weakref.ref(self))
+
+    monkeypatch.setattr(model_module.GTMModel, "__init__", recording_init)
+    monkeypatch.setattr(worker, "_ready", True)
+    monkeypatch.setattr(worker, "_frozen", True)
+    monkeypatch.setattr(worker, "_pool_worker", True)
+    tasks = list(tasks_for(load_spec(write_spec(tmp_path, reps=1))))[:2]
+    frozen_before = gc.get_freeze_count()
+    try:
+        results = worker.run_tasks(tasks)
+        assert all(result["ok"] for result in results)
+        assert len(built) >= 2 and all(ref() is None for ref in built)  # every model collected, none frozen
+        assert gc.get_freeze_count() > frozen_before  # the survivors (kernels, caches) were frozen
+    finally:
+        gc.unfreeze()
