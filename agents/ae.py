@@ -197,14 +197,12 @@ def _touch_and_luck(work, ready_week, sql_week, key, salts, week, decay_per_week
     n = work.shape[0]
     touch = np.empty(n)
     exponent = np.empty(n)
-    keys = np.empty(n, dtype=np.uint64)
     rate = -decay_per_week
     for i in range(n):
         ready = ready_week[work[i]]
         touch[i] = week if week > ready else ready  # np.maximum: a NaN ready week stays NaN
         exponent[i] = rate * (touch[i] - sql_week[work[i]])
-        keys[i] = key[work[i]]
-    return touch, exponent, uniform_words(keys, salts)
+    return touch, exponent, uniform_words(key[work], salts)
 
 
 @kernel

@@ -144,13 +144,11 @@ def _wait_and_luck(work, touch, created_week, key, salts, decay_per_week):  # no
     n = work.shape[0]
     wait = np.empty(n)
     exponent = np.empty(n)
-    keys = np.empty(n, dtype=np.uint64)
     rate = -decay_per_week
     for i in range(n):
         wait[i] = touch[i] - created_week[work[i]]
         exponent[i] = rate * wait[i]
-        keys[i] = key[work[i]]
-    return wait, exponent, uniform_words(keys, salts)
+    return wait, exponent, uniform_words(key[work], salts)
 
 
 @kernel
