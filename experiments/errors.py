@@ -2,6 +2,8 @@
 
 import math
 
+from alignsim.model.params import shown  # noqa: F401 - re-exported: the model's parameter errors use it too
+
 
 class UserError(ValueError):
     """Bad input from the user (a spec, scenario, parameter or option).
@@ -13,12 +15,6 @@ class UserError(ValueError):
 def one_line(message: object) -> str:
     """Collapse a message onto one line (TOML and model errors may span lines)."""
     return " ".join(str(message).split())
-
-
-def shown(value: object, width: int = 40) -> str:
-    """``repr(value)`` for an error message, shortened past ``width`` characters (a 400-digit number)."""
-    text = repr(value)
-    return text if len(text) <= width else f"{text[:20]}... ({len(text)} characters)"
 
 
 def listed(names: list[str], most: int = 3) -> str:

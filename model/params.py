@@ -17,6 +17,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 
+def shown(value: object, width: int = 40) -> str:
+    """``repr(value)`` for an error message, shortened past ``width`` characters (a 400-digit number).
+
+    The model's parameter errors and the CLI's messages (``alignsim.experiments.errors``) share it.
+    """
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:20]}... ({len(text)} characters)"
+
+
 @dataclass(frozen=True)
 class Param:
     """One declared parameter.
@@ -61,8 +70,7 @@ class Param:
         Raises:
             ValueError: naming the parameter, the value and what is allowed.
         """
-        shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:20]}... ({len(repr(value))} characters)"
-        bad = ValueError(f"parameter {self.name!r}: got {shown}; allowed: {self.allowed()}")
+        bad = ValueError(f"parameter {self.name!r}: got {shown(value, 60)}; allowed: {self.allowed()}")
         if self.kind == "choice":
             if value not in self.choices:
                 raise bad
