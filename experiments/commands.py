@@ -128,10 +128,7 @@ def _run_with_progress(seed: int, params: dict[str, Any], show: bool) -> Any:
         model = GTMModel(seed=seed, **params)  # learns the status quo first, when the run starts from it
         bar.update(before)
         bar.set_description("run")
-        while model.running and model.week < params["weeks"]:
-            model.step()
-            bar.update(1)
-        model.release()  # what GTMModel.run() ends with
+        model.run(on_week=lambda _week: bar.update(1))
     return model
 
 

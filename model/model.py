@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections import Counter
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import mesa
@@ -364,10 +364,16 @@ class GTMModel(mesa.Model):
         return max(1, round(last_weeks / self.p["review_weeks"]))
 
     # ---------------------------------------------------------------- running and results
-    def run(self) -> GTMModel:
-        """Run to the horizon (``weeks``) and release Mesa's id registry; returns self."""
+    def run(self, on_week: Callable[[int], object] | None = None) -> GTMModel:
+        """Run to the horizon (``weeks``) and release Mesa's id registry; returns self.
+
+        Args:
+            on_week: called with the week just finished after every step (a progress bar), or None.
+        """
         while self.running and self.week < self.p["weeks"]:
             self.step()
+            if on_week is not None:
+                on_week(self.week)
         self.release()
         return self
 

@@ -146,6 +146,15 @@ def test_run_releases_the_model_from_mesa_id_registry() -> None:
     assert m not in getattr(mesa.Agent, "_ids", {})  # Mesa 3.3 keeps one; 3.4+ has none
 
 
+def test_run_reports_each_finished_week_once_and_gives_the_same_model() -> None:
+    """``run(on_week=...)`` (the CLI's progress bar) sees weeks 1..weeks in order and changes nothing."""
+    seen: list[int] = []
+    hooked = GTMModel(seed=3, weeks=6, start_policy="default").run(on_week=seen.append)
+    plain = GTMModel(seed=3, weeks=6, start_policy="default").run()
+    assert seen == [1, 2, 3, 4, 5, 6]
+    assert hooked.summary() == plain.summary()
+
+
 def test_works_with_mesa_batch_run() -> None:
     """Mesa 3.3 sweeps ``seed`` as a parameter; Mesa 3.4+ overrides it with its ``rng`` list, so there pass rng."""
     common = {"max_steps": 8, "number_processes": 1, "data_collection_period": -1, "display_progress": False}
