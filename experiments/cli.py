@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors (exit 2, one line) and --help (exit 0)
         return int(exc.code or 0)
     from alignsim.experiments import commands
-    from alignsim.experiments.runner import install_stop_handlers
+    from alignsim.experiments.stopping import install_stop_handlers
 
     handler = getattr(commands, f"cmd_{args.command}")
     install_stop_handlers()  # SIGTERM/SIGHUP stop every command as Ctrl-C does, not silently

@@ -426,12 +426,15 @@ def compare_spec(args: argparse.Namespace) -> Any:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``alignsim compare``: the structure x KPI 2 x 2 beside its fixed-policy and placebo baselines (same seeds)."""
+    from alignsim.experiments.engines import started_early
+
+    with started_early(args.engine, args.workers, args.scheduler):  # workers import while the spec is checked
+        spec = compare_spec(args)
+        out = Path(args.out) if args.out else design_folder(spec)
+        _, code = _sweep(spec, out, args)
     from alignsim.experiments.report import cell_table, effects_lines
     from alignsim.experiments.tables import Experiment
 
-    spec = compare_spec(args)
-    out = Path(args.out) if args.out else design_folder(spec)
-    _, code = _sweep(spec, out, args)
     exp = Experiment(out)
     weeks = spec.cell_params[0]["weeks"]
     print(
@@ -461,6 +464,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``alignsim sweep SPEC``: run any experiment spec."""
+    from alignsim.experiments.engines import started_early
+
+    with started_early(args.engine, args.workers, args.scheduler):  # workers import while the spec is checked
+        spec = sweep_spec(args)
+        out = Path(args.out) if args.out else design_folder(spec)
+        _, code = _sweep(spec, out, args)
+    return code
+
+
+def sweep_spec(args: argparse.Namespace) -> Any:
+    """The spec of ``alignsim sweep SPEC``, with --scenario applied."""
     from alignsim.experiments.spec import load_spec
 
     overrides = None
@@ -475,10 +489,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         given = Path(args.scenario)
         base["scenario"] = str(given.resolve()) if given.is_file() else args.scenario
         overrides = {"base": base}
-    spec = load_spec(args.spec, overrides=overrides)
-    out = Path(args.out) if args.out else design_folder(spec)
-    _, code = _sweep(spec, out, args)
-    return code
+    return load_spec(args.spec, overrides=overrides)
 
 
 # --- report ----------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ ENGINES = ("local", "dask")
 #: cgroup v2 and v1 CPU quota files (a container limited with --cpus has fewer cores than it sees)
 CGROUP_FILES = (Path("/sys/fs/cgroup/cpu.max"), Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"))
 _told: set[tuple[int, int]] = set()
+#: local pools started ahead of open_executor by started_early, by worker count
+_STARTED: dict[int, ProcessPoolExecutor] = {}
 
 
 def default_workers() -> int:
@@ -114,12 +116,7 @@ def open_executor(
     check_engine(engine, workers, scheduler)
     if engine == "local":
         n = workers or default_workers()
-        pool = ProcessPoolExecutor(
-            max_workers=n,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_worker,
-            initargs=(os.getpid(),),
-        )
+        pool = _STARTED.pop(n, None) or _local_pool(n)
         try:
             yield pool, n
         except BaseException:
@@ -129,6 +126,46 @@ def open_executor(
         return
     with _dask_executor(workers, scheduler) as pair:
         yield pair
+
+
+def _local_pool(n: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=n,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(os.getpid(),),
+    )
+
+
+@contextlib.contextmanager
+def started_early(engine: str, workers: int | None, scheduler: str | None) -> Iterator[None]:
+    """Start the local pool's workers now, for the :func:`open_executor` call inside the block to use.
+
+    A worker spends its first 1-2 s importing the model and loading the compiled kernels; started
+    before the driver's own imports and checks, it does that meanwhile (``benchmarks/README.md``,
+    "Workers started early"). Invalid options start nothing (the checks inside the block say why);
+    a pool still unused when the block ends (bad input found meanwhile, nothing left to run) is
+    stopped, so no process outlives the block.
+    """
+    try:
+        check_engine(engine, workers, scheduler)
+    except UserError:
+        yield
+        return
+    n = worker_count(engine, workers, scheduler) if engine == "local" else 0
+    if n < 1 or n in _STARTED:
+        yield
+        return
+    pool = _local_pool(n)
+    for _ in range(n):  # a process pool spawns a worker per submission it cannot hand to an idle one
+        pool.submit(os.getpid)
+    _STARTED[n] = pool
+    try:
+        yield
+    finally:
+        if _STARTED.get(n) is pool:
+            del _STARTED[n]
+            stop_pool(pool)
 
 
 def stop_pool(pool: ProcessPoolExecutor, grace: float = 3.0) -> None:

@@ -6,7 +6,7 @@ are in flight, so memory does not grow with the number of runs.
 
 Stopping: Ctrl-C, SIGTERM (what ``timeout``, Slurm and ``docker stop`` send) and SIGHUP all stop a sweep
 the same way: the run being recorded is finished, the workers are ended, the manifest says
-"interrupted" and :class:`KeyboardInterrupt` (:class:`Terminated` for SIGTERM/SIGHUP) propagates, so the
+"interrupted" and :class:`KeyboardInterrupt` (``stopping.Terminated`` for SIGTERM/SIGHUP) propagates, so the
 CLI exits 130 with one line. A system error (a full disk, a worker killed by the system) stops it with
 :class:`alignsim.experiments.errors.SystemFailureError` and the manifest says "aborted". Either way every
 run the driver has received is kept and rerunning the same command resumes.
@@ -19,11 +19,8 @@ they are run again on resume.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -37,6 +34,7 @@ from tqdm import tqdm
 from alignsim.experiments.engines import check_engine, open_executor, worker_count
 from alignsim.experiments.errors import SystemFailureError, one_line
 from alignsim.experiments.spec import Spec
+from alignsim.experiments.stopping import StopSignals
 from alignsim.experiments.store import RunStore, advice, describe
 from alignsim.experiments.tables import write_tables
 from alignsim.experiments.worker import Task, run_id, run_tasks
@@ -59,91 +57,6 @@ class SweepResult:
     def failed(self) -> int:
         """Number of runs that raised in this invocation."""
         return int(self.manifest["runs"]["failed"])
-
-
-class Terminated(KeyboardInterrupt):
-    """The driver received SIGTERM or SIGHUP: handled like Ctrl-C (finished runs kept, rerun to resume)."""
-
-
-class StopSignals:
-    """While active (main thread only), SIGINT, SIGTERM and SIGHUP raise in the main thread, but never
-    inside a :meth:`critical` section: there the signal waits until the section ends.
-
-    Handlers are installed only where the signal still has its default disposition, so a signal the
-    caller ignores (``nohup``) stays ignored.
-    """
-
-    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self._pending: int | None = None
-        self._depth = 0
-        self._saved: dict[int, Any] = {}
-
-    def __enter__(self) -> StopSignals:
-        if threading.current_thread() is not threading.main_thread():
-            return self
-        for name in self.SIGNALS:
-            number = getattr(signal, name, None)
-            if number is None:
-                continue
-            current = signal.getsignal(number)
-            default = signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
-            if current is default or current is raise_stop:
-                self._saved[number] = current
-                signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for number, handler in self._saved.items():
-            signal.signal(number, handler)
-        self._saved.clear()
-
-    def _handle(self, number: int, frame: Any) -> None:
-        self.received = number
-        if self._depth:
-            self._pending = number
-            return
-        self.raise_for(number)
-
-    @staticmethod
-    def raise_for(number: int) -> None:
-        """Raise what signal ``number`` means for a sweep."""
-        if number == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise Terminated(signal.Signals(number).name)
-
-    @contextlib.contextmanager
-    def critical(self) -> Iterator[None]:
-        """A section a stop signal must not cut in half (recording a run, writing the final files)."""
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-        if not self._depth and self._pending is not None:
-            number, self._pending = self._pending, None
-            self.raise_for(number)
-
-
-def raise_stop(number: int, frame: Any) -> None:
-    """Signal handler of every command outside a sweep: SIGTERM/SIGHUP raise :class:`Terminated`."""
-    StopSignals.raise_for(number)
-
-
-def install_stop_handlers() -> None:
-    """Make SIGTERM and SIGHUP stop any command like Ctrl-C does (one line, exit 130, files atomic).
-
-    Only signals at their default disposition are taken (a ``nohup``-ignored SIGHUP stays ignored);
-    a sweep's :class:`StopSignals` takes them over while it runs and hands them back after.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for name in ("SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)
-        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
-            signal.signal(number, raise_stop)
 
 
 def tasks_for(spec: Spec, skip: set[str] | None = None) -> Iterator[Task]:
@@ -209,7 +122,7 @@ def run_sweep(
     Raises:
         UserError: invalid options or output folder (nothing written).
         SystemFailureError: a system error stopped the sweep (finished runs kept).
-        KeyboardInterrupt: Ctrl-C, or :class:`Terminated` for SIGTERM/SIGHUP (finished runs kept).
+        KeyboardInterrupt: Ctrl-C, or ``stopping.Terminated`` for SIGTERM/SIGHUP (finished runs kept).
     """
     start = time.perf_counter()
     store = prepare(spec, out_dir, engine, workers, scheduler)

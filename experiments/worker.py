@@ -114,12 +114,35 @@ def init_worker(parent_pid: int) -> None:
     """
     global _pool_worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     _pool_worker = True
     _prepare_process()
+    _load_kernels()
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def _load_kernels() -> None:
+    """Run a two-week model once, so this worker imports the model and loads its compiled kernels now.
+
+    Numba loads a cached kernel at its first call (about 0.3-0.6 s for all of them); done here, a
+    worker started early does it while the driver is still checking the design. Nothing of the run
+    is kept: the caches it touches are pure functions of their keys (a real run's seed and
+    parameters replace them), and the model is released and collected like every other.
+    """
+    from alignsim.model import GTMModel
+
+    model = GTMModel(seed=0, weeks=2, start_policy="default")
+    try:
+        model.run()
+        model.summary()
+        model.timeseries()
+    finally:
+        _release(model)
+    gc.collect()
+    gc.freeze()  # as after every run: what survives (the kernels) is long-lived
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process leave as soon as ``parent_pid`` (the driver) dies: SIGKILL on Linux, a watchdog everywhere."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes

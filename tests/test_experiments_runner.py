@@ -334,3 +334,63 @@ def test_a_pool_worker_collects_each_model_before_freezing_what_survives(tmp_pat
         assert gc.get_freeze_count() > frozen_before  # the survivors (kernels, caches) were frozen
     finally:
         gc.unfreeze()
+
+
+def _worker_state() -> tuple[int, int]:
+    """(pid, compiled kernels this process has loaded): run in a pool worker."""
+    from numba.core.registry import CPUDispatcher
+
+    loaded = {
+        id(obj)
+        for name, module in list(sys.modules.items())
+        if name.startswith("alignsim.")
+        for obj in vars(module).values()
+        if isinstance(obj, CPUDispatcher) and obj.overloads
+    }
+    return os.getpid(), len(loaded)
+
+
+def test_workers_started_early_are_the_sweeps_and_have_loaded_the_kernels_before_any_run():
+    """started_early spawns the pool before the driver's checks; open_executor must use those very workers,
+    and each must have imported the model and loaded its compiled kernels already (the point of starting early)."""
+    import multiprocessing
+
+    from alignsim.experiments.engines import open_executor, started_early
+
+    with started_early("local", 2, None):
+        spawned = {child.pid for child in multiprocessing.active_children()}
+        with open_executor("local", 2) as (executor, parallel):
+            states = [executor.submit(_worker_state).result() for _ in range(6)]
+    assert parallel == 2
+    assert {pid for pid, _ in states} <= spawned  # no second pool
+    assert all(kernels >= 15 for _, kernels in states), states  # loaded before the first run was handed out
+
+
+def test_a_pool_started_early_and_never_used_ends_with_its_block():
+    """Bad input found while the workers import: the error propagates and no worker outlives the block."""
+    import multiprocessing
+
+    from alignsim.experiments.engines import started_early
+
+    before = {child.pid for child in multiprocessing.active_children()}  # other tests' processes
+    with pytest.raises(UserError), started_early("local", 2, None):
+        children = [child for child in multiprocessing.active_children() if child.pid not in before]
+        assert len(children) == 2
+        raise UserError("option --x: got 1; allowed: 2")
+    assert not any(child.is_alive() for child in children)
+    for engine, workers in (("local", 0), ("nonsense", 2)):  # invalid options start nothing (checked later)
+        with started_early(engine, workers, None):
+            assert {child.pid for child in multiprocessing.active_children()} <= before
+
+
+def test_a_bad_spec_after_the_workers_started_exits_2_with_one_line_and_no_process_left(tmp_path, capsys):
+    import multiprocessing
+
+    before = {child.pid for child in multiprocessing.active_children()}  # other tests' processes
+    spec = tmp_path / "bad.toml"
+    spec.write_text(SPEC.format(reps=0, weeks=26))
+    assert main(["sweep", str(spec), "--workers", "2", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "replicates" in err, err
+    assert {child.pid for child in multiprocessing.active_children()} <= before
+    assert not (tmp_path / "out").exists()

@@ -562,7 +562,7 @@ def test_sighup_ignored_by_nohup_stays_ignored():
 
     code = (
         "import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN);"
-        "from alignsim.experiments.runner import install_stop_handlers; install_stop_handlers();"
+        "from alignsim.experiments.stopping import install_stop_handlers; install_stop_handlers();"
         "print(signal.getsignal(signal.SIGHUP) is signal.SIG_IGN, signal.getsignal(signal.SIGTERM).__name__)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
