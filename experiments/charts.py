@@ -15,8 +15,8 @@ A sampled design (experiments/design.py) gets the charts of experiments/global_c
 
 from __future__ import annotations
 
-import io
 import math
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from alignsim.experiments import stats
-from alignsim.experiments.fileio import atomic_write_files
+from alignsim.experiments.chart_writer import ChartWriter
 from alignsim.experiments.metrics import DECISION, HEADLINE, TEAM_KPIS, TS_HEADLINE
 from alignsim.experiments.palette import BAND_CI, LEARNING_STYLES, cell_color, cell_label
 from alignsim.experiments.report import cell_labels
@@ -37,55 +37,55 @@ from alignsim.experiments.tables import EXACT_FLOATS, LEARNING, REWARD, Experime
 from alignsim.experiments.words import axis_label, cell_words, format_axis, mechanism_words, metric_words
 
 CHART_DIR = "charts"
-#: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
-SVG_SALT = "alignsim"
 QUESTION = ("structure", "kpi")
 MAX_TS_CELLS = 10
+#: the writer of the plot_experiment call under way (None outside one)
+_WRITER: ContextVar[ChartWriter | None] = ContextVar("alignsim_chart_writer", default=None)
 
 
-def plot_experiment(out_dir: Path) -> list[Path]:
-    """Draw every applicable chart into ``out_dir/charts``; return the PNG paths."""
+def plot_experiment(out_dir: Path, workers: int = 1) -> list[Path]:
+    """Draw every applicable chart into ``out_dir/charts``; return the PNG paths.
+
+    Args:
+        out_dir: the experiment folder.
+        workers: processes that render the figures built here (1: this process renders them too;
+            see :mod:`alignsim.experiments.chart_writer`). The files are the same either way.
+    """
     exp = Experiment(out_dir)
     if exp.manifest.get("sample"):  # a sampled design: sensitivity and discovery charts
         from alignsim.experiments.global_charts import plot_global
 
         return plot_global(out_dir) if len(exp.runs) else []
-    written: list[Path] = []
-    for draw in (
-        chart_2x2,
-        chart_timeseries,
-        chart_interaction,
-        chart_vanity,
-        chart_sweep,
-        chart_phase,
-        chart_ablation,
-    ):
-        written += draw(exp)
-    return written
+    with ChartWriter(exp.dir / CHART_DIR, workers) as writer:
+        token = _WRITER.set(writer)
+        try:
+            for draw in (
+                chart_2x2,
+                chart_timeseries,
+                chart_interaction,
+                chart_vanity,
+                chart_sweep,
+                chart_phase,
+                chart_ablation,
+            ):
+                draw(exp)
+        finally:
+            _WRITER.reset(token)
+    return writer.written
 
 
 # --- helpers ---------------------------------------------------------------------------
-def render(fig: Any, fmt: str) -> bytes:
-    """The figure as PNG or SVG bytes, identical for identical figures (no dates, no random ids)."""
-    buffer = io.BytesIO()
-    if fmt == "png":
-        fig.savefig(buffer, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None})
-    else:
-        with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
-            fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    return buffer.getvalue()
-
-
 def _save(fig: Any, exp: Experiment, name: str) -> list[Path]:
-    """Write ``name``.png and ``name``.svg atomically together (a Ctrl-C or a full disk leaves the old ones)."""
-    try:
-        folder = exp.dir / CHART_DIR
-        folder.mkdir(exist_ok=True)
-        png = folder / f"{name}.png"
-        atomic_write_files({png: render(fig, "png"), folder / f"{name}.svg": render(fig, "svg")})
-    finally:
-        plt.close(fig)
-    return [png]
+    """Write ``name``.png and ``name``.svg atomically together (a Ctrl-C or a full disk leaves the old ones).
+
+    Inside :func:`plot_experiment` through its writer (perhaps rendered by helper processes);
+    otherwise (the sampled designs' charts) rendered and written at once.
+    """
+    writer = _WRITER.get()
+    if writer is not None:
+        return [writer.save(fig, name)]
+    with ChartWriter(exp.dir / CHART_DIR) as own:
+        return [own.save(fig, name)]
 
 
 def _question_only(exp: Experiment) -> bool:
@@ -203,15 +203,45 @@ def chart_timeseries(exp: Experiment) -> list[Path]:
 
 
 def _band_line(ax: Any, rows: pd.DataFrame, color: str, name: str) -> None:
-    weeks, means, lows, highs = [], [], [], []
-    for week, group in rows.groupby("week"):
-        ci = stats.mean_ci(group["value"].to_numpy())
-        weeks.append(week)
-        means.append(ci.mean)
-        lows.append(ci.ci_low)
-        highs.append(ci.ci_high)
+    weeks, means, lows, highs = weekly_mean_ci(rows)
     ax.plot(weeks, means, color=color, label=name, lw=1.6)
     ax.fill_between(weeks, lows, highs, color=color, alpha=0.2, lw=0)
+
+
+def weekly_mean_ci(rows: pd.DataFrame) -> tuple[list[Any], list[float], list[float], list[float]]:
+    """Weeks, and the mean and 95% CI of the mean of each week's ``value`` (one per run), as :func:`stats.mean_ci`.
+
+    Weeks whose runs all have a finite value, as many as the other weeks, are computed together (a
+    run per column: numpy reduces each row as it reduces one week's array, so the numbers are
+    :func:`stats.mean_ci`'s to the bit); any other week goes through :func:`stats.mean_ci` itself.
+    """
+    by_week = rows.sort_values("week", kind="stable")  # a week's runs stay in file order, as groupby keeps them
+    week = by_week["week"].to_numpy()
+    weeks, counts = np.unique(week, return_counts=True)
+    out = [weeks.tolist(), [], [], []]
+    if len(weeks) == 0:
+        return out
+    if (counts == counts[0]).all():
+        table = by_week["value"].to_numpy(dtype=float).reshape(len(weeks), counts[0])
+        whole = np.isfinite(table).all(axis=1) & (counts[0] >= 2)
+    else:
+        table, whole = None, np.zeros(len(weeks), dtype=bool)
+    if whole.any():
+        n = int(counts[0])
+        mean = np.mean(table, axis=1)
+        half = stats.t_quantile(0.5 + stats.CONFIDENCE / 2, n - 1) * np.std(table, axis=1, ddof=1) / math.sqrt(n)
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    values = by_week["value"].to_numpy(dtype=float)
+    for i in range(len(weeks)):
+        if whole[i]:
+            m, lo, hi = float(mean[i]), float(mean[i] - half[i]), float(mean[i] + half[i])
+        else:
+            ci = stats.mean_ci(values[starts[i] : starts[i + 1]])
+            m, lo, hi = ci.mean, ci.ci_low, ci.ci_high
+        out[1].append(m)
+        out[2].append(lo)
+        out[3].append(hi)
+    return out
 
 
 # --- 3. interaction --------------------------------------------------------------------

@@ -44,6 +44,8 @@ EXIT_OK = 0
 EXIT_FAILED_RUNS = 1
 #: default parent of compare and sweep output folders, in the current directory
 DEFAULT_OUT_ROOT = Path("alignsim-out")
+#: most processes that render an experiment's charts (chart_workers)
+CHART_HELPERS = 2
 #: what compare varies itself (a --set of these would be overridden by the design; adaptive=false would
 #: switch learning off in every cell)
 COMPARE_OWN = ("structure", "kpi", "learning", "adaptive")
@@ -247,6 +249,15 @@ def workers_for(args: argparse.Namespace) -> int:
     return min(args.workers, cores) if args.workers else cores
 
 
+def chart_workers(args: argparse.Namespace) -> int:
+    """Processes that render the charts (1: this one). Two at most: the figures are built in this process,
+    which takes about as long as two helpers take to render them; a third would only add its imports."""
+    from alignsim.experiments.budget import default_workers
+
+    cores = default_workers()
+    return min(CHART_HELPERS, getattr(args, "workers", None) or cores, cores)
+
+
 def design_folder(spec: Any) -> Path:
     """Default output folder of a design: ./alignsim-out/<name>-<first 8 hex of the design hash>."""
     return DEFAULT_OUT_ROOT / f"{spec.name}-{spec.hash()[:8]}"
@@ -383,7 +394,7 @@ def _sweep(spec: Any, out: Path, args: argparse.Namespace) -> tuple[Any, int]:
     created = missing_dirs(out)
     try:
         result = run_sweep(spec, out, args.engine, args.workers, args.scheduler, progress=not args.no_progress)
-        plot_experiment(out)
+        plot_experiment(out, workers=chart_workers(args))
     except BaseException:
         if created and _runs_done(out) == 0:  # nothing was computed: leave nothing behind
             with contextlib.suppress(OSError):
@@ -690,7 +701,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         read_folder_manifest(folder)
         check_output_dir(folder / "charts", option="plot")
     for folder in folders:
-        for path in plot_experiment(folder):
+        for path in plot_experiment(folder, workers=chart_workers(args)):
             print(path)
     return EXIT_OK
 

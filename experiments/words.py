@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 #: factor levels as a reader says them
 LEVEL_WORDS = {
@@ -86,6 +87,9 @@ def _usd_formatter_class() -> type:
 
         def set_locs(self, locs: object) -> None:
             self.ticks = tuple(float(v) for v in locs)  # type: ignore[union-attr]
+
+        def __reduce__(self) -> tuple[Any, tuple[()], dict[str, Any]]:
+            return UsdFormatter, (), self.__dict__  # a local class: pickled by its factory (charts render elsewhere)
 
         def __call__(self, x: float, pos: int | None = None) -> str:
             locs = [v for v in self.ticks if v == v]

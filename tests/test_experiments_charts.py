@@ -108,3 +108,66 @@ def test_vanity_change_is_the_ratio_of_means_not_the_mean_of_ratios():
     assert point == pytest.approx(100 * (32 / 31 - 1))  # +3.2%, where the mean of ratios says +25%
     assert np.mean(other / base - 1) * 100 == pytest.approx(25.0)
     assert low <= point <= high
+
+
+def _chart_bytes(folder: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted((folder / "charts").iterdir())}
+
+
+@pytest.mark.parametrize("name", ["two_by_two", "sweep"])
+def test_charts_rendered_by_helper_processes_are_the_files_rendered_here(experiments, name):
+    """plot_experiment(workers=2) pickles each figure to helpers; every PNG and SVG must be byte-identical."""
+    folder = experiments / name
+    plot_experiment(folder, workers=1)
+    here = _chart_bytes(folder)
+    for path in (folder / "charts").iterdir():
+        path.unlink()
+    pngs = plot_experiment(folder, workers=2)
+    assert {p.stem for p in pngs} == EXPECTED[name]
+    assert _chart_bytes(folder) == here
+    assert len(here) == 2 * len(EXPECTED[name])  # a PNG and an SVG each
+
+
+def test_a_figure_that_cannot_be_pickled_is_rendered_here(tmp_path):
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    from alignsim.experiments.chart_writer import ChartWriter, render
+
+    def figure():
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [3, 1, 2])
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"<{v:g}>"))  # a lambda: no pickle
+        return fig
+
+    with ChartWriter(tmp_path / "charts", workers=2) as writer:
+        png = writer.save(figure(), "local")
+    assert png == tmp_path / "charts" / "local.png"
+    reference = figure()
+    assert png.read_bytes() == render(reference, "png")
+    assert png.with_suffix(".svg").read_bytes() == render(reference, "svg")
+    plt.close(reference)
+
+
+def test_weekly_bands_are_mean_ci_of_each_week():
+    """The time-series chart's vectorised bands give stats.mean_ci's numbers to the bit, NaNs and ragged weeks too."""
+    from alignsim.experiments import stats
+    from alignsim.experiments.charts import weekly_mean_ci
+
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        runs, weeks = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+        values = rng.normal(rng.normal(0, 1e6), rng.uniform(1, 1e5), (weeks, runs))
+        if trial % 3 == 0:
+            values[rng.integers(weeks), rng.integers(runs)] = np.nan
+        rows = pd.DataFrame({"week": np.repeat(4 * np.arange(1, weeks + 1), runs), "value": values.ravel()})
+        rows = rows.sample(frac=1.0, random_state=trial).iloc[int(trial % 4 == 0) :]  # shuffled; a week short
+        got = weekly_mean_ci(rows)
+        want = [[], [], [], []]
+        for week, group in rows.groupby("week"):
+            ci = stats.mean_ci(group["value"].to_numpy())
+            for column, value in zip(want, (week, ci.mean, ci.ci_low, ci.ci_high), strict=True):
+                column.append(value)
+        assert got[0] == want[0]
+        for a, b in zip(got[1:], want[1:], strict=True):
+            np.testing.assert_array_equal(np.array(a, dtype=float), np.array(b, dtype=float))

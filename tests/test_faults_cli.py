@@ -50,7 +50,7 @@ FAST = ["--workers", "1", "--no-progress"]
 @pytest.fixture
 def no_charts(monkeypatch):
     """Skip drawing charts where a test is about something else (charts take seconds; tested below)."""
-    monkeypatch.setattr("alignsim.experiments.charts.plot_experiment", lambda folder: [])
+    monkeypatch.setattr("alignsim.experiments.charts.plot_experiment", lambda folder, workers=1: [])
 
 
 def tiny_spec(folder: Path, name: str = "tiny", reps: int = 1, weeks: int = 8, extra: str = "") -> Path:

@@ -1,0 +1,144 @@
+"""Chart files: a figure rendered to PNG and SVG bytes, here or in helper processes, and written atomically.
+
+Rendering (text layout and rasterising) is most of a chart's cost: for the four charts of a 2 x 2 x 30
+it is about 2 s of the 3 s they take, all after the last run has finished. A :class:`ChartWriter`
+with ``workers`` > 1 hands each figure, pickled, to a small pool of spawned processes that render
+its PNG and its SVG while this process builds the next figure (``benchmarks/README.md``, "Charts
+rendered in parallel"). The bytes are those this process would render: same matplotlib, same
+figure state, same ``render`` (a test compares them).
+
+A figure that cannot be pickled (a chart whose formatter is a local function) is rendered here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import multiprocessing
+import os
+import pickle
+import signal
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+from alignsim.experiments.fileio import atomic_write_files
+
+#: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
+SVG_SALT = "alignsim"
+FORMATS = ("png", "svg")
+
+
+def render(fig: Any, fmt: str) -> bytes:
+    """The figure as PNG or SVG bytes, identical for identical figures (no dates, no random ids)."""
+    buffer = io.BytesIO()
+    if fmt == "png":
+        fig.savefig(buffer, format="png", dpi=130, bbox_inches="tight", metadata={"Software": None})
+    else:
+        with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
+            fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+def render_pickled(figure: bytes, fmt: str) -> bytes:
+    """:func:`render` of a pickled figure (run in a helper process)."""
+    import matplotlib.pyplot as plt
+
+    fig = pickle.loads(figure)  # noqa: S301 - bytes this package pickled a moment ago, never read from disk
+    try:
+        return render(fig, fmt)
+    finally:
+        plt.close(fig)  # an unpickled pyplot figure is registered with pyplot again
+
+
+def _init_helper(parent_pid: int) -> None:
+    """Initializer of a helper: Agg (no window, on any machine), leave with the driver, ignore Ctrl-C."""
+    from alignsim.experiments.worker import die_with_parent
+
+    matplotlib.use("Agg")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
+    importlib.import_module("matplotlib.pyplot")  # imported now, while the driver builds the first figure
+
+
+class ChartWriter:
+    """Writes each chart's PNG and SVG together, rendered here (``workers`` <= 1) or by helper processes.
+
+    Use as a context manager: leaving it waits for every chart and writes it; an error (or Ctrl-C)
+    ends the helpers and writes nothing more.
+
+    Args:
+        folder: the charts folder (created when the first chart is saved).
+        workers: processes that render (1: this process does, as before).
+
+    Attributes:
+        written: PNG path of every chart saved, in the order saved.
+    """
+
+    def __init__(self, folder: Path, workers: int = 1) -> None:
+        self.folder = Path(folder)
+        self.workers = max(1, int(workers))
+        self.written: list[Path] = []
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: list[tuple[Path, dict[Path, Future[bytes]]]] = []
+
+    def __enter__(self) -> ChartWriter:
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_helper,
+                initargs=(os.getpid(),),
+            )
+            for _ in range(self.workers):  # start the helpers now: their imports overlap the first figure
+                self._pool.submit(os.getpid)
+        return self
+
+    def save(self, fig: Any, name: str) -> Path:
+        """Render ``fig`` as ``name``.png and ``name``.svg (now, or queued) and close it; return the PNG path."""
+        import matplotlib.pyplot as plt
+
+        png = self.folder / f"{name}.png"
+        paths = {png: "png", self.folder / f"{name}.svg": "svg"}
+        try:
+            figure = pickle.dumps(fig) if self._pool is not None else None
+        except (pickle.PicklingError, TypeError, AttributeError):
+            figure = None
+        try:
+            if figure is None:
+                self._write({path: render(fig, fmt) for path, fmt in paths.items()})
+            else:
+                futures = {path: self._pool.submit(render_pickled, figure, fmt) for path, fmt in paths.items()}
+                self._pending.append((png, futures))
+        finally:
+            plt.close(fig)
+        self.written.append(png)
+        return png
+
+    def _write(self, files: dict[Path, bytes]) -> None:
+        self.folder.mkdir(exist_ok=True)
+        atomic_write_files(files)  # a Ctrl-C or a full disk leaves the old pair
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        ok = exc_type is None
+        try:
+            if ok:
+                for _, futures in self._pending:
+                    self._write({path: future.result() for path, future in futures.items()})
+        except BaseException:
+            ok = False
+            raise
+        finally:
+            self._close(ok)
+
+    def _close(self, ok: bool) -> None:
+        if self._pool is None:
+            return
+        if ok:
+            self._pool.shutdown(wait=True)
+        else:  # cancel what waits and end the helpers now
+            from alignsim.experiments.engines import stop_pool
+
+            stop_pool(self._pool)
