@@ -3,9 +3,9 @@
 Rendering (text layout and rasterising) is most of a chart's cost: for the four charts of a 2 x 2 x 30
 it is about 2 s of the 3 s they take, all after the last run has finished. A :class:`ChartWriter`
 with ``workers`` > 1 hands each figure, pickled, to a small pool of spawned processes that render
-its PNG and its SVG while this process builds the next figure (``benchmarks/README.md``, "Charts
-rendered in parallel"). The bytes are those this process would render: same matplotlib, same
-figure state, same ``render`` (a test compares them).
+its PNG and its SVG while this process builds the next figure (``benchmarks/README.md``, "Workers
+started early, charts rendered in parallel"). The bytes are those this process would render: same
+matplotlib, same figure state, same :func:`render` (a test compares them).
 
 A figure that cannot be pickled (a chart whose formatter is a local function) is rendered here.
 """

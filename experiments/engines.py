@@ -143,9 +143,9 @@ def started_early(engine: str, workers: int | None, scheduler: str | None) -> It
 
     A worker spends its first 1-2 s importing the model and loading the compiled kernels; started
     before the driver's own imports and checks, it does that meanwhile (``benchmarks/README.md``,
-    "Workers started early"). Invalid options start nothing (the checks inside the block say why);
-    a pool still unused when the block ends (bad input found meanwhile, nothing left to run) is
-    stopped, so no process outlives the block.
+    "Workers started early, charts rendered in parallel"). Invalid options start nothing (the
+    checks inside the block say why); a pool still unused when the block ends (bad input found
+    meanwhile, nothing left to run) is stopped, so no process outlives the block.
     """
     try:
         check_engine(engine, workers, scheduler)
