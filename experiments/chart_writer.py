@@ -7,7 +7,8 @@ its PNG and its SVG while this process builds the next figure (``benchmarks/READ
 started early, charts rendered in parallel"). The bytes are those this process would render: same
 matplotlib, same figure state, same :func:`render` (a test compares them).
 
-A figure that cannot be pickled (a chart whose formatter is a local function) is rendered here.
+A figure that cannot be pickled (a chart whose formatter is a local function) is rendered here,
+and so is a figure whose helper died: a lost helper costs time, never a chart.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import pickle
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,14 @@ def render_pickled(figure: bytes, fmt: str) -> bytes:
         plt.close(fig)  # an unpickled pyplot figure is registered with pyplot again
 
 
+def _rendered(figure: bytes, fmt: str, future: Future[bytes]) -> bytes:
+    """A helper's bytes; rendered here if the helper died (killed, out of memory): the same bytes either way."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return render_pickled(figure, fmt)
+
+
 def _init_helper(parent_pid: int) -> None:
     """Initializer of a helper: Agg (no window, on any machine), leave with the driver, ignore Ctrl-C."""
     from alignsim.experiments.worker import die_with_parent
@@ -82,7 +92,7 @@ class ChartWriter:
         self.workers = max(1, int(workers))
         self.written: list[Path] = []
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: list[tuple[Path, dict[Path, Future[bytes]]]] = []
+        self._pending: list[tuple[bytes, dict[Path, tuple[str, Future[bytes]]]]] = []
 
     def __enter__(self) -> ChartWriter:
         if self.workers > 1:
@@ -103,19 +113,24 @@ class ChartWriter:
         png = self.folder / f"{name}.png"
         paths = {png: "png", self.folder / f"{name}.svg": "svg"}
         try:
-            figure = pickle.dumps(fig) if self._pool is not None else None
-        except (pickle.PicklingError, TypeError, AttributeError):
-            figure = None
-        try:
-            if figure is None:
+            if not self._queue(fig, paths):
                 self._write({path: render(fig, fmt) for path, fmt in paths.items()})
-            else:
-                futures = {path: self._pool.submit(render_pickled, figure, fmt) for path, fmt in paths.items()}
-                self._pending.append((png, futures))
         finally:
             plt.close(fig)
         self.written.append(png)
         return png
+
+    def _queue(self, fig: Any, paths: dict[Path, str]) -> bool:
+        """Hand ``fig`` to the helpers; False (render it here) without helpers, unpicklable, or a broken pool."""
+        if self._pool is None:
+            return False
+        try:
+            figure = pickle.dumps(fig)
+            futures = {path: (fmt, self._pool.submit(render_pickled, figure, fmt)) for path, fmt in paths.items()}
+        except (pickle.PicklingError, TypeError, AttributeError, BrokenProcessPool, RuntimeError):
+            return False
+        self._pending.append((figure, futures))
+        return True
 
     def _write(self, files: dict[Path, bytes]) -> None:
         self.folder.mkdir(exist_ok=True)
@@ -125,8 +140,8 @@ class ChartWriter:
         ok = exc_type is None
         try:
             if ok:
-                for _, futures in self._pending:
-                    self._write({path: future.result() for path, future in futures.items()})
+                for figure, futures in self._pending:
+                    self._write({path: _rendered(figure, fmt, future) for path, (fmt, future) in futures.items()})
         except BaseException:
             ok = False
             raise

@@ -126,15 +126,22 @@ def _load_kernels() -> None:
     Numba loads a cached kernel at its first call (about 0.3-0.6 s for all of them); done here, a
     worker started early does it while the driver is still checking the design. Nothing of the run
     is kept: the caches it touches are pure functions of their keys (a real run's seed and
-    parameters replace them), and the model is released and collected like every other.
+    parameters replace them), and the model is released and collected like every other. It never
+    raises: should the model fail, the runs fail too and are recorded with their tracebacks, where a
+    failing initializer would break the pool and hide why.
     """
-    from alignsim.model import GTMModel
+    try:
+        from alignsim.model import GTMModel
 
-    model = GTMModel(seed=0, weeks=2, start_policy="default")
+        model = GTMModel(seed=0, weeks=2, start_policy="default")
+    except Exception:  # noqa: BLE001 - a model that cannot even start: every run will fail and say why, as data
+        return
     try:
         model.run()
         model.summary()
         model.timeseries()
+    except Exception:  # noqa: BLE001, S110 - the same: a broken model must not break the pool here
+        pass
     finally:
         _release(model)
     gc.collect()

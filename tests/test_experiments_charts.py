@@ -171,3 +171,27 @@ def test_weekly_bands_are_mean_ci_of_each_week():
         assert got[0] == want[0]
         for a, b in zip(got[1:], want[1:], strict=True):
             np.testing.assert_array_equal(np.array(a, dtype=float), np.array(b, dtype=float))
+
+
+def test_a_chart_whose_helper_died_is_rendered_here_the_same(tmp_path):
+    """A helper killed (out of memory, by hand) costs time, never a chart: its figures are rendered in place."""
+    import matplotlib.pyplot as plt
+
+    from alignsim.experiments.chart_writer import ChartWriter, render
+
+    def figure(k):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [k, 1, 2])
+        return fig
+
+    with ChartWriter(tmp_path / "charts", workers=2) as writer:
+        writer.save(figure(3), "before")
+        for process in list(writer._pool._processes.values()):
+            process.kill()
+            process.join()
+        writer.save(figure(4), "after")
+    for name, k in (("before", 3), ("after", 4)):
+        reference = figure(k)
+        assert (tmp_path / "charts" / f"{name}.png").read_bytes() == render(reference, "png")
+        assert (tmp_path / "charts" / f"{name}.svg").read_bytes() == render(reference, "svg")
+        plt.close(reference)
