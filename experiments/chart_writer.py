@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import importlib
 import io
-import multiprocessing
-import os
 import pickle
-import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -26,11 +23,13 @@ from typing import Any
 
 import matplotlib
 
+from alignsim.experiments.engines import spawn_pool, stop_pool
 from alignsim.experiments.fileio import atomic_write_files
+from alignsim.experiments.worker import follow_driver
 
 #: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
 SVG_SALT = "alignsim"
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg")  # a chart is its PNG (the path returned) and its SVG
 
 
 def render(fig: Any, fmt: str) -> bytes:
@@ -65,11 +64,8 @@ def _rendered(figure: bytes, fmt: str, future: Future[bytes]) -> bytes:
 
 def _init_helper(parent_pid: int) -> None:
     """Initializer of a helper: Agg (no window, on any machine), leave with the driver, ignore Ctrl-C."""
-    from alignsim.experiments.worker import die_with_parent
-
     matplotlib.use("Agg")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent(parent_pid)
+    follow_driver(parent_pid)
     importlib.import_module("matplotlib.pyplot")  # imported now, while the driver builds the first figure
 
 
@@ -95,23 +91,16 @@ class ChartWriter:
         self._pending: list[tuple[bytes, dict[Path, tuple[str, Future[bytes]]]]] = []
 
     def __enter__(self) -> ChartWriter:
-        if self.workers > 1:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_helper,
-                initargs=(os.getpid(),),
-            )
-            for _ in range(self.workers):  # start the helpers now: their imports overlap the first figure
-                self._pool.submit(os.getpid)
+        if self.workers > 1:  # started now: their imports overlap the first figure
+            self._pool = spawn_pool(self.workers, _init_helper, start_now=True)
         return self
 
     def save(self, fig: Any, name: str) -> Path:
         """Render ``fig`` as ``name``.png and ``name``.svg (now, or queued) and close it; return the PNG path."""
         import matplotlib.pyplot as plt
 
-        png = self.folder / f"{name}.png"
-        paths = {png: "png", self.folder / f"{name}.svg": "svg"}
+        paths = {self.folder / f"{name}.{fmt}": fmt for fmt in FORMATS}
+        png = next(iter(paths))
         try:
             if not self._queue(fig, paths):
                 self._write({path: render(fig, fmt) for path, fmt in paths.items()})
@@ -154,6 +143,4 @@ class ChartWriter:
         if ok:
             self._pool.shutdown(wait=True)
         else:  # cancel what waits and end the helpers now
-            from alignsim.experiments.engines import stop_pool
-
             stop_pool(self._pool)

@@ -220,32 +220,28 @@ def weekly_mean_ci(rows: pd.DataFrame) -> tuple[list[Any], list[float], list[flo
     :func:`stats.mean_ci`'s to the bit); any other week goes through :func:`stats.mean_ci` itself.
     """
     by_week = rows.sort_values("week", kind="stable")  # a week's runs stay in file order, as groupby keeps them
-    week = by_week["week"].to_numpy()
-    weeks, counts = np.unique(week, return_counts=True)
-    out = [weeks.tolist(), [], [], []]
-    if len(weeks) == 0:
-        return out
-    if (counts == counts[0]).all():
-        table = by_week["value"].to_numpy(dtype=float).reshape(len(weeks), counts[0])
-        whole = np.isfinite(table).all(axis=1) & (counts[0] >= 2)
-    else:
-        table, whole = None, np.zeros(len(weeks), dtype=bool)
-    if whole.any():
-        n = int(counts[0])
-        mean = np.mean(table, axis=1)
-        half = stats.t_quantile(0.5 + stats.CONFIDENCE / 2, n - 1) * np.std(table, axis=1, ddof=1) / math.sqrt(n)
-    starts = np.concatenate(([0], np.cumsum(counts)))
+    weeks, counts = np.unique(by_week["week"].to_numpy(), return_counts=True)
     values = by_week["value"].to_numpy(dtype=float)
+    means, lows, highs = [], [], []
+    runs = int(counts[0]) if len(counts) else 0
+    whole = np.zeros(len(weeks), dtype=bool)
+    if runs >= 2 and (counts == runs).all():
+        table = values.reshape(len(weeks), runs)
+        whole = np.isfinite(table).all(axis=1)
+    if whole.any():
+        mean = np.mean(table, axis=1)
+        half = stats.t_quantile(0.5 + stats.CONFIDENCE / 2, runs - 1) * np.std(table, axis=1, ddof=1) / math.sqrt(runs)
+    starts = np.concatenate(([0], np.cumsum(counts)))
     for i in range(len(weeks)):
         if whole[i]:
             m, lo, hi = float(mean[i]), float(mean[i] - half[i]), float(mean[i] + half[i])
         else:
             ci = stats.mean_ci(values[starts[i] : starts[i + 1]])
             m, lo, hi = ci.mean, ci.ci_low, ci.ci_high
-        out[1].append(m)
-        out[2].append(lo)
-        out[3].append(hi)
-    return out
+        means.append(m)
+        lows.append(lo)
+        highs.append(hi)
+    return weeks.tolist(), means, lows, highs
 
 
 # --- 3. interaction --------------------------------------------------------------------

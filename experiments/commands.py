@@ -242,20 +242,18 @@ def probe_scheduler(address: str, host: str, port: int) -> None:
 
 
 def workers_for(args: argparse.Namespace) -> int:
-    """Parallel workers to assume for estimates."""
+    """Parallel workers to assume for estimates (all cores for a command without --workers)."""
     from alignsim.experiments.budget import default_workers
 
     cores = default_workers()
-    return min(args.workers, cores) if args.workers else cores
+    workers = getattr(args, "workers", None)
+    return min(workers, cores) if workers else cores
 
 
 def chart_workers(args: argparse.Namespace) -> int:
     """Processes that render the charts (1: this one). Two at most: the figures are built in this process,
     which takes about as long as two helpers take to render them; a third would only add its imports."""
-    from alignsim.experiments.budget import default_workers
-
-    cores = default_workers()
-    return min(CHART_HELPERS, getattr(args, "workers", None) or cores, cores)
+    return min(CHART_HELPERS, workers_for(args))
 
 
 def design_folder(spec: Any) -> Path:

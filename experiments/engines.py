@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
@@ -116,7 +116,7 @@ def open_executor(
     check_engine(engine, workers, scheduler)
     if engine == "local":
         n = workers or default_workers()
-        pool = _STARTED.pop(n, None) or _local_pool(n)
+        pool = _STARTED.pop(n, None) or spawn_pool(n, init_worker)
         try:
             yield pool, n
         except BaseException:
@@ -128,13 +128,25 @@ def open_executor(
         yield pair
 
 
-def _local_pool(n: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
+def spawn_pool(n: int, initializer: Callable[[int], None], start_now: bool = False) -> ProcessPoolExecutor:
+    """A pool of ``n`` spawned processes, each starting with ``initializer(driver pid)``.
+
+    Args:
+        n: processes.
+        initializer: run first in each process, given this process's pid (see :func:`worker.follow_driver`).
+        start_now: spawn every process now (a pool spawns one per submission it cannot hand to an idle
+            process), so their imports overlap what this process does next.
+    """
+    pool = ProcessPoolExecutor(
         max_workers=n,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=init_worker,
+        initializer=initializer,
         initargs=(os.getpid(),),
     )
+    if start_now:
+        for _ in range(n):
+            pool.submit(os.getpid)
+    return pool
 
 
 @contextlib.contextmanager
@@ -156,9 +168,7 @@ def started_early(engine: str, workers: int | None, scheduler: str | None) -> It
     if n < 1 or n in _STARTED:
         yield
         return
-    pool = _local_pool(n)
-    for _ in range(n):  # a process pool spawns a worker per submission it cannot hand to an idle one
-        pool.submit(os.getpid)
+    pool = spawn_pool(n, init_worker, start_now=True)
     _STARTED[n] = pool
     try:
         yield

@@ -113,8 +113,7 @@ def init_worker(parent_pid: int) -> None:
             changed was orphaned before it got here and exits at once).
     """
     global _pool_worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent(parent_pid)
+    follow_driver(parent_pid)
     _pool_worker = True
     _prepare_process()
     _load_kernels()
@@ -148,8 +147,14 @@ def _load_kernels() -> None:
     gc.freeze()  # as after every run: what survives (the kernels) is long-lived
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Make this process leave as soon as ``parent_pid`` (the driver) dies: SIGKILL on Linux, a watchdog everywhere."""
+def follow_driver(parent_pid: int) -> None:
+    """In a process the driver started (a pool worker, a chart helper): ignore Ctrl-C, which is the driver's
+    to handle, and leave as soon as ``parent_pid`` (the driver) dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
+
+
+def _die_with_parent(parent_pid: int) -> None:
     if sys.platform.startswith("linux"):
         try:
             import ctypes
