@@ -431,3 +431,26 @@ def test_a_model_that_fails_in_the_warm_up_does_not_break_the_worker(monkeypatch
     worker._load_kernels()  # must not raise
     monkeypatch.setattr(model_module.GTMModel, "__init__", broken)
     worker._load_kernels()
+
+
+@pytest.mark.parametrize("every_weeks", [1, 4, 7, 0])
+def test_a_runs_stored_series_are_the_models_weekly_series_at_the_sampled_weeks(every_weeks):
+    """A sweep run collects only the weeks it stores; each value is the one a weekly collection gives that week.
+
+    Compared with a model that collects every week (the DataCollector inside ``step``), value for value
+    (bit for bit); a collection one week early or late, or a week left out, fails. 7 does not divide 20.
+    """
+    from alignsim.experiments.worker import Task, run_task
+    from alignsim.model import TIMESERIES_METRICS, GTMModel
+
+    params = {"weeks": 20, "status_quo_weeks": 13}
+    task = Task("0-0", 0, 0, 5, params, ("firm_value",), every_weeks, TIMESERIES_METRICS)
+    stored = run_task(task)
+    assert stored["ok"], stored.get("traceback")
+    weekly = GTMModel(seed=5, **params).run().timeseries()
+    expected = [
+        (week, m, float(weekly.at[week, m])) for week in weekly.index if every_weeks and week % every_weeks == 0
+        for m in TIMESERIES_METRICS
+    ]  # fmt: skip
+    assert [(w, m, repr(v)) for w, m, v in stored["timeseries"]] == [(w, m, repr(v)) for w, m, v in expected]  # NaN too
+    assert len(expected) == (20 // every_weeks if every_weeks else 0) * len(TIMESERIES_METRICS)
