@@ -203,6 +203,8 @@ def _simulate(task: Task) -> dict[str, Any]:
     from alignsim.model import GTMModel
 
     model = GTMModel(seed=task.seed, **task.params)
+    if _frozen:  # a status-quo run built inside it is garbage in reference cycles now: free it before the run
+        gc.collect()
     try:
         series = _run_sampled(model, task.ts_every_weeks)
         summary = model.summary()
