@@ -81,6 +81,7 @@ def test_plot_without_experiment_is_a_user_error(tmp_path, capsys):
 
 
 def test_two_by_two_in_words_usd_and_no_blank_nrr_panel(experiments):
+    plot_experiment(experiments / "two_by_two")  # drawn here: under xdist the drawing test may run elsewhere
     svg = (experiments / "two_by_two" / "charts" / "structure_x_kpi.svg").read_text()
     assert "Firm value (USD)" in svg and "pods, shared KPIs" in svg
     assert re.search(r"\$\d[\d.,]*[kMB]", svg), "USD ticks as $1.2M"
@@ -92,6 +93,7 @@ def test_ablation_rows_name_the_mechanism(experiments):
     folder = experiments / "ablation"
     if not folder.exists():
         pytest.skip("model exposes no ABLATIONS for M5 and M9")
+    plot_experiment(folder)  # drawn here: under xdist the test that draws every chart may run elsewhere
     svg = (folder / "charts" / "ablation.svg").read_text()
     from alignsim.model.mechanisms import MECHANISMS
 
