@@ -30,6 +30,9 @@ from alignsim.experiments.worker import follow_driver
 #: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
 SVG_SALT = "alignsim"
 FORMATS = ("png", "svg")  # a chart is its PNG (the path returned) and its SVG
+#: most helpers worth starting: the figures are built in the driver, which takes about as long as two
+#: helpers take to render them; a third would only add its imports
+MAX_HELPERS = 2
 
 
 def render(fig: Any, fmt: str) -> bytes:

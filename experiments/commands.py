@@ -44,8 +44,6 @@ EXIT_OK = 0
 EXIT_FAILED_RUNS = 1
 #: default parent of compare and sweep output folders, in the current directory
 DEFAULT_OUT_ROOT = Path("alignsim-out")
-#: most processes that render an experiment's charts (chart_workers)
-CHART_HELPERS = 2
 #: what compare varies itself (a --set of these would be overridden by the design; adaptive=false would
 #: switch learning off in every cell)
 COMPARE_OWN = ("structure", "kpi", "learning", "adaptive")
@@ -251,9 +249,10 @@ def workers_for(args: argparse.Namespace) -> int:
 
 
 def chart_workers(args: argparse.Namespace) -> int:
-    """Processes that render the charts (1: this one). Two at most: the figures are built in this process,
-    which takes about as long as two helpers take to render them; a third would only add its imports."""
-    return min(CHART_HELPERS, workers_for(args))
+    """Processes that render the charts (1: this one), at most ``chart_writer.MAX_HELPERS``."""
+    from alignsim.experiments.chart_writer import MAX_HELPERS
+
+    return min(MAX_HELPERS, workers_for(args))
 
 
 def design_folder(spec: Any) -> Path:

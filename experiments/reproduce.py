@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from alignsim.experiments import spec as spec_mod
+from alignsim.experiments.chart_writer import MAX_HELPERS
 from alignsim.experiments.charts import ablation_applies, ablation_table, plot_experiment
 from alignsim.experiments.errors import SystemFailureError, UserError
 from alignsim.experiments.fileio import atomic_write_text, check_output_dir, os_error_line
@@ -179,7 +180,7 @@ def reproduce(
     try:
         for spec, rel in jobs:
             result = run_sweep(spec, stage / rel, engine, workers, scheduler, progress=progress)
-            plot_experiment(stage / rel)
+            plot_experiment(stage / rel, workers=min(MAX_HELPERS, parallel))
             if spec.name == REPORTED:
                 write_report(stage / rel)
             counts[rel] = dict(result.manifest["runs"], source=origin[rel])
