@@ -336,7 +336,7 @@ def tiny_plan(monkeypatch):
     tiny = {"replicates": 1, "weeks": 8}
     plan = [("structure_x_kpi", tiny), ("baseline_fixed_policy", tiny)]
     monkeypatch.setattr(reproduce, "QUICK_PLAN", plan)
-    monkeypatch.setattr(reproduce, "plot_experiment", lambda folder: [])
+    monkeypatch.setattr(reproduce, "plot_experiment", lambda folder, workers=1: [])
     return plan
 
 
