@@ -136,9 +136,8 @@ def _load_kernels() -> None:
     except Exception:  # noqa: BLE001 - a model that cannot even start: every run will fail and say why, as data
         return
     try:
-        model.run()
+        _run_sampled(model, 1)  # the path a run takes: its collection too
         model.summary()
-        model.timeseries()
     except Exception:  # noqa: BLE001, S110 - the same: a broken model must not break the pool here
         pass
     finally:
@@ -210,7 +209,7 @@ def _simulate(task: Task) -> dict[str, Any]:
         summary = model.summary()
         result = {
             "summary": {m: float(summary[m]) for m in task.metrics},
-            "timeseries": sample_timeseries(series, task.ts_every_weeks, task.ts_metrics),
+            "timeseries": long_rows(series, task.ts_metrics),
         }
     finally:
         _release(model)
@@ -249,13 +248,11 @@ def series_keys(weeks: int, every_weeks: int, metrics: tuple[str, ...]) -> list[
     return [(week, m) for week in range(every_weeks, weeks + 1, every_weeks) for m in metrics]
 
 
-def sample_timeseries(frame: Any, every_weeks: int, metrics: tuple[str, ...]) -> list[tuple[int, str, float]]:
-    """Long-format rows (week, metric, value) at weeks every_weeks, 2*every_weeks, ... (none if 0)."""
-    if every_weeks <= 0:
-        return []
-    weeks = [int(w) for w in frame.index if int(w) % every_weeks == 0]
+def long_rows(frame: Any, metrics: tuple[str, ...]) -> list[tuple[int, str, float]]:
+    """Long-format rows (week, metric, value) of a series indexed by week (:func:`_run_sampled`'s), week by week."""
+    weeks = [int(w) for w in frame.index]
     columns = [m for m in metrics if m in frame.columns]
-    picked = frame.loc[weeks, columns]
+    picked = frame[columns]
     values = [picked[m].to_numpy().tolist() for m in columns]  # one conversion per column, not one .at per value
     return [(week, m, float(values[j][i])) for i, week in enumerate(weeks) for j, m in enumerate(columns)]
 
