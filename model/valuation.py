@@ -46,10 +46,12 @@ Functions are pure and vectorised over customers; all money is USD.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
 from scipy.special import betaln, digamma
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 WEEKS_PER_YEAR = 52
 MONTHS_PER_YEAR = 12
@@ -175,10 +177,19 @@ def fit_sbg_annual(
         return np.nan, np.nan
     # one BLAS thread: L-BFGS-B calls BLAS on 2-vectors, and a multi-threaded BLAS spins its pool
     # (measured: 100 ms instead of 4 ms per fit on a busy 2-core machine)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         result = _minimize_sbg(y, died, w, term)
     alpha, beta = np.exp(result.x)
     return float(alpha), float(beta)
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The process's BLAS libraries, found once (scipy's are loaded with this module's imports).
+
+    ``threadpool_limits`` scans every loaded library on each call: about 3 ms in a model process.
+    """
+    return ThreadpoolController()
 
 
 def _minimize_sbg(y: np.ndarray, died: np.ndarray, w: np.ndarray, term: np.ndarray) -> OptimizeResult:
@@ -376,13 +387,17 @@ def _book_terms(
     if by_renewal:  # log of the growth over the first j renewals, per year of term: sum of log(1+g_k), k <= j
         cum_log_g = np.cumsum(log_g[np.minimum(np.arange(n_renewals), len(log_g) - 1)])
         log_g = log_g[-1]
+    # log S(j | Y) depends only on (Y, T), which few customers do not share: computed once per distinct pair
+    pair_y, pair_t, pair_of_row = _distinct_pairs(survived, term)
+    pair_y, pair_t = pair_y[:, None], pair_t[:, None]
+    pair_log_survival = betaln(alpha, beta + pair_y + j * pair_t) - betaln(alpha, beta + pair_y)
     rows_per_block = max(1, _MAX_CELLS // n_renewals)
     kept, tail = 0.0, 0.0
     for lo in range(0, mrr.size, rows_per_block):
         blk = slice(lo, lo + rows_per_block)
-        t, y, r, m = term[blk, None], survived[blk, None], tau[blk, None], mrr[blk, None]
+        t, r, m = term[blk, None], tau[blk, None], mrr[blk, None]
         start = r + (j - 1) * t
-        log_survival = betaln(alpha, beta + y + j * t) - betaln(alpha, beta + y)  # log S(j | Y)
+        log_survival = pair_log_survival[pair_of_row[blk]]  # log S(j | Y)
         growth = t * cum_log_g if by_renewal else j * t * log_g
         log_term = log_survival + growth - (start + t / 2) * log_d
         value = MONTHS_PER_YEAR * m * t * np.exp(log_term)
@@ -395,6 +410,17 @@ def _book_terms(
             continue
         tail += float((value[np.arange(value.shape[0]), first_dropped] / (1.0 - ratio)).sum())
     return contracted + kept, tail
+
+
+def _distinct_pairs(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (y, t) pairs of two equal-length arrays, and the pair of each element (an index into them)."""
+    order = np.lexsort((t, y))
+    y_sorted, t_sorted = y[order], t[order]
+    starts = np.ones(len(y), dtype=bool)
+    starts[1:] = (y_sorted[1:] != y_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])
+    pair_of_row = np.empty(len(y), dtype=np.int64)
+    pair_of_row[order] = np.cumsum(starts) - 1
+    return y_sorted[starts], t_sorted[starts], pair_of_row
 
 
 def _check_discount(discount_rate_per_year: float) -> None:
