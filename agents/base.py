@@ -115,10 +115,17 @@ class Roster:
         self._policy: dict[str, np.ndarray] = {}
         self.refresh_policies()
 
-    def _index_agents(self) -> None:
-        self.pod = np.array([a.pod for a in self.agents], dtype=np.int64)
-        self.full_capacity = np.array([a.capacity for a in self.agents], dtype=float)
-        self.hired_week = np.array([a.hired_week for a in self.agents], dtype=float)
+    def _index_agents(self, added: list[StaffAgent] | None = None) -> None:
+        """Owner-indexed arrays of every agent; with ``added`` (the agents just appended), extended by theirs."""
+        agents = self.agents if added is None else added
+        pod = np.array([a.pod for a in agents], dtype=np.int64)
+        full_capacity = np.array([a.capacity for a in agents], dtype=float)
+        hired_week = np.array([a.hired_week for a in agents], dtype=float)
+        if added is not None:  # a hire changes no one else's entry: append, not rebuild (hiring is weekly work)
+            pod = np.concatenate((self.pod, pod))
+            full_capacity = np.concatenate((self.full_capacity, full_capacity))
+            hired_week = np.concatenate((self.hired_week, hired_week))
+        self.pod, self.full_capacity, self.hired_week = pod, full_capacity, hired_week
         self.capacity = self.full_capacity.copy()
         team = self.team_of_pod[self.pod]
         self.teams = [np.flatnonzero(team == t) for t in range(self.team_of_pod.max() + 1)]
@@ -140,7 +147,7 @@ class Roster:
         """
         self.learner.add_agents(policy, [a.exploration_rng for a in agents])
         self.agents.extend(agents)
-        self._index_agents()
+        self._index_agents(agents)
         self.lending = np.zeros(self.n)
         self.refresh_policies()
 

@@ -101,13 +101,17 @@ def hire(m: GTMModel, roster: Roster, count: int) -> None:
         return
     per_pod = np.bincount(roster.pod, minlength=m.n_pods)
     incumbent = roster.incumbent(m.learning_mode)
+    team_ways: dict[int, np.ndarray] = {}  # team -> its mean incumbent policy, computed once per hiring round
     new, policy = [], []
     for _ in range(count):
         pod = int(np.argmin(per_pod))
         per_pod[pod] += 1
         new.append(roster.cls(m, roster.n + len(new), pod, roster.capacity_per_head, hired_week=float(m.week)))
         # a hire adopts its team's ways: the mean incumbent policy of the team it joins
-        policy.append(incumbent[roster.teams[roster.team_of_pod[pod]]].mean(axis=0))
+        team = int(roster.team_of_pod[pod])
+        if team not in team_ways:
+            team_ways[team] = incumbent[roster.teams[team]].mean(axis=0)
+        policy.append(team_ways[team])
     # the mean of values at a bound can round past it
     roster.add(new, np.clip(policy, roster.learner.low, roster.learner.high))
     m.tally["hires"] += count
