@@ -63,9 +63,11 @@ def plot_experiment(out_dir: Path, workers: int = 1) -> list[Path]:
     with ChartWriter(exp.dir / CHART_DIR, helpers) as writer:
         token = _WRITER.set(writer)
         try:
+            # the time series first: its PNG takes longest to render, so it starts first and ends no later
+            # than the others (built second it was the last chart done, 0.3 s after the rest)
             for draw in (
-                chart_2x2,
                 chart_timeseries,
+                chart_2x2,
                 chart_interaction,
                 chart_vanity,
                 chart_sweep,
