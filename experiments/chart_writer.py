@@ -2,7 +2,7 @@
 
 Rendering (text layout and rasterising) is most of a chart's cost: for the four charts of a 2 x 2 x 30
 it is about 2 s of the 3 s they take, all after the last run has finished. A :class:`ChartWriter`
-with ``workers`` > 1 hands each figure, pickled, to a small pool of spawned processes that render
+with ``workers`` > 1 hands each figure, pickled, to a small pool of processes that render
 its PNG and its SVG while this process builds the next figure (``benchmarks/README.md``, "Workers
 started early, charts rendered in parallel"). The bytes are those this process would render: same
 matplotlib, same figure state, same :func:`render` (a test compares them).
@@ -23,9 +23,9 @@ from typing import Any
 
 import matplotlib
 
-from alignsim.experiments.engines import spawn_pool, stop_pool
+from alignsim.experiments.engines import start_pool, stop_pool
 from alignsim.experiments.fileio import atomic_write_files
-from alignsim.experiments.worker import follow_driver
+from alignsim.experiments.worker import adopt_driver_environment, follow_driver
 
 #: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
 SVG_SALT = "alignsim"
@@ -65,11 +65,13 @@ def _rendered(figure: bytes, fmt: str, future: Future[bytes]) -> bytes:
         return render_pickled(figure, fmt)
 
 
-def _init_helper(parent_pid: int) -> None:
-    """Initializer of a helper: Agg (no window, on any machine), leave with the driver, ignore Ctrl-C."""
+def _init_helper(parent_pid: int, environ: dict[str, str]) -> None:
+    """Initializer of a helper: the driver's environment, Agg (no window, on any machine), leave with the
+    driver, ignore Ctrl-C."""
+    adopt_driver_environment(environ)
     matplotlib.use("Agg")
     follow_driver(parent_pid)
-    importlib.import_module("matplotlib.pyplot")  # imported now, while the driver builds the first figure
+    importlib.import_module("matplotlib.pyplot")  # imported now (unless preloaded), while the driver builds a figure
 
 
 class ChartWriter:
@@ -95,7 +97,7 @@ class ChartWriter:
 
     def __enter__(self) -> ChartWriter:
         if self.workers > 1:  # started now: their imports overlap the first figure
-            self._pool = spawn_pool(self.workers, _init_helper, start_now=True)
+            self._pool = start_pool(self.workers, _init_helper, start_now=True)
         return self
 
     def save(self, fig: Any, name: str) -> Path:

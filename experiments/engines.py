@@ -1,9 +1,11 @@
 """Execution engines behind one ``concurrent.futures.Executor`` interface.
 
-- ``local``: a ``ProcessPoolExecutor`` (spawn) on ``workers`` cores (default: all). Its workers start with
-  :func:`alignsim.experiments.worker.init_worker`, so they leave as soon as the driver dies, even by
-  kill -9. If the sweep stops early (Ctrl-C, SIGTERM, an error), running workers are terminated at once
-  instead of finishing their runs, and no process is left behind.
+- ``local``: a ``ProcessPoolExecutor`` on ``workers`` cores (default: all). On Linux its workers are forked
+  from a forkserver that has imported the model and loaded its compiled kernels once (elsewhere they are
+  spawned and do it themselves). They start with :func:`alignsim.experiments.worker.init_worker`, so they
+  take the driver's environment and leave as soon as the driver dies, even by kill -9. If the sweep
+  stops early (Ctrl-C, SIGTERM, an error), running workers are terminated at once instead of finishing
+  their runs, and no process is left behind.
 - ``dask``: ``distributed.Client(scheduler).get_executor(pure=False)`` on an existing cluster
   (``--scheduler tcp://HOST:PORT``), or a ``LocalCluster`` of ``workers`` single-threaded processes.
   ``pure=False`` so that identical-looking tasks are never merged.
@@ -16,9 +18,11 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from alignsim.experiments.errors import UserError
@@ -30,6 +34,8 @@ CGROUP_FILES = (Path("/sys/fs/cgroup/cpu.max"), Path("/sys/fs/cgroup/cpu/cpu.cfs
 _told: set[tuple[int, int]] = set()
 #: local pools started ahead of open_executor by started_early, by worker count
 _STARTED: dict[int, ProcessPoolExecutor] = {}
+#: the module the forkserver imports once, for every process forked from it
+PRELOAD = "alignsim.experiments.preload"
 
 
 def default_workers() -> int:
@@ -116,7 +122,7 @@ def open_executor(
     check_engine(engine, workers, scheduler)
     if engine == "local":
         n = workers or default_workers()
-        pool = _STARTED.pop(n, None) or spawn_pool(n, init_worker)
+        pool = _STARTED.pop(n, None) or start_pool(n, init_worker)
         try:
             yield pool, n
         except BaseException:
@@ -128,25 +134,52 @@ def open_executor(
         yield pair
 
 
-def spawn_pool(n: int, initializer: Callable[[int], None], start_now: bool = False) -> ProcessPoolExecutor:
-    """A pool of ``n`` spawned processes, each starting with ``initializer(driver pid)``.
+def start_pool(n: int, initializer: Callable[..., None], start_now: bool = False) -> ProcessPoolExecutor:
+    """A pool of ``n`` processes, each starting with ``initializer(driver pid, driver environment)``.
+
+    On Linux the processes are forked from the forkserver (:func:`pool_context`), which imports
+    :mod:`alignsim.experiments.preload` once: the model with its compiled kernels, and matplotlib. A
+    forked process starts with all of it (a spawned one spent about 1.4 s of CPU importing and loading);
+    it has the forkserver's environment, so the initializer takes the driver's, as it is now
+    (:func:`alignsim.experiments.worker.adopt_driver_environment`).
 
     Args:
         n: processes.
-        initializer: run first in each process, given this process's pid (see :func:`worker.follow_driver`).
-        start_now: spawn every process now (a pool spawns one per submission it cannot hand to an idle
-            process), so their imports overlap what this process does next.
+        initializer: run first in each process (see :func:`worker.init_worker`).
+        start_now: start every process now (a pool starts one per submission it cannot hand to an idle
+            process), from a background thread: the first fork waits for the forkserver's imports, and
+            this process goes on meanwhile.
     """
     pool = ProcessPoolExecutor(
         max_workers=n,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=pool_context(),
         initializer=initializer,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), dict(os.environ)),
     )
     if start_now:
+        threading.Thread(target=_start_processes, args=(pool, n), name="alignsim-pool-start", daemon=True).start()
+    return pool
+
+
+def _start_processes(pool: ProcessPoolExecutor, n: int) -> None:
+    """Start the pool's ``n`` processes (one per submission it cannot hand to an idle process)."""
+    with contextlib.suppress(RuntimeError, BrokenProcessPool):  # stopped meanwhile: nothing more to start
         for _ in range(n):
             pool.submit(os.getpid)
-    return pool
+
+
+def pool_context() -> multiprocessing.context.BaseContext:
+    """Where local pool processes come from: forked from the preloaded forkserver on Linux, else spawned.
+
+    The forkserver is one per driver process, started by the first pool; it leaves when the driver
+    does. Its preload list is set here, before it starts (a forkserver already started by other code
+    keeps its own: the processes then import what they need themselves).
+    """
+    if not sys.platform.startswith("linux"):
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([PRELOAD])
+    return context
 
 
 @contextlib.contextmanager
@@ -168,7 +201,7 @@ def started_early(engine: str, workers: int | None, scheduler: str | None) -> It
     if n < 1 or n in _STARTED:
         yield
         return
-    pool = spawn_pool(n, init_worker, start_now=True)
+    pool = start_pool(n, init_worker, start_now=True)
     _STARTED[n] = pool
     try:
         yield
@@ -180,8 +213,9 @@ def started_early(engine: str, workers: int | None, scheduler: str | None) -> It
 
 def stop_pool(pool: ProcessPoolExecutor, grace: float = 3.0) -> None:
     """Cancel what has not started and end the workers now: SIGTERM, then SIGKILL after ``grace`` seconds."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
+    started = getattr(pool, "_processes", None)  # the pool's own dict (shutdown() drops the pool's reference)
+    pool.shutdown(wait=False, cancel_futures=True)  # waits for a process being started (a fork waits for the server)
+    processes = list((started or {}).values())  # read now: it holds every process started until shutdown
     for process in processes:
         with contextlib.suppress(OSError, ValueError, AttributeError):
             process.terminate()

@@ -1,11 +1,16 @@
 """The function every engine runs: one model run, returned as plain data (no pickled models).
 
-It is top-level and importable so process pools (spawn start method) and Dask workers can load it.
+It is top-level and importable so process pools and Dask workers can load it.
 
-Worker processes of the local pool start with :func:`init_worker`, which makes them leave when the
-driver dies, however it dies (kill -9 included): on Linux the kernel sends them SIGKILL
-(``prctl(PR_SET_PDEATHSIG)``), and everywhere a watchdog thread exits the process once its parent
-is gone. Ctrl-C is the driver's to handle, so workers ignore SIGINT.
+Worker processes of the local pool start with :func:`init_worker`. On Linux they are forked from a
+forkserver that imported the model and loaded its kernels once (:mod:`alignsim.experiments.preload`),
+so they first take the driver's environment (:func:`adopt_driver_environment`). They leave when the
+driver dies, however it dies (kill -9 included): a watchdog thread exits the process as soon as the
+driver's end of the pipe multiprocessing keeps to it closes, and on Linux the kernel also sends them
+SIGKILL when their parent dies (``prctl(PR_SET_PDEATHSIG)``; for a forked worker that is the
+forkserver, which leaves once the driver and the processes forked from it have). Ctrl-C is the
+driver's to handle, so workers ignore SIGINT. They keep the memory a finished run frees for the next
+one (:func:`_keep_freed_memory`).
 
 Memory stays flat over thousands of runs: each finished model, which sits in reference cycles
 (model <-> agents, Mesa's registries), is collected right after its run (``gc.collect()``), and
@@ -40,6 +45,7 @@ _frozen = False
 #: a local pool worker runs one model at a time and nothing else (a Dask worker also runs Dask's own
 #: machinery, whose live objects must stay collectable): only there is the survivor of a run frozen
 _pool_worker = False
+_kernels_loaded = False
 
 
 @dataclass(frozen=True)
@@ -105,18 +111,69 @@ def run_tasks(tasks: list[Task]) -> list[dict[str, Any]]:
     return [run_task(task) for task in tasks]
 
 
-def init_worker(parent_pid: int) -> None:
-    """Initializer of a local pool worker: leave when ``parent_pid`` (the driver) dies, ignore Ctrl-C.
+def init_worker(parent_pid: int, environ: dict[str, str] | None = None) -> None:
+    """Initializer of a local pool worker: the driver's environment, leave when the driver dies, ignore Ctrl-C.
 
     Args:
-        parent_pid: the driver's pid, taken before the pool started (a worker whose parent already
-            changed was orphaned before it got here and exits at once).
+        parent_pid: the driver's pid, taken before the pool started (a worker whose driver already
+            died was orphaned before it got here and exits at once).
+        environ: the driver's environment when the pool started (None: keep this process's).
     """
     global _pool_worker
+    adopt_driver_environment(environ)
     follow_driver(parent_pid)
     _pool_worker = True
+    _keep_freed_memory()
     _prepare_process()
-    _load_kernels()
+    load_kernels_once()
+
+
+def adopt_driver_environment(environ: dict[str, str] | None) -> None:
+    """Take the driver's environment variables, as a spawned process has them.
+
+    A process forked from the forkserver has the forkserver's, as they were when the driver's first
+    pool started it; a variable set since (``ALIGNSIM_TEST_FAIL_RUNS``, say) would otherwise not reach
+    it. (Its working folder is the driver's already: multiprocessing sets it.) Libraries imported in the
+    forkserver read their variables at import, so e.g. a thread-count variable set later does not
+    change theirs.
+    """
+    if environ is not None and environ != os.environ:
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+#: glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def _keep_freed_memory() -> None:
+    """Keep the memory a finished run frees for the next run (glibc), instead of returning it to the system.
+
+    A run's account pool is about 23 MB of columns of half a megabyte each. By default glibc hands
+    blocks that large back to the system when they are freed (or trims them off the heap), so every
+    run faulted its pool in again page by page: about 1.6% of a run (``benchmarks/README.md``,
+    "Workers forked from a preloaded server"). With a 32 MB mapping threshold and a 256 MB trim
+    threshold the freed columns stay in the heap and the next run reuses them; the peak memory is
+    that of the largest run, as before. Elsewhere (another C library, another system) nothing changes.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # no glibc (musl has no mallopt): the default behaviour stays
+        return
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+
+
+def load_kernels_once() -> None:
+    """:func:`_load_kernels`, unless this process (or the forkserver it was forked from) already did."""
+    global _kernels_loaded
+    if not _kernels_loaded:
+        _load_kernels()
+        _kernels_loaded = True
 
 
 def _load_kernels() -> None:
@@ -154,6 +211,14 @@ def follow_driver(parent_pid: int) -> None:
 
 
 def _die_with_parent(parent_pid: int) -> None:
+    """Leave when the driver dies: at once by the kernel when this process's parent dies, and by a watchdog.
+
+    A spawned process's parent is the driver. A forked one's is the driver's forkserver, which outlives
+    the driver as long as any process forked from it lives (they hold the pipe it watches): so the
+    watchdog watches the driver itself, through the pipe multiprocessing keeps from it to every process
+    it starts (its sentinel: end of file when the driver dies), and the process leaves; then the server
+    does. Without that pipe (a process not started by multiprocessing), the watchdog polls the parent.
+    """
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -162,10 +227,26 @@ def _die_with_parent(parent_pid: int) -> None:
             libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         except (OSError, AttributeError):
             pass  # the watchdog below still works
-    if os.getppid() != parent_pid:  # the driver died before prctl took effect
-        os._exit(1)
-    watchdog = threading.Thread(target=_watch_parent, args=(parent_pid,), name="alignsim-watchdog", daemon=True)
-    watchdog.start()
+    import multiprocessing
+
+    driver = multiprocessing.parent_process()
+    if driver is not None and driver.pid == parent_pid and driver.sentinel is not None:
+        if not driver.is_alive():  # the driver died before this process got here
+            os._exit(1)
+        target, args = _watch_sentinel, (driver.sentinel,)
+    else:
+        if os.getppid() != parent_pid:  # the driver died before prctl took effect
+            os._exit(1)
+        target, args = _watch_parent, (parent_pid,)
+    threading.Thread(target=target, args=args, name="alignsim-watchdog", daemon=True).start()
+
+
+def _watch_sentinel(sentinel: int) -> None:
+    """Exit the process as soon as the driver's end of its pipe to this process closes (the driver died)."""
+    from multiprocessing.connection import wait
+
+    wait([sentinel])
+    os._exit(1)
 
 
 def _watch_parent(parent_pid: int) -> None:

@@ -390,14 +390,15 @@ def _worker_state() -> tuple[int, int]:
 
 
 def test_workers_started_early_are_the_sweeps_and_have_loaded_the_kernels_before_any_run():
-    """started_early spawns the pool before the driver's checks; open_executor must use those very workers,
+    """started_early starts the pool before the driver's checks; open_executor must use those very workers,
     and each must have imported the model and loaded its compiled kernels already (the point of starting early)."""
     import multiprocessing
 
     from alignsim.experiments.engines import open_executor, started_early
 
+    before = {child.pid for child in multiprocessing.active_children()}  # other tests' processes
     with started_early("local", 2, None):
-        spawned = {child.pid for child in multiprocessing.active_children()}
+        spawned = set(_wait_for_children(before, 2))  # started from a background thread (a fork waits for the server)
         with open_executor("local", 2) as (executor, parallel):
             states = [executor.submit(_worker_state).result() for _ in range(6)]
     assert parallel == 2
@@ -427,18 +428,30 @@ def _new_children(before: set[int]) -> list[int]:
     return [child.pid for child in multiprocessing.active_children() if child.pid not in before and _running(child.pid)]
 
 
+def _wait_for_children(before: set[int], n: int, seconds: float = 60.0) -> list[int]:
+    """The ``n`` processes this process has started since ``before`` (waits for them to start)."""
+    deadline = time.monotonic() + seconds
+    while len(children := _new_children(before)) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(children) == n, children
+    return children
+
+
 def test_a_pool_started_early_and_never_used_ends_with_its_block():
-    """Bad input found while the workers import: the error propagates and no worker outlives the block."""
+    """Bad input found while the workers start or import: the error propagates and no worker outlives the
+    block, whether the workers were running already or still being started."""
     import multiprocessing
 
     from alignsim.experiments.engines import started_early
 
     before = {child.pid for child in multiprocessing.active_children()}  # other tests' processes
     with pytest.raises(UserError), started_early("local", 2, None):
-        children = _new_children(before)
-        assert len(children) == 2
+        children = _wait_for_children(before, 2)
         raise UserError("option --x: got 1; allowed: 2")
     assert not any(_running(pid) for pid in children)
+    with pytest.raises(UserError), started_early("local", 2, None):
+        raise UserError("option --x: got 1; allowed: 2")  # at once: the pool's start is still under way
+    assert not _new_children(before)
     for engine, workers in (("local", 0), ("nonsense", 2)):  # invalid options start nothing (checked later)
         with started_early(engine, workers, None):
             assert not _new_children(before)
@@ -455,6 +468,72 @@ def test_a_bad_spec_after_the_workers_started_exits_2_with_one_line_and_no_proce
     assert err.count("\n") == 1 and "replicates" in err, err
     assert not _new_children(before)
     assert not (tmp_path / "out").exists()
+
+
+def _environment_variable(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_pool_workers_see_the_drivers_environment_as_it_is_when_their_pool_starts(monkeypatch):
+    """Workers forked from the forkserver inherit the server's environment (the driver's when its first pool
+    started); a variable the driver sets later, such as the failure-injection hook, must still reach them."""
+    from alignsim.experiments.engines import open_executor
+
+    with open_executor("local", 1) as (executor, _):  # the forkserver (Linux) is started by now, if not before
+        assert executor.submit(_environment_variable, "ALIGNSIM_TEST_PROBE").result() is None
+    monkeypatch.setenv("ALIGNSIM_TEST_PROBE", "set after the first pool")
+    with open_executor("local", 2) as (executor, _):
+        seen = {executor.submit(_environment_variable, "ALIGNSIM_TEST_PROBE").result() for _ in range(4)}
+    assert seen == {"set after the first pool"}
+
+
+def _parent_maps() -> tuple[int, str]:
+    """(parent pid, the parent's memory map): run in a pool worker."""
+    return os.getppid(), Path(f"/proc/{os.getppid()}/maps").read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the forkserver is used on Linux only")
+def test_pool_workers_are_forked_from_a_server_that_has_loaded_the_model_and_matplotlib():
+    """The point of the forkserver: its workers start with numba (the compiled kernels) and matplotlib
+    loaded once, in the server. A preload that fails to import is ignored by multiprocessing, so only
+    this test would notice; every worker would then import them itself, about 1.4 s of CPU each."""
+    from alignsim.experiments.engines import open_executor
+
+    with open_executor("local", 2) as (executor, _):
+        parents = [executor.submit(_parent_maps).result() for _ in range(4)]
+    assert all(pid != os.getpid() for pid, _ in parents)  # forked by the server, not by this process
+    for _, maps in parents:
+        assert "_dispatcher" in maps and "llvmlite" in maps, "numba was not imported by the forkserver"
+        assert "matplotlib/ft2font" in maps, "matplotlib was not imported by the forkserver"
+
+
+_FAULTS_PROBE = """
+import resource, sys
+import numpy as np
+from alignsim.experiments import worker
+if sys.argv[1] == "keep":
+    worker._keep_freed_memory()
+def account_pool():  # a run's pool: 36 columns of 80,000 rows, freed when the run ends
+    return [np.full(80_000, np.nan) for _ in range(36)]
+account_pool()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    account_pool()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_a_pool_worker_keeps_freed_memory_so_the_next_run_faults_in_no_new_pages():
+    """Ten more runs' pools (36 x 80,000 float64, 22 MB each) fault in about 5,600 pages each by default,
+    as glibc returns the freed columns to the system; kept, the next run reuses them: (almost) none."""
+
+    def faults(mode: str) -> int:
+        done = subprocess.run([sys.executable, "-c", _FAULTS_PROBE, mode], capture_output=True, text=True, check=True)
+        return int(done.stdout)
+
+    assert faults("default") > 10 * 5_000
+    assert faults("keep") < 10 * 100
 
 
 def test_a_model_that_fails_in_the_warm_up_does_not_break_the_worker(monkeypatch):

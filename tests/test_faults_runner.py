@@ -129,6 +129,10 @@ def descendants(pid: int) -> list[int]:
         return []
 
 
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def running(pid: int) -> bool:
     """Whether ``pid`` exists and is not a zombie."""
     try:
@@ -228,7 +232,10 @@ def test_a_worker_killed_from_outside_stops_the_sweep_exit_1_one_line_runs_kept(
     out = tmp_path / "oom"
     proc = start_sweep(spec, out)
     kids = wait_mid_sweep(proc, out)
-    workers = [pid for pid in kids if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    # pool workers are forked by the driver's forkserver (or spawned by the driver: then they run spawn_main)
+    workers = [
+        pid for pid in kids if _parent(pid) != proc.pid or b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
     os.kill(workers[0], signal.SIGKILL)  # what the OOM killer does
     proc.wait(timeout=30)
     assert_all_gone(kids)
