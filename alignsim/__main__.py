@@ -1,5 +1,5 @@
 """``python -m alignsim`` is the ``alignsim`` command."""
 
-from alignsim.experiments.cli import main
+from alignsim.experiments.cli import command
 
-raise SystemExit(main())
+raise SystemExit(command())

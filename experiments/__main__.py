@@ -2,7 +2,7 @@
 
 import sys
 
-from alignsim.experiments.cli import main
+from alignsim.experiments.cli import command
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())

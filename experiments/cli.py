@@ -19,6 +19,7 @@ A folder holding another design is refused; --force replaces it.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -264,10 +265,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
 
+def command() -> int:
+    """The ``alignsim`` command (console script, ``python -m alignsim``): :func:`main`, then a quick exit.
+
+    At exit the interpreter collects every object the command leaves (the scientific stack it
+    imported, the experiment it charted): 0.3-0.6 s after a sweep's work is done, on one core.
+    Frozen first, they are left to the operating system, which frees a process's memory at once.
+    Nothing is lost: every file is written and closed, and every child process ended, before
+    :func:`main` returns, and exit handlers still run.
+    """
+    code = main()
+    gc.freeze()
+    return code
+
+
 def _fail(command: str, message: object, code: int) -> int:
     sys.stderr.write(f"alignsim {command}: error: {one_line(message)}\n")
     return code
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
