@@ -236,11 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # usage errors (exit 2, one line) and --help (exit 0)
         return int(exc.code or 0)
-    from alignsim.experiments import commands
-    from alignsim.experiments.stopping import install_stop_handlers
+    from alignsim.experiments import commands, stopping
 
     handler = getattr(commands, f"cmd_{args.command}")
-    install_stop_handlers()  # SIGTERM/SIGHUP stop every command as Ctrl-C does, not silently
+    stopping.install_stop_handlers()  # SIGTERM/SIGHUP stop every command as Ctrl-C does, not silently
     try:
         return handler(args)
     except UserError as exc:
@@ -248,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemFailureError as exc:
         return _fail(args.command, exc, EXIT_SYSTEM)
     except KeyboardInterrupt as exc:  # Ctrl-C (or SIGTERM, which the runner turns into a KeyboardInterrupt)
+        stopping.stop_acted_on()
         what = f"stopped by {exc}" if str(exc) else "interrupted"
         resume = "nothing was written (a run has nothing to resume)" if args.command == "run" else None
         message = one_line(getattr(exc, "advice", "")) or f"{what}; {resume or 'rerun the same command to resume'}"

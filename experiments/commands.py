@@ -117,6 +117,7 @@ def _run_with_progress(seed: int, params: dict[str, Any], show: bool) -> Any:
     """The run, with a progress bar (weeks, ETA) on stderr; a status-quo start counts as its weeks in one step."""
     from tqdm import tqdm
 
+    from alignsim.experiments.stopping import check_stop
     from alignsim.model import GTMModel
     from alignsim.model.model import starts_from_status_quo
 
@@ -128,7 +129,7 @@ def _run_with_progress(seed: int, params: dict[str, Any], show: bool) -> Any:
         model = GTMModel(seed=seed, **params)  # learns the status quo first, when the run starts from it
         bar.update(before)
         bar.set_description("run")
-        model.run(on_week=lambda _week: bar.update(1))
+        model.run(on_week=lambda _week: (check_stop(), bar.update(1)))  # a stop lost in a finalizer: raised here
     return model
 
 

@@ -79,9 +79,35 @@ class StopSignals:
             self.raise_for(number)
 
 
+#: the stop signal :func:`raise_stop` received, until :func:`check_stop` or the command acts on it
+_received: int | None = None
+
+
 def raise_stop(number: int, frame: Any) -> None:
-    """Signal handler of every command outside a sweep: SIGTERM/SIGHUP raise :class:`Terminated`."""
+    """Signal handler of every command outside a sweep: SIGTERM/SIGHUP raise :class:`Terminated`.
+
+    The signal is also remembered: Python runs a handler wherever the main thread happens to be, and
+    an exception raised inside a finalizer or a weak-reference callback (the garbage collector freeing
+    a model in the middle of a run) is printed and dropped, so the command would go on. A long loop
+    calls :func:`check_stop` to raise it again where it cannot be lost.
+    """
+    global _received
+    _received = number
     StopSignals.raise_for(number)
+
+
+def check_stop() -> None:
+    """Raise the stop signal received and not yet acted on (its first exception was lost); else nothing."""
+    global _received
+    if _received is not None:
+        number, _received = _received, None
+        StopSignals.raise_for(number)
+
+
+def stop_acted_on() -> None:
+    """The command has stopped for the signal received: forget it (the next command in this process starts clean)."""
+    global _received
+    _received = None
 
 
 def install_stop_handlers() -> None:

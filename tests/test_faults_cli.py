@@ -594,3 +594,33 @@ def test_estimate_pays_for_each_distinct_status_quo_run_once_per_replicate():
     # fixed policies from the role defaults replay nothing
     assert budget.replicate_seconds(cells({"adaptive": False})) == pytest.approx(4 * one_run)
     assert budget.speedup(1) == 1 and 1.2 < budget.speedup(2) < 1.5  # measured here: ~1.3x on 2 workers
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost exception, as planted
+def test_a_stop_signal_lost_in_a_finalizer_still_stops_a_run_at_the_next_week(tmp_path, monkeypatch, capsys):
+    """Python runs a signal handler wherever the main thread is; inside a finalizer (the collector freeing the
+    status-quo model mid-run) the Terminated it raises is printed and dropped. The run must still stop, at the
+    next week: exit 130, one line, nothing written (it once ran to the end and exited 0)."""
+    import signal
+
+    from alignsim.experiments import stopping
+    from alignsim.model import model as model_module
+
+    class LostInAFinalizer:
+        def __del__(self) -> None:
+            stopping.raise_stop(signal.SIGTERM, None)
+
+    original_step = model_module.GTMModel.step
+
+    def step_with_a_lost_signal(self) -> None:
+        original_step(self)
+        if self.week == 10 and self.collecting:
+            LostInAFinalizer()  # freed at once: its __del__ raises where the exception cannot propagate
+
+    monkeypatch.setattr(model_module.GTMModel, "step", step_with_a_lost_signal)
+    out = tmp_path / "run"
+    assert main(["run", "--weeks", "26", "--no-progress", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == "alignsim run: stopped by SIGTERM; nothing was written (a run has nothing to resume)"
+    assert not out.exists() or not any(out.iterdir())
+    stopping.check_stop()  # acted on: nothing is left to raise for the next command
