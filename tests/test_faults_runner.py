@@ -113,7 +113,7 @@ def descendants(pid: int) -> list[int]:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
-                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    ppid = _parent(int(entry.name))
                 except (OSError, IndexError, ValueError):
                     continue
                 parents.setdefault(ppid, []).append(int(entry.name))
@@ -130,6 +130,7 @@ def descendants(pid: int) -> list[int]:
 
 
 def _parent(pid: int) -> int:
+    """The parent of process ``pid``, from /proc."""
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
