@@ -1,21 +1,20 @@
 """Chart files: a figure rendered to PNG and SVG bytes, here or in helper processes, and written atomically.
 
-Rendering (text layout and rasterising) is most of a chart's cost: for the four charts of a 2 x 2 x 30
-it is about 2 s of the 3 s they take, all after the last run has finished. A :class:`ChartWriter`
-with ``workers`` > 1 hands each figure, pickled, to a small pool of processes that render
-its PNG and its SVG while this process builds the next figure (``benchmarks/README.md``, "Workers
-started early, charts rendered in parallel"). The bytes are those this process would render: same
-matplotlib, same figure state, same :func:`render` (a test compares them).
-
-A figure that cannot be pickled (a chart whose formatter is a local function) is rendered here,
-and so is a figure whose helper died: a lost helper costs time, never a chart.
+Building a figure (layout, ticks) and rendering it (text layout and rasterising) are the charts' whole
+cost: for the four charts of a 2 x 2 x 30 about 3.5 s of CPU, all after the last run has finished. A
+:class:`ChartWriter` with ``workers`` > 1 hands each chart *job* (a module-level function that builds
+one chart of an experiment folder and renders it) to a small pool of processes, so the charts are
+built and rendered side by side and this process only writes the files (``benchmarks/README.md``,
+"Charts built where they are rendered"). The bytes are those this process would write: same
+matplotlib, same code, same :func:`render` (a test compares them). A job whose helper died is run
+here: a lost helper costs time, never a chart.
 """
 
 from __future__ import annotations
 
 import importlib
 import io
-import pickle
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -30,9 +29,12 @@ from alignsim.experiments.worker import adopt_driver_environment, follow_driver
 #: fixed salt for the ids matplotlib writes into SVGs (by default random, so every redraw differed)
 SVG_SALT = "alignsim"
 FORMATS = ("png", "svg")  # a chart is its PNG (the path returned) and its SVG
-#: most helpers worth starting: the figures are built in the driver, which takes about as long as two
-#: helpers take to render them; a third would only add its imports
-MAX_HELPERS = 2
+#: most helpers worth starting: one per chart of the structure x KPI 2 x 2 (its four charts are the only
+#: ones drawn with helpers)
+MAX_HELPERS = 4
+
+#: a chart job's result: each chart it drew, as (name, {format: bytes})
+Rendered = list[tuple[str, dict[str, bytes]]]
 
 
 def render(fig: Any, fmt: str) -> bytes:
@@ -46,23 +48,25 @@ def render(fig: Any, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def render_pickled(figure: bytes, fmt: str) -> bytes:
-    """:func:`render` of a pickled figure (run in a helper process)."""
-    import matplotlib.pyplot as plt
+class RenderedCharts:
+    """A writer that renders each figure saved into it and keeps the bytes, writing nothing (a job's writer).
 
-    fig = pickle.loads(figure)  # noqa: S301 - bytes this package pickled a moment ago, never read from disk
-    try:
-        return render(fig, fmt)
-    finally:
-        plt.close(fig)  # an unpickled pyplot figure is registered with pyplot again
+    Attributes:
+        charts: each chart saved, as (name, {format: bytes}), in the order saved.
+    """
 
+    def __init__(self) -> None:
+        self.charts: Rendered = []
 
-def _rendered(figure: bytes, fmt: str, future: Future[bytes]) -> bytes:
-    """A helper's bytes; rendered here if the helper died (killed, out of memory): the same bytes either way."""
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        return render_pickled(figure, fmt)
+    def save(self, fig: Any, name: str) -> Path:
+        """Render ``fig`` in every format, keep the bytes, close it; return its PNG's name."""
+        import matplotlib.pyplot as plt
+
+        try:
+            self.charts.append((name, {fmt: render(fig, fmt) for fmt in FORMATS}))
+        finally:
+            plt.close(fig)
+        return Path(f"{name}.{FORMATS[0]}")
 
 
 def _init_helper(parent_pid: int, environ: dict[str, str]) -> None:
@@ -71,21 +75,21 @@ def _init_helper(parent_pid: int, environ: dict[str, str]) -> None:
     adopt_driver_environment(environ)
     matplotlib.use("Agg")
     follow_driver(parent_pid)
-    importlib.import_module("matplotlib.pyplot")  # imported now (unless preloaded), while the driver builds a figure
+    importlib.import_module("matplotlib.pyplot")  # imported now (unless preloaded), while the jobs are handed out
 
 
 class ChartWriter:
-    """Writes each chart's PNG and SVG together, rendered here (``workers`` <= 1) or by helper processes.
+    """Writes each chart's PNG and SVG together: figures rendered here, chart jobs run by helper processes.
 
-    Use as a context manager: leaving it waits for every chart and writes it; an error (or Ctrl-C)
-    ends the helpers and writes nothing more.
+    Use as a context manager: leaving it waits for every job and writes its charts in the order the
+    jobs were submitted; an error (or Ctrl-C) ends the helpers and writes nothing more.
 
     Args:
-        folder: the charts folder (created when the first chart is saved).
-        workers: processes that render (1: this process does, as before).
+        folder: the charts folder (created when the first chart is written).
+        workers: processes that run chart jobs (1: this process runs them, at submission).
 
     Attributes:
-        written: PNG path of every chart saved, in the order saved.
+        written: PNG path of every chart written, in the order saved or submitted.
     """
 
     def __init__(self, folder: Path, workers: int = 1) -> None:
@@ -93,49 +97,49 @@ class ChartWriter:
         self.workers = max(1, int(workers))
         self.written: list[Path] = []
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: list[tuple[bytes, dict[Path, tuple[str, Future[bytes]]]]] = []
+        self._pending: list[tuple[Callable[..., Rendered], tuple[Any, ...], Future[Rendered]]] = []
 
     def __enter__(self) -> ChartWriter:
-        if self.workers > 1:  # started now: their imports overlap the first figure
+        if self.workers > 1:  # started now: each process is forked while the jobs are submitted
             self._pool = start_pool(self.workers, _init_helper, start_now=True)
         return self
 
     def save(self, fig: Any, name: str) -> Path:
-        """Render ``fig`` as ``name``.png and ``name``.svg (now, or queued) and close it; return the PNG path."""
-        import matplotlib.pyplot as plt
+        """Render ``fig`` here as ``name``.png and ``name``.svg, write both and close it; return the PNG path."""
+        rendered = RenderedCharts()
+        rendered.save(fig, name)
+        self._write(rendered.charts)
+        return self.written[-1]
 
-        paths = {self.folder / f"{name}.{fmt}": fmt for fmt in FORMATS}
-        png = next(iter(paths))
-        try:
-            if not self._queue(fig, paths):
-                self._write({path: render(fig, fmt) for path, fmt in paths.items()})
-        finally:
-            plt.close(fig)
-        self.written.append(png)
-        return png
+    def submit(self, job: Callable[..., Rendered], *args: Any) -> None:
+        """Run ``job(*args)`` in a helper (here, now, without one); its charts are written on leaving.
 
-    def _queue(self, fig: Any, paths: dict[Path, str]) -> bool:
-        """Hand ``fig`` to the helpers; False (render it here) without helpers, unpicklable, or a broken pool."""
+        ``job`` must be a module-level function (it is pickled by name) that returns what
+        :class:`RenderedCharts` collected; ``args`` must pickle.
+        """
         if self._pool is None:
-            return False
+            self._write(job(*args))
+            return
         try:
-            figure = pickle.dumps(fig)
-            futures = {path: (fmt, self._pool.submit(render_pickled, figure, fmt)) for path, fmt in paths.items()}
-        except (pickle.PicklingError, TypeError, AttributeError, BrokenProcessPool, RuntimeError):
-            return False
-        self._pending.append((figure, futures))
-        return True
+            future = self._pool.submit(job, *args)
+        except (BrokenProcessPool, RuntimeError):  # a helper died before this submission: run it here, now
+            future = Future()
+            future.set_result(job(*args))  # written in its turn, after the jobs submitted before it
+        self._pending.append((job, args, future))
 
-    def _write(self, files: dict[Path, bytes]) -> None:
-        self.folder.mkdir(exist_ok=True)
-        atomic_write_files(files)  # a Ctrl-C or a full disk leaves the old pair
+    def _write(self, charts: Rendered) -> None:
+        for name, files in charts:
+            paths = {self.folder / f"{name}.{fmt}": data for fmt, data in files.items()}
+            self.folder.mkdir(exist_ok=True)
+            atomic_write_files(paths)  # a Ctrl-C or a full disk leaves the old pair
+            self.written.append(next(iter(paths)))
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         ok = exc_type is None
         try:
             if ok:
-                for figure, futures in self._pending:
-                    self._write({path: _rendered(figure, fmt, future) for path, (fmt, future) in futures.items()})
+                for job, args, future in self._pending:
+                    self._write(_result(job, args, future))
         except BaseException:
             ok = False
             raise
@@ -149,3 +153,11 @@ class ChartWriter:
             self._pool.shutdown(wait=True)
         else:  # cancel what waits and end the helpers now
             stop_pool(self._pool)
+
+
+def _result(job: Callable[..., Rendered], args: tuple[Any, ...], future: Future[Rendered]) -> Rendered:
+    """A helper's charts; drawn here if the helper died (killed, out of memory): the same bytes either way."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return job(*args)

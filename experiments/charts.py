@@ -16,6 +16,7 @@ A sampled design (experiments/design.py) gets the charts of experiments/global_c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from alignsim.experiments import stats
-from alignsim.experiments.chart_writer import ChartWriter
+from alignsim.experiments.chart_writer import ChartWriter, Rendered, RenderedCharts
 from alignsim.experiments.metrics import DECISION, HEADLINE, TEAM_KPIS, TS_HEADLINE
 from alignsim.experiments.palette import BAND_CI, LEARNING_STYLES, cell_color, cell_label
 from alignsim.experiments.report import cell_labels
@@ -40,7 +41,7 @@ CHART_DIR = "charts"
 QUESTION = ("structure", "kpi")
 MAX_TS_CELLS = 10
 #: the writer of the plot_experiment call under way (None outside one)
-_WRITER: ContextVar[ChartWriter | None] = ContextVar("alignsim_chart_writer", default=None)
+_WRITER: ContextVar[ChartWriter | RenderedCharts | None] = ContextVar("alignsim_chart_writer", default=None)
 
 
 def plot_experiment(out_dir: Path, workers: int = 1) -> list[Path]:
@@ -48,44 +49,49 @@ def plot_experiment(out_dir: Path, workers: int = 1) -> list[Path]:
 
     Args:
         out_dir: the experiment folder.
-        workers: processes that render the figures built here (1: this process renders them too;
-            see :mod:`alignsim.experiments.chart_writer`), used for the structure x KPI designs'
-            four charts only. The files are the same either way.
+        workers: processes that draw the charts, each building and rendering whole charts (1: this
+            process; see :mod:`alignsim.experiments.chart_writer`), used for the structure x KPI
+            designs' four charts only. The files are the same either way.
     """
     exp = Experiment(out_dir)
     if exp.manifest.get("sample"):  # a sampled design: sensitivity and discovery charts
         from alignsim.experiments.global_charts import plot_global
 
         return plot_global(out_dir) if len(exp.runs) else []
-    # only the 2 x 2's four charts repay a helper pool; a one-chart design renders faster in place
+    # only the 2 x 2's four charts repay a helper pool; a one-chart design draws faster in place
     # (alignsim plot of one sweep folder: 3.5 s in place, 3.8 s with helpers)
     helpers = workers if _question_only(exp) else 1
     with ChartWriter(exp.dir / CHART_DIR, helpers) as writer:
-        token = _WRITER.set(writer)
-        try:
-            # the time series first: its PNG takes longest to render, so it starts first and ends no later
-            # than the others (built second it was the last chart done, 0.3 s after the rest)
-            for draw in (
-                chart_timeseries,
-                chart_2x2,
-                chart_interaction,
-                chart_vanity,
-                chart_sweep,
-                chart_phase,
-                chart_ablation,
-            ):
-                draw(exp)
-        finally:
-            _WRITER.reset(token)
+        if helpers > 1:
+            for draw in CHARTS:
+                writer.submit(drawn, draw, exp.dir)
+        else:
+            token = _WRITER.set(writer)
+            try:
+                for draw in CHARTS:
+                    draw(exp)
+            finally:
+                _WRITER.reset(token)
     return writer.written
+
+
+def drawn(draw: Callable[[Experiment], list[Path]], out_dir: Path) -> Rendered:
+    """``draw``'s charts of the experiment in ``out_dir``, built and rendered, not written (a helper's job)."""
+    rendered = RenderedCharts()
+    token = _WRITER.set(rendered)
+    try:
+        draw(Experiment(out_dir))
+    finally:
+        _WRITER.reset(token)
+    return rendered.charts
 
 
 # --- helpers ---------------------------------------------------------------------------
 def _save(fig: Any, exp: Experiment, name: str) -> list[Path]:
     """Write ``name``.png and ``name``.svg atomically together (a Ctrl-C or a full disk leaves the old ones).
 
-    Inside :func:`plot_experiment` through its writer (perhaps rendered by helper processes);
-    otherwise (the sampled designs' charts) rendered and written at once.
+    Inside :func:`plot_experiment` through its writer (in a helper, one that keeps the bytes for the
+    driver to write); otherwise (the sampled designs' charts) rendered and written at once.
     """
     writer = _WRITER.get()
     if writer is not None:
@@ -570,3 +576,8 @@ def chart_ablation(exp: Experiment) -> list[Path]:
     fig.suptitle(f"Mechanism ablation: how much advantage remains with each mechanism off ({_reps_note(exp)})")
     fig.tight_layout()
     return _save(fig, exp, "ablation")
+
+
+#: every chart :func:`plot_experiment` draws when the design allows it, in order: the time series first,
+#: the longest to build and render, so with helpers it starts first and ends no later than the others
+CHARTS = (chart_timeseries, chart_2x2, chart_interaction, chart_vanity, chart_sweep, chart_phase, chart_ablation)

@@ -116,40 +116,20 @@ def _chart_bytes(folder: Path) -> dict[str, bytes]:
     return {f.name: f.read_bytes() for f in sorted((folder / "charts").iterdir())}
 
 
-def test_charts_rendered_by_helper_processes_are_the_files_rendered_here(experiments):
-    """plot_experiment(workers=2) pickles each of the 2 x 2's figures to helpers; every PNG and SVG must be
-    byte-identical to the files rendered in this process."""
+def test_charts_drawn_by_helper_processes_are_the_files_drawn_here(experiments):
+    """plot_experiment(workers=2) has helpers build and render each of the 2 x 2's charts; every PNG and SVG
+    must be byte-identical to the files drawn in this process, and listed in the same order."""
     name = "two_by_two"
     folder = experiments / name
-    plot_experiment(folder, workers=1)
+    in_place = plot_experiment(folder, workers=1)
     here = _chart_bytes(folder)
     for path in (folder / "charts").iterdir():
         path.unlink()
     pngs = plot_experiment(folder, workers=2)
+    assert pngs == in_place
     assert {p.stem for p in pngs} == EXPECTED[name]
     assert _chart_bytes(folder) == here
     assert len(here) == 2 * len(EXPECTED[name])  # a PNG and an SVG each
-
-
-def test_a_figure_that_cannot_be_pickled_is_rendered_here(tmp_path):
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
-
-    from alignsim.experiments.chart_writer import ChartWriter, render
-
-    def figure():
-        fig, ax = plt.subplots()
-        ax.plot([0, 1, 2], [3, 1, 2])
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"<{v:g}>"))  # a lambda: no pickle
-        return fig
-
-    with ChartWriter(tmp_path / "charts", workers=2) as writer:
-        png = writer.save(figure(), "local")
-    assert png == tmp_path / "charts" / "local.png"
-    reference = figure()
-    assert png.read_bytes() == render(reference, "png")
-    assert png.with_suffix(".svg").read_bytes() == render(reference, "svg")
-    plt.close(reference)
 
 
 def test_weekly_bands_are_mean_ci_of_each_week():
@@ -176,25 +156,20 @@ def test_weekly_bands_are_mean_ci_of_each_week():
             np.testing.assert_array_equal(np.array(a, dtype=float), np.array(b, dtype=float))
 
 
-def test_a_chart_whose_helper_died_is_rendered_here_the_same(tmp_path):
-    """A helper killed (out of memory, by hand) costs time, never a chart: its figures are rendered in place."""
-    import matplotlib.pyplot as plt
+def test_a_chart_job_whose_helper_died_is_run_here_the_same(experiments, tmp_path):
+    """A helper killed (out of memory, by hand) costs time, never a chart: its jobs are run in place."""
+    from alignsim.experiments.chart_writer import ChartWriter
+    from alignsim.experiments.charts import chart_interaction, chart_vanity, drawn
 
-    from alignsim.experiments.chart_writer import ChartWriter, render
-
-    def figure(k):
-        fig, ax = plt.subplots()
-        ax.plot([0, 1, 2], [k, 1, 2])
-        return fig
-
+    folder = experiments / "two_by_two"
+    want = {name: files for job in (chart_interaction, chart_vanity) for name, files in drawn(job, folder)}
     with ChartWriter(tmp_path / "charts", workers=2) as writer:
-        writer.save(figure(3), "before")
+        writer.submit(drawn, chart_interaction, folder)  # killed with its helper, or done before: either way
         for process in list(writer._pool._processes.values()):
             process.kill()
             process.join()
-        writer.save(figure(4), "after")
-    for name, k in (("before", 3), ("after", 4)):
-        reference = figure(k)
-        assert (tmp_path / "charts" / f"{name}.png").read_bytes() == render(reference, "png")
-        assert (tmp_path / "charts" / f"{name}.svg").read_bytes() == render(reference, "svg")
-        plt.close(reference)
+        writer.submit(drawn, chart_vanity, folder)  # the pool is broken now: run here
+    assert [p.stem for p in writer.written] == ["interaction", "vanity_vs_truth"]
+    for name, files in want.items():
+        for fmt, data in files.items():
+            assert (tmp_path / "charts" / f"{name}.{fmt}").read_bytes() == data
