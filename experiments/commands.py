@@ -250,7 +250,7 @@ def workers_for(args: argparse.Namespace) -> int:
 
 
 def chart_workers(args: argparse.Namespace) -> int:
-    """Processes that render the charts (1: this one), at most ``chart_writer.MAX_HELPERS``."""
+    """Processes that draw the charts (1: this one), at most ``chart_writer.MAX_HELPERS``."""
     from alignsim.experiments.chart_writer import MAX_HELPERS
 
     return min(MAX_HELPERS, workers_for(args))

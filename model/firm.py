@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alignsim.model.pools import State
-from alignsim.model.valuation import book_value_usd, fit_sbg_annual, npv_usd
+from alignsim.model.valuation import book_value_usd, distinct_rows, fit_sbg_annual, npv_usd
 
 if TYPE_CHECKING:
     from alignsim.model.model import GTMModel
@@ -43,14 +43,9 @@ def sbg_fit(m: GTMModel) -> tuple[float, float]:
     if not churned.any():
         return m.p["churn_alpha"], m.p["churn_beta"]
     # the likelihood depends only on (renewals, churned, term): fit on the distinct triples, weighted
-    triples = np.stack([acc.renewals[new], churned, acc.contract_weeks[new]], axis=1)
-    # np.unique(triples, axis=0) on one integer per row (same order: all three are non-negative); 10x faster
-    weeks_span = int(triples[:, 2].max()) + 1
-    row_key = (triples[:, 0] * 2 + triples[:, 1]) * weeks_span + triples[:, 2]
-    _, first, count = np.unique(row_key, return_index=True, return_counts=True)
-    distinct = triples[first]
-    term = distinct[:, 2] / YEAR_WEEKS
-    alpha, beta = fit_sbg_annual(distinct[:, 0] * term, distinct[:, 1].astype(bool), count, term_years=term)
+    (renewals, lost, weeks), _, count = distinct_rows(acc.renewals[new], churned, acc.contract_weeks[new])
+    term = weeks / YEAR_WEEKS
+    alpha, beta = fit_sbg_annual(renewals * term, lost, count, term_years=term)
     if not (np.isfinite(alpha) and np.isfinite(beta)):
         return m.p["churn_alpha"], m.p["churn_beta"]
     return alpha, beta

@@ -47,6 +47,12 @@ class Prospects:
     arrival: np.ndarray
 
 
+#: a drawn chunk's rows: (float columns stacked in Prospects order, key, segment)
+_Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: float columns of Prospects before ``segment`` (position, fit, intent, theta); the rest come after it
+_N_BEFORE_SEGMENT = 4
+
+
 def beta_from_mean(mean: float, concentration: float) -> tuple[float, float]:
     """Beta(a, b) parameters with the given mean and a + b = concentration."""
     return mean * concentration, (1.0 - mean) * concentration
@@ -94,7 +100,7 @@ class MarketStream:
         self.rngs = rngs
         self.p = p
         self._share = share  # the store is looked up per chunk, never held: a finished model keeps no chunks alive
-        self._current: dict[int, tuple[int, np.ndarray, Prospects]] = {}  # block -> (chunk, week offsets, rows)
+        self._current: dict[int, tuple[int, list[int], _Chunk]] = {}  # block -> (chunk, week offsets, rows)
         self._private: dict[int, list[Any]] = {}  # block -> [next chunk to draw, generator]
 
     def week(self, week: int, reach: float) -> Prospects:
@@ -102,20 +108,25 @@ class MarketStream:
         parts = [self._block_week(b, week) for b in range(len(self.rngs)) if b < reach]
         if not parts:
             parts = [self._block_week(0, week)]
-        return Prospects(*(np.concatenate(cols) for cols in zip(*(vars(x).values() for x in parts), strict=True)))
+        floats, keys, segments = zip(*parts, strict=True)
+        # three joins (the float columns as one array) instead of one per column: the week's rows are copied once
+        joined = np.concatenate(floats, axis=1)
+        return Prospects(
+            np.concatenate(keys), *joined[:_N_BEFORE_SEGMENT], np.concatenate(segments), *joined[_N_BEFORE_SEGMENT:]
+        )
 
-    def _block_week(self, block: int, week: int) -> Prospects:
+    def _block_week(self, block: int, week: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         chunk = week // self.CHUNK_WEEKS
         current = self._current.get(block)
         if current is None or current[0] != chunk:
             current = (chunk, *self._chunk(block, chunk))
             self._current[block] = current
-        _, offsets, rows = current
+        _, offsets, (floats, keys, segments) = current
         # a chunk's rows are in week order (np.repeat): the week is a slice (week() copies it)
         lo, hi = offsets[week % self.CHUNK_WEEKS], offsets[week % self.CHUNK_WEEKS + 1]
-        return Prospects(*(col[lo:hi] for col in vars(rows).values()))
+        return floats[:, lo:hi], keys[lo:hi], segments[lo:hi]
 
-    def _chunk(self, block: int, chunk: int) -> tuple[np.ndarray, Prospects]:
+    def _chunk(self, block: int, chunk: int) -> tuple[list[int], _Chunk]:
         """Chunk ``chunk`` of ``block``; chunks are asked for in increasing order (every chunk drawn in turn)."""
         if block not in self._private:
             if self._share is None:
@@ -140,23 +151,28 @@ class MarketStream:
             state[0] += 1
         return drawn
 
-    def _draw_chunk(self, rng: np.random.Generator, block: int) -> tuple[np.ndarray, Prospects]:
-        """The next chunk of ``rng`` (block ``block``'s stream): offsets of each week's rows, and the rows."""
+    def _draw_chunk(self, rng: np.random.Generator, block: int) -> tuple[list[int], _Chunk]:
+        """The next chunk of ``rng`` (block ``block``'s stream): offsets of each week's rows, and the rows.
+
+        The rows are kept as (the float columns stacked in :class:`Prospects` order, keys, segments), so a
+        week's rows of several blocks are joined by three concatenations. The draws are made column by
+        column in :class:`Prospects` order, as always: the stream is unchanged.
+        """
         p = self.p
         counts = rng.poisson(p["prospects_per_week"], self.CHUNK_WEEKS)
         n = int(counts.sum())
         offsets = np.concatenate(([0], np.cumsum(counts))).tolist()
-        return offsets, Prospects(
-            key=new_keys(rng, n),
-            position=block + rng.random(n),
-            fit=draw_fit(rng, n, p),
-            intent=rng.beta(*beta_from_mean(p["intent_mean"], 4.0), n),
-            theta=rng.beta(p["churn_alpha"], p["churn_beta"], n),
-            segment=draw_segments(rng, n, p),
-            signal_noise=rng.standard_normal(n),
-            junk_draw=rng.random(n),
-            arrival=rng.random(n),
-        )
+        keys = new_keys(rng, n)
+        position = block + rng.random(n)
+        fit = draw_fit(rng, n, p)
+        intent = rng.beta(*beta_from_mean(p["intent_mean"], 4.0), n)
+        theta = rng.beta(p["churn_alpha"], p["churn_beta"], n)
+        segments = draw_segments(rng, n, p)
+        signal_noise = rng.standard_normal(n)
+        junk_draw = rng.random(n)
+        arrival = rng.random(n)
+        floats = np.stack((position, fit, intent, theta, signal_noise, junk_draw, arrival))
+        return offsets, (floats, keys, segments)
 
 
 #: parameters that never reach the market draws (a cell's design and horizon): models that differ only

@@ -388,7 +388,7 @@ def _book_terms(
         cum_log_g = np.cumsum(log_g[np.minimum(np.arange(n_renewals), len(log_g) - 1)])
         log_g = log_g[-1]
     # log S(j | Y) depends only on (Y, T), which few customers do not share: computed once per distinct pair
-    pair_y, pair_t, pair_of_row = _distinct_pairs(survived, term)
+    (pair_y, pair_t), pair_of_row, _ = distinct_rows(survived, term)
     pair_y, pair_t = pair_y[:, None], pair_t[:, None]
     pair_log_survival = betaln(alpha, beta + pair_y + j * pair_t) - betaln(alpha, beta + pair_y)
     rows_per_block = max(1, _MAX_CELLS // n_renewals)
@@ -412,15 +412,28 @@ def _book_terms(
     return contracted + kept, tail
 
 
-def _distinct_pairs(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The distinct (y, t) pairs of two equal-length arrays, and the pair of each element (an index into them)."""
-    order = np.lexsort((t, y))
-    y_sorted, t_sorted = y[order], t[order]
-    starts = np.ones(len(y), dtype=bool)
-    starts[1:] = (y_sorted[1:] != y_sorted[:-1]) | (t_sorted[1:] != t_sorted[:-1])
-    pair_of_row = np.empty(len(y), dtype=np.int64)
-    pair_of_row[order] = np.cumsum(starts) - 1
-    return y_sorted[starts], t_sorted[starts], pair_of_row
+def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The distinct rows of equal-length ``columns``, as ``np.unique(np.stack(columns, axis=1), axis=0)``.
+
+    ``np.unique(axis=0)`` sorts the rows as void records (slow: 2.6 ms for a run's customers); a
+    lexicographic sort of the columns gives the same rows in the same order (equal values, ``-0.0``
+    and ``0.0`` included, form one row).
+
+    Returns:
+        (each column's values on the distinct rows, ascending lexicographically; the distinct row of
+        each input row, an index into them; how many input rows each distinct row has).
+    """
+    order = np.lexsort(columns[::-1])  # lexsort's last key is the primary one
+    ordered = [column[order] for column in columns]
+    starts = np.ones(len(order), dtype=bool)  # does the i-th sorted row start a distinct row?
+    same = starts[1:].copy()
+    for column in ordered:
+        same &= column[1:] == column[:-1]
+    starts[1:] = ~same
+    row_of = np.empty(len(order), dtype=np.int64)
+    row_of[order] = np.cumsum(starts) - 1
+    counts = np.diff(np.flatnonzero(np.append(starts, True)))
+    return [column[starts] for column in ordered], row_of, counts
 
 
 def _check_discount(discount_rate_per_year: float) -> None:

@@ -296,3 +296,21 @@ def test_firm_value_of_a_tiny_company_equals_the_hand_sum() -> None:
     assert firm_value_usd(cash, book, d) == pytest.approx(expected, rel=1e-12)
     assert firm_value_usd(cash, book, 0.0) == pytest.approx(250.0 + book, rel=1e-12)
     assert "firm value" in valuation.FIRM_VALUE_DEFINITION
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.booleans(), st.sampled_from([0.0, -0.0, 0.5, 1.0, 2.0])), max_size=40))
+def test_distinct_rows_are_numpys_unique_rows(rows):
+    """distinct_rows (the sBG fit's triples, the book's (years, term) pairs) gives np.unique(axis=0)'s rows in
+    its order, the row of each input row and the counts: ties, a bool column and -0.0 == 0.0 included."""
+    ints = np.array([r[0] for r in rows], dtype=np.int64)
+    flags = np.array([r[1] for r in rows], dtype=bool)
+    floats = np.array([r[2] for r in rows], dtype=float)
+    (a, b, c), row_of, counts = valuation.distinct_rows(ints, flags, floats)
+    want, inverse, want_counts = np.unique(
+        np.stack([ints, flags, floats], axis=1), axis=0, return_inverse=True, return_counts=True
+    )
+    np.testing.assert_array_equal(np.stack([a, b, c], axis=1), want)
+    np.testing.assert_array_equal(row_of, inverse.ravel())
+    np.testing.assert_array_equal(counts, want_counts)
+    assert a.dtype == ints.dtype and b.dtype == flags.dtype and c.dtype == floats.dtype
