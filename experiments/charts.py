@@ -41,7 +41,7 @@ CHART_DIR = "charts"
 QUESTION = ("structure", "kpi")
 MAX_TS_CELLS = 10
 #: the writer of the plot_experiment call under way (None outside one)
-_WRITER: ContextVar[ChartWriter | RenderedCharts | None] = ContextVar("alignsim_chart_writer", default=None)
+_WRITER: ContextVar[RenderedCharts | None] = ContextVar("alignsim_chart_writer", default=None)
 
 
 def plot_experiment(out_dir: Path, workers: int = 1) -> list[Path]:
@@ -61,26 +61,20 @@ def plot_experiment(out_dir: Path, workers: int = 1) -> list[Path]:
     # only the 2 x 2's four charts repay a helper pool; a one-chart design draws faster in place
     # (alignsim plot of one sweep folder: 3.5 s in place, 3.8 s with helpers)
     helpers = workers if _question_only(exp) else 1
+    source = exp.dir if helpers > 1 else exp  # a helper reads the folder; in place, the experiment read above
     with ChartWriter(exp.dir / CHART_DIR, helpers) as writer:
-        if helpers > 1:
-            for draw in CHARTS:
-                writer.submit(drawn, draw, exp.dir)
-        else:
-            token = _WRITER.set(writer)
-            try:
-                for draw in CHARTS:
-                    draw(exp)
-            finally:
-                _WRITER.reset(token)
+        for draw in CHARTS:
+            writer.submit(drawn, draw, source)
     return writer.written
 
 
-def drawn(draw: Callable[[Experiment], list[Path]], out_dir: Path) -> Rendered:
-    """``draw``'s charts of the experiment in ``out_dir``, built and rendered, not written (a helper's job)."""
+def drawn(draw: Callable[[Experiment], list[Path]], source: Experiment | Path) -> Rendered:
+    """``draw``'s charts of an experiment (or of the one in folder ``source``), built and rendered, not written
+    (a chart job: :meth:`ChartWriter.submit` runs it in a helper, or here)."""
     rendered = RenderedCharts()
     token = _WRITER.set(rendered)
     try:
-        draw(Experiment(out_dir))
+        draw(source if isinstance(source, Experiment) else Experiment(source))
     finally:
         _WRITER.reset(token)
     return rendered.charts
@@ -90,8 +84,8 @@ def drawn(draw: Callable[[Experiment], list[Path]], out_dir: Path) -> Rendered:
 def _save(fig: Any, exp: Experiment, name: str) -> list[Path]:
     """Write ``name``.png and ``name``.svg atomically together (a Ctrl-C or a full disk leaves the old ones).
 
-    Inside :func:`plot_experiment` through its writer (in a helper, one that keeps the bytes for the
-    driver to write); otherwise (the sampled designs' charts) rendered and written at once.
+    Inside :func:`plot_experiment`'s chart jobs (:func:`drawn`) kept as bytes for its writer to write;
+    otherwise (the sampled designs' charts) rendered and written at once.
     """
     writer = _WRITER.get()
     if writer is not None:
